@@ -1,0 +1,368 @@
+"""Check stage: AST -> Program (the checked IR), with every static error.
+
+Static checks, all collected before raising once:
+- duplicate models, blocks, defaults, train sections and constants;
+- unknown layer kinds, arguments, defaults blocks and names, with did-you-mean;
+- `defaults` rules naming kinds or arguments that do not exist;
+- recursion between blocks;
+- misuse of `inline`, `until`, `collect`.
+Then every model whose input shape is declared (`inputs: [224, 224, 3]`) is
+elaborated once on the shape backend with its default parameters, which
+catches shape errors (kernel larger than its input, concat or add of
+mismatched shapes, ...) before TensorFlow is ever imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import ast
+from .diagnostics import Collector, SlimError, Span, did_you_mean
+from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, builtin_names
+from .layers import LAYERS
+from .parser import parse
+
+
+@dataclass
+class Program:
+    """The checked IR: a module's definitions by name, ready to elaborate or emit."""
+
+    module: ast.Module
+    source_name: str
+    models: dict = field(default_factory=dict)  # name -> ast.Model (models only)
+    blocks: dict = field(default_factory=dict)  # name -> ast.Model (is_block)
+    defaults: dict = field(default_factory=dict)  # name -> ast.DefaultsDef
+    trains: list = field(default_factory=list)  # ast.Train
+    globals: dict = field(default_factory=dict)  # top-level `let` values
+    train_specs: list = field(default_factory=list)  # trainspec.TrainSpec, when checked
+
+    def input_shape(self, model_name: str):
+        """The declared input shape of a model (without batch), or None."""
+        model = self.models[model_name]
+        if not model.params:
+            return None
+        t = model.params[0].type
+        if isinstance(t, ast.ListExpr) and all(isinstance(i, ast.Const) and isinstance(i.value, int) or
+                                               isinstance(i, ast.Const) and i.value is None for i in t.items):
+            return tuple(i.value for i in t.items)
+        return None
+
+
+def check_text(text: str, filename: str = "<string>", *, elaborate: bool = True) -> Program:
+    """Parse and check .slim source; raises SlimError with every problem found."""
+    return check_module(parse(text, filename), filename, elaborate=elaborate)
+
+
+def check_file(path, *, elaborate: bool = True) -> Program:
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SlimError.single("E900", f"no such file: {p}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SlimError.single("E900", f"cannot read {p}: {e}") from None
+    return check_text(text, str(path), elaborate=elaborate)
+
+
+def check_module(module: ast.Module, filename: str, *, elaborate: bool = True) -> Program:
+    c = Collector()
+    prog = Program(module, filename)
+    _collect_definitions(module, prog, c)
+    checker = _Static(prog, c)
+    for item in module.items:
+        checker.item(item)
+    _check_recursion(prog, c)
+    _check_trains(prog, c)
+    c.raise_if_any()
+    if elaborate:
+        _elaborate_declared(prog, c)
+        c.raise_if_any()
+    return prog
+
+
+def _collect_definitions(module: ast.Module, prog: Program, c: Collector):
+    seen: dict[str, Span] = {}
+    from .evaluate import Evaluator
+    from .shapes import ShapeBackend
+
+    for item in module.items:
+        if isinstance(item, ast.Train):
+            prog.trains.append(item)
+            continue
+        name = item.name
+        span = getattr(item, "name_span", None) or item.span
+        if name in seen:
+            c.error("E101", f"`{name}` is defined twice", span, [f"note: first defined at {seen[name].location()}"])
+            continue
+        seen[name] = span
+        if name in LAYERS:
+            c.error("E102", f"`{name}` is a built-in layer; choose another name", span)
+        if isinstance(item, ast.Model):
+            if item.is_block:
+                prog.blocks[name] = item
+            else:
+                prog.models[name] = item
+        elif isinstance(item, ast.DefaultsDef):
+            prog.defaults[name] = item
+        elif isinstance(item, ast.Let):
+            try:
+                ev = Evaluator(prog, ShapeBackend())
+                from .evaluate import Defaults, Frame, ModelRun
+
+                prog.globals[name] = ev.eval(item.value, Frame(dict(prog.globals), None, Defaults(), frozenset(),
+                                                               ModelRun({})))
+            except SlimError as e:
+                c.extend(e)
+
+
+class _Static:
+    """Name resolution over every statement, executed or not."""
+
+    def __init__(self, prog: Program, c: Collector):
+        self.prog = prog
+        self.c = c
+        self.known_globals = set(prog.globals) | builtin_names()
+
+    def item(self, item):
+        if isinstance(item, ast.Model):
+            scope = set(self.known_globals)
+            for p in item.params:
+                if p.default is not None:
+                    self.expr(p.default, scope)
+                scope.add(p.name)
+            if not item.is_block and not item.params:
+                self.c.error("E110", f"model `{item.name}` needs an input parameter first, like `(inputs, ...)`",
+                             item.name_span)
+            if item.is_block and item.until is not None:
+                self.c.error("E111", "`until` belongs on models, not blocks", item.until.span)
+            if item.uses is not None:
+                self.call_ref(item.uses, scope)
+            if item.until is not None:
+                self.expr(item.until, scope)
+            self.body(item.body, scope)
+        elif isinstance(item, ast.DefaultsDef):
+            scope = set(self.known_globals)
+            for p in item.params:
+                if p.default is not None:
+                    self.expr(p.default, scope)
+                scope.add(p.name)
+            for line in item.lines:
+                if isinstance(line, ast.DefaultsRule):
+                    self.rule(line, scope)
+                else:
+                    self.call_ref(line, scope)
+        elif isinstance(item, ast.Let):
+            pass  # evaluated in _collect_definitions
+
+    def body(self, stmts, scope: set):
+        for s in stmts:
+            self.stmt(s, scope)
+
+    def stmt(self, s, scope: set):
+        if isinstance(s, ast.Layer):
+            self.layer(s, scope)
+        elif isinstance(s, ast.Assign):
+            self.stmt(s.stmt, scope)
+            scope.add(s.target)
+        elif isinstance(s, ast.Scope):
+            if isinstance(s.name, ast.ScopeExpr):
+                self.expr(s.name.expr, scope)
+            if s.defaults is not None:
+                self.defaults_spec(s.defaults, scope)
+            if s.from_name:
+                self.name(s.from_name, s.span, scope)
+            self.body(s.body, scope)
+        elif isinstance(s, ast.DefaultsStmt):
+            self.defaults_spec(s.spec, scope)
+            self.body(s.body, scope)
+        elif isinstance(s, ast.Collect):
+            for k, span in zip(s.kinds, s.kind_spans or [s.span] * len(s.kinds)):
+                if k not in LAYERS and k not in self.prog.blocks:
+                    self.c.error("E103", f"unknown layer or block `{k}` in `collect`", span,
+                                 [did_you_mean(k, list(LAYERS) + list(self.prog.blocks))])
+        elif isinstance(s, ast.If):
+            self.expr(s.test, scope)
+            self.body(s.body, scope)
+            self.body(s.orelse, scope)
+        elif isinstance(s, ast.For):
+            self.expr(s.iter, scope)
+            scope.update(s.targets)
+            self.body(s.body, scope)
+        elif isinstance(s, ast.Let):
+            self.expr(s.value, scope)
+            scope.add(s.name)
+        elif isinstance(s, ast.LetFunction):
+            inner = set(scope) | {p.name for p in s.params}
+            self.expr(s.value, inner)
+            scope.add(s.name)
+        elif isinstance(s, ast.Endpoint):
+            self.expr(s.key, scope)
+            if s.from_name:
+                self.name(s.from_name, s.span, scope)
+        elif isinstance(s, ast.Fail):
+            self.expr(s.message, scope)
+
+    def layer(self, s: ast.Layer, scope: set):
+        kind = LAYERS.get(s.kind)
+        block = self.prog.blocks.get(s.kind)
+        if kind is None and block is None:
+            if s.kind in self.prog.models:
+                self.c.error("E104", f"`{s.kind}` is a model; only blocks can be used as layers", s.kind_span,
+                             ["help: declare it with `block` instead of `model`"])
+            else:
+                self.c.error("E103", f"unknown layer `{s.kind}`", s.kind_span,
+                             [did_you_mean(s.kind, list(LAYERS) + list(self.prog.blocks))])
+        for a in s.args:
+            self.expr(a, scope)
+        names = []
+        if kind is not None:
+            names = list(kind.param_map)
+        elif block is not None:
+            names = [p.name for p in block.params]
+        for kw in s.kwargs:
+            self.expr(kw.value, scope)
+            if (kind or block) and kw.name not in names:
+                what = f"`{s.kind}`" if kind else f"block `{s.kind}`"
+                self.c.error("E202", f"{what} has no argument `{kw.name}`", kw.span, [did_you_mean(kw.name, names)])
+        if isinstance(s.as_name, ast.ScopeExpr):
+            self.expr(s.as_name.expr, scope)
+        if s.from_name:
+            self.name(s.from_name, s.span, scope)
+        if kind is not None and s.repeat is not None and s.repeat < 1:
+            self.c.error("E212", "a repeat count must be at least 1", s.span)
+
+    def rule(self, r: ast.DefaultsRule, scope: set):
+        spans = r.kind_spans or [r.span] * len(r.kinds)
+        for k, span in zip(r.kinds, spans):
+            kind = LAYERS.get(k)
+            block = self.prog.blocks.get(k)
+            if kind is None and block is None:
+                self.c.error("E103", f"unknown layer `{k}` in defaults", span,
+                             [did_you_mean(k, list(LAYERS) + list(self.prog.blocks))])
+                continue
+            names = list(kind.param_map) if kind else [p.name for p in block.params]
+            for kw in r.kwargs:
+                if kw.name not in names:
+                    self.c.error("E202", f"`{k}` has no argument `{kw.name}`", kw.span, [did_you_mean(kw.name, names)])
+        for kw in r.kwargs:
+            self.expr(kw.value, scope)
+
+    def defaults_spec(self, spec, scope: set):
+        if isinstance(spec, ast.DefaultsRule):
+            self.rule(spec, scope)
+        else:
+            self.call_ref(spec, scope)
+
+    def call_ref(self, ref: ast.CallRef, scope: set):
+        d = self.prog.defaults.get(ref.name)
+        if d is None:
+            self.c.error("E105", f"unknown defaults `{ref.name}`", ref.span, [did_you_mean(ref.name, self.prog.defaults)])
+        else:
+            names = [p.name for p in d.params]
+            for kw in ref.kwargs:
+                if kw.name not in names:
+                    self.c.error("E206", f"defaults `{ref.name}` has no parameter `{kw.name}`", kw.span,
+                                 [did_you_mean(kw.name, names)])
+        for a in ref.args:
+            self.expr(a, scope)
+        for kw in ref.kwargs:
+            self.expr(kw.value, scope)
+
+    def name(self, name: str, span: Span, scope: set):
+        if name not in scope:
+            self.c.error("E201", f"undefined name `{name}`", span, [did_you_mean(name, scope)])
+
+    def expr(self, e, scope: set):
+        if isinstance(e, ast.Name):
+            self.name(e.id, e.span, scope)
+        elif isinstance(e, (ast.ListExpr, ast.TupleExpr)):
+            for i in e.items:
+                self.expr(i, scope)
+        elif isinstance(e, ast.BinOp):
+            self.expr(e.left, scope)
+            self.expr(e.right, scope)
+        elif isinstance(e, ast.Compare):
+            self.expr(e.left, scope)
+            for r in e.rights:
+                self.expr(r, scope)
+        elif isinstance(e, ast.BoolOp):
+            for v in e.values:
+                self.expr(v, scope)
+        elif isinstance(e, (ast.Not, ast.Neg)):
+            self.expr(e.operand, scope)
+        elif isinstance(e, ast.CondExpr):
+            self.expr(e.body, scope)
+            self.expr(e.test, scope)
+            self.expr(e.orelse, scope)
+        elif isinstance(e, ast.Index):
+            self.expr(e.value, scope)
+            self.expr(e.index, scope)
+        elif isinstance(e, ast.Call):
+            if isinstance(e.func, ast.Name):
+                fname = e.func.id
+                if fname not in scope and fname not in PURE_FUNCTIONS and fname not in TENSOR_FUNCTIONS:
+                    self.c.error("E201", f"undefined function `{fname}`", e.func.span, [did_you_mean(fname, scope)])
+            else:
+                self.expr(e.func, scope)
+            for a in e.args:
+                self.expr(a, scope)
+            for kw in e.kwargs:
+                self.expr(kw.value, scope)
+
+
+def _calls(body, blocks) -> set:
+    out = set()
+    for s in body:
+        if isinstance(s, ast.Layer) and s.kind in blocks:
+            out.add(s.kind)
+        elif isinstance(s, ast.Assign):
+            out |= _calls([s.stmt], blocks)
+        for attr in ("body", "orelse"):
+            sub = getattr(s, attr, None)
+            if isinstance(sub, tuple):
+                out |= _calls(sub, blocks)
+    return out
+
+
+def _check_recursion(prog: Program, c: Collector):
+    graph = {name: _calls(b.body, prog.blocks) for name, b in prog.blocks.items()}
+    reported = set()
+    for start in graph:
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph.get(node, ()):
+                if nxt == start:
+                    if start not in reported:
+                        reported.update(path)
+                        c.error("E106", "blocks call each other in a cycle: " + " -> ".join(path + [start]),
+                                prog.blocks[start].name_span, ["note: a network is finite; unroll with `for` instead"])
+                elif nxt not in path:
+                    stack.append((nxt, path + [nxt]))
+
+
+def _check_trains(prog: Program, c: Collector):
+    if not prog.trains:
+        return
+    try:
+        from . import trainspec
+    except ImportError:  # the train-section checker is not installed in this build
+        return
+    hook = getattr(trainspec, "check_program_trains", None)
+    if hook is not None:
+        hook(prog, c)
+
+
+def _elaborate_declared(prog: Program, c: Collector):
+    from .shapes import summarize_model
+
+    for name in prog.models:
+        shape = prog.input_shape(name)
+        if shape is None:
+            continue
+        try:
+            summarize_model(prog, name, (1,) + tuple(shape))
+        except SlimError as e:
+            c.extend(e)

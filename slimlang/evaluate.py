@@ -1,0 +1,685 @@
+"""Elaboration: run a checked model on a backend.
+
+One interpreter walks a model's statements with concrete parameter values and
+hands every layer to a backend: `shapes.ShapeBackend` (static shapes,
+parameter counts, scope names: `check`, `summary`, `explain`, `graph`) or
+`lower_graph.TFBackend` (tf_slim calls in a tf.compat.v1 graph).  Because both
+backends see the same sequence of layers with the same resolved arguments,
+the summary describes exactly the graph that gets built.
+
+`defaults` are resolved here, the way slim.arg_scope resolves them: a stack of
+per-kind keyword dicts, inner scopes override outer ones, a layer's own
+arguments override both.  The resolved arguments are passed explicitly to the
+backend, so no hidden state decides what a layer gets (and `explain` can say
+where each value came from).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+
+from . import ast
+from .diagnostics import SlimError, Span, did_you_mean
+from .layers import LAYERS, REQUIRED, LayerKind, ShapeError, fmt_shape
+from .values import BUILTINS, STRING_CONSTANTS, Op, make_op
+
+
+class _Stop(Exception):
+    """`return`, or the model's `until` end point was reached."""
+
+    def __init__(self, whole_model: bool):
+        self.whole_model = whole_model
+
+
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    """A tensor value inside the interpreter (wraps the backend's object)."""
+
+    obj: object
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """`let depth(d) = max(int(d * depth_multiplier), min_depth)`."""
+
+    node: ast.LetFunction
+    env: dict = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a resolved layer argument came from (for `explain`)."""
+
+    what: str  # "layer" | "defaults" | "table"
+    span: Span | None = None
+    detail: str = ""
+
+
+@dataclass
+class LayerCall:
+    """Everything a backend needs to build one layer."""
+
+    kind: LayerKind
+    inputs: list  # backend tensors
+    args: dict  # arguments set by the layer or by `defaults` (DSL names); what the lowerings pass
+    full: dict  # args plus the table's defaults: what shape rules and counts see
+    scope: str | None  # `as` name, or None for slim's default naming
+    origins: dict  # DSL name -> Origin
+    span: Span
+    normalizer_params: dict | None = None  # normalizer_params merged with that normalizer's defaults
+
+
+class Defaults:
+    """An immutable arg_scope stack level: kind -> {arg: (value, Origin)}."""
+
+    __slots__ = ("by_kind",)
+
+    def __init__(self, by_kind=None):
+        self.by_kind = by_kind or {}
+
+    def with_args(self, kinds, args: dict) -> "Defaults":
+        new = dict(self.by_kind)
+        for k in kinds:
+            merged = dict(new.get(k, {}))
+            merged.update(args)
+            new[k] = merged
+        return Defaults(new)
+
+    def get(self, kind: str) -> dict:
+        return self.by_kind.get(kind, {})
+
+    def values(self, kind: str) -> dict:
+        return {k: v for k, (v, _) in self.get(kind).items()}
+
+
+@dataclass
+class Frame:
+    env: dict
+    net: object  # Tensor or None
+    defaults: Defaults
+    collect: frozenset
+    model: "ModelRun"
+
+
+@dataclass
+class ModelRun:
+    end_points: dict
+    until: object = None
+    reached: bool = False
+
+
+_BINOPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+           "//": operator.floordiv, "%": operator.mod, "**": operator.pow}
+_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+            ">": operator.gt, ">=": operator.ge, "in": lambda a, b: a in b}
+
+# Functions expressions may call besides the builtin values of slimlang.values.
+PURE_FUNCTIONS = {
+    "min": min, "max": max, "int": int, "float": float, "str": str, "bool": bool, "abs": abs, "len": len,
+    "round": round, "range": lambda *a: list(range(*a)), "enumerate": lambda x, start=0: list(enumerate(x, start)),
+    "zip": lambda *a: list(zip(*a)), "list": list, "tuple": tuple, "dict": lambda **kw: dict(kw),
+    "sum": sum, "ceil": math.ceil, "floor": math.floor, "sqrt": math.sqrt,
+}
+TENSOR_FUNCTIONS = ("shape", "depth", "scope_name")
+# Names the evaluator defines itself; the checker treats them as always defined.
+SPECIAL_NAMES = ("net", "inputs", "depth_in")
+
+
+def builtin_names() -> set:
+    return set(BUILTINS) | set(STRING_CONSTANTS) | set(PURE_FUNCTIONS) | set(TENSOR_FUNCTIONS) | set(SPECIAL_NAMES)
+
+
+class Evaluator:
+    """Runs models of a checked program on a backend."""
+
+    def __init__(self, program, backend):
+        self.program = program  # checker.Program
+        self.backend = backend
+
+    # ------------------------------------------------------------ models --
+    def run_model(self, name: str, inputs, params: dict | None = None, *, scope=None, reuse=None,
+                  defaults="uses", call_span: Span | None = None):
+        """Build model `name` on `inputs`; returns (net, end_points) of backend tensors."""
+        model = self.program.models[name]
+        env = self.bind_params(model, dict(params or {}), call_span or model.span, skip_first=True)
+        first = model.params[0].name if model.params else "inputs"
+        env[first] = Tensor(inputs)
+        env["inputs"] = Tensor(inputs)
+        base = Defaults()
+        if defaults == "uses" and model.uses is not None:
+            base = self.apply_defaults_spec(model.uses, base, self.program.globals)
+        elif isinstance(defaults, Defaults):
+            base = defaults
+        run = ModelRun(end_points={})
+        frame = Frame(env, Tensor(inputs), base, frozenset(), run)
+        if model.until is not None:
+            run.until = self.eval(model.until, frame)
+        with self.backend.variable_scope(scope or model.name, model.name, reuse=reuse):
+            try:
+                self.exec_body(model.body, frame)
+            except _Stop:
+                pass
+        if run.until is not None and not run.reached:
+            raise SlimError.single("E402", f"unknown final end point {run.until!r}: no `endpoint` of "
+                                   f"`{name}` has that name",
+                                   model.until.span, [did_you_mean(str(run.until), [str(k) for k in run.end_points])])
+        return frame.net.obj, {k: v.obj for k, v in run.end_points.items()}
+
+    def bind_params(self, model: ast.Model, given: dict, span: Span, skip_first: bool, defaults: Defaults | None = None,
+                    spans: dict | None = None) -> dict:
+        params = model.params[1:] if skip_first else model.params
+        env = dict(self.program.globals)
+        names = [p.name for p in params]
+        for k in given:
+            if k not in names:
+                raise SlimError.single("E206", f"`{model.name}` has no parameter `{k}`",
+                                       (spans or {}).get(k, span), [did_you_mean(k, names)])
+        scoped = defaults.values(model.name) if defaults is not None else {}
+        for p in params:
+            if p.name in given:
+                env[p.name] = given[p.name]
+            elif p.name in scoped:
+                env[p.name] = scoped[p.name]
+            elif p.default is not None:
+                env[p.name] = self.eval(p.default, Frame(dict(self.program.globals), None, Defaults(), frozenset(),
+                                                         ModelRun({})))
+            else:
+                raise SlimError.single("E207", f"`{model.name}` needs a value for its parameter `{p.name}`", span)
+        return env
+
+    # -------------------------------------------------------- statements --
+    def exec_body(self, body, frame: Frame):
+        for stmt in body:
+            self.exec(stmt, frame)
+
+    def exec(self, stmt, frame: Frame):
+        method = getattr(self, "exec_" + type(stmt).__name__)
+        method(stmt, frame)
+
+    def exec_Layer(self, stmt: ast.Layer, frame: Frame, assign_to: str | None = None):
+        out = self.layer(stmt, frame)
+        if assign_to is None:
+            frame.net = out
+        else:
+            frame.env[assign_to] = out
+
+    def exec_Assign(self, stmt: ast.Assign, frame: Frame):
+        if isinstance(stmt.stmt, ast.Layer):
+            self.exec_Layer(stmt.stmt, frame, assign_to=stmt.target)
+        else:
+            self.exec_Scope(stmt.stmt, frame, assign_to=stmt.target)
+
+    def exec_Scope(self, stmt: ast.Scope, frame: Frame, assign_to: str | None = None):
+        name = self.scope_name(stmt.name, frame)
+        defaults = frame.defaults
+        if stmt.defaults is not None:
+            defaults = self.apply_defaults_spec(stmt.defaults, defaults, frame.env, frame)
+        start = self.tensor_named(stmt.from_name, frame, stmt.span) if stmt.from_name else frame.net
+        inner = Frame(dict(frame.env), start, defaults, frame.collect, frame.model)
+        with self.backend.variable_scope(name, "Scope"):
+            self.exec_body(stmt.body, inner)
+        self._export_lets(inner, frame)
+        if assign_to is None:
+            frame.net = inner.net
+        else:
+            frame.env[assign_to] = inner.net
+
+    def _export_lets(self, inner: Frame, outer: Frame):
+        # Names bound inside a scope body stay visible after it (as in Python's `with`).
+        for k, v in inner.env.items():
+            outer.env[k] = v
+
+    def exec_DefaultsStmt(self, stmt: ast.DefaultsStmt, frame: Frame):
+        defaults = self.apply_defaults_spec(stmt.spec, frame.defaults, frame.env, frame)
+        inner = Frame(dict(frame.env), frame.net, defaults, frame.collect, frame.model)
+        self.exec_body(stmt.body, inner)
+        self._export_lets(inner, frame)
+        frame.net = inner.net
+
+    def exec_Collect(self, stmt: ast.Collect, frame: Frame):
+        frame.collect = frame.collect | frozenset(stmt.kinds)
+
+    def exec_If(self, stmt: ast.If, frame: Frame):
+        if self.truth(self.eval(stmt.test, frame), stmt.test):
+            self.exec_body(stmt.body, frame)
+        else:
+            self.exec_body(stmt.orelse, frame)
+
+    def exec_For(self, stmt: ast.For, frame: Frame):
+        seq = self.eval(stmt.iter, frame)
+        if not isinstance(seq, (list, tuple)):
+            raise SlimError.single("E220", f"`for` needs a list, got {type_name(seq)}", stmt.iter.span)
+        for item in seq:
+            if len(stmt.targets) == 1:
+                frame.env[stmt.targets[0]] = item
+            else:
+                if not isinstance(item, (list, tuple)) or len(item) != len(stmt.targets):
+                    raise SlimError.single("E221", f"cannot unpack {py_repr(item)} into "
+                                           f"{len(stmt.targets)} names", stmt.span)
+                for t, v in zip(stmt.targets, item):
+                    frame.env[t] = v
+            self.exec_body(stmt.body, frame)
+
+    def exec_Let(self, stmt: ast.Let, frame: Frame):
+        frame.env[stmt.name] = self.eval(stmt.value, frame)
+
+    def exec_LetFunction(self, stmt: ast.LetFunction, frame: Frame):
+        frame.env[stmt.name] = Function(stmt, frame.env)
+
+    def exec_Endpoint(self, stmt: ast.Endpoint, frame: Frame):
+        key = self.eval(stmt.key, frame)
+        if not isinstance(key, str):
+            raise SlimError.single("E222", f"an end point's name must be a string, got {type_name(key)}", stmt.key.span)
+        value = self.tensor_named(stmt.from_name, frame, stmt.span) if stmt.from_name else frame.net
+        self.record_endpoint(key, value, frame)
+
+    def record_endpoint(self, key: str, value, frame: Frame):
+        frame.model.end_points[key] = value
+        if frame.model.until is not None and key == frame.model.until:
+            frame.model.reached = True
+            raise _Stop(whole_model=True)
+
+    def exec_Return(self, stmt: ast.Return, frame: Frame):
+        raise _Stop(whole_model=False)
+
+    def exec_Fail(self, stmt: ast.Fail, frame: Frame):
+        msg = self.eval(stmt.message, frame)
+        raise SlimError.single("E400", str(msg), stmt.span)
+
+    # ------------------------------------------------------------ layers --
+    def layer(self, stmt: ast.Layer, frame: Frame):
+        args = [self.eval(a, frame) for a in stmt.args]
+        kwargs = {k.name: self.eval(k.value, frame) for k in stmt.kwargs}
+        kw_spans = {k.name: k.span for k in stmt.kwargs}
+        start = self.tensor_named(stmt.from_name, frame, stmt.span) if stmt.from_name else frame.net
+        scope = self.scope_name(stmt.as_name, frame) if stmt.as_name is not None else None
+        block = self.program.blocks.get(stmt.kind)
+        kind = LAYERS.get(stmt.kind)
+
+        def build_one(x, pos, kw, sc):
+            if block is not None:
+                return self.call_block(block, x, pos, kw, sc, frame, stmt, kw_spans)
+            return self.call_layer(kind, x, pos, kw, sc, frame, stmt, kw_spans)
+
+        stack_args = self.stack_items(kind, block, args)
+        if stack_args is not None or stmt.repeat:
+            what = "Stack" if stack_args is not None else "Repeat"
+            base = scope if scope is not None else (block.name if block else kind.repeat_name)
+            items = stack_args if stack_args is not None else [tuple(args)] * stmt.repeat
+            out = start
+            with self.backend.variable_scope(scope, what):
+                for i, pos in enumerate(items):
+                    out = build_one(out, tuple(pos), kwargs, f"{base}_{i + 1}")
+        else:
+            out = build_one(start, tuple(args), kwargs, scope)
+        if stmt.endpoint:
+            key = scope if scope is not None else self.backend.alias(out.obj)
+            self.record_endpoint(key.split("/")[-1] if stmt.as_name is None else key, out, frame)
+        return out
+
+    def stack_items(self, kind: LayerKind | None, block, args):
+        """`fc [32, 64]` and `conv [(32, 3x3), (64, 1x1)]` are stacks: a list where one value goes."""
+        if not args or not isinstance(args[0], list):
+            return None
+        if kind is not None:
+            first = kind.param(kind.positional[0]) if kind.positional else None
+            if first is None or first.type not in ("int", "size2"):
+                return None
+        if len(args) > 1:
+            return None
+        return [item if isinstance(item, (list, tuple)) and (kind is None or kind.param(kind.positional[0]).type == "int")
+                else (item,) for item in args[0]]
+
+    def resolve_args(self, kind_name: str, names: list, pos: tuple, kwargs: dict, frame: Frame, stmt, kw_spans,
+                     what: str):
+        """Bind positional and keyword arguments, then merge in `defaults`."""
+        bound = {}
+        origins = {}
+        if len(pos) > len(names):
+            raise SlimError.single("E203", f"{what} takes at most {len(names)} positional arguments "
+                                   f"({', '.join(names)}), got {len(pos)}", stmt.span)
+        for n, v in zip(names, pos):
+            bound[n] = v
+            origins[n] = Origin("layer", stmt.span)
+        for k, v in kwargs.items():
+            if k in bound:
+                raise SlimError.single("E204", f"{what} got `{k}` twice (positionally and by name)", kw_spans.get(k, stmt.span))
+            bound[k] = v
+            origins[k] = Origin("layer", kw_spans.get(k, stmt.span))
+        merged = {}
+        for k, (v, origin) in frame.defaults.get(kind_name).items():
+            merged[k] = v
+            origins.setdefault(k, origin)
+        merged.update(bound)
+        for k in list(origins):
+            if k in bound:
+                origins[k] = Origin("layer", kw_spans.get(k, stmt.span))
+        return merged, origins
+
+    def call_layer(self, kind: LayerKind, x, pos, kwargs, scope, frame: Frame, stmt: ast.Layer, kw_spans):
+        names = [p.name for p in kind.params]
+        kwargs = {kind.param(k).name if kind.param(k) else k: v for k, v in kwargs.items()}
+        args, origins = self.resolve_args(kind.name, names, pos, kwargs, frame, stmt, kw_spans, f"`{kind.name}`")
+        full = {}
+        for p in kind.params:
+            if p.name in args:
+                full[p.name] = args[p.name]
+            elif p.default is REQUIRED:
+                raise SlimError.single("E205", f"`{kind.name}` needs its `{p.name}` argument", stmt.span,
+                                       [f"help: {p.name}: {p.doc}"] if p.doc else [])
+            else:
+                full[p.name] = p.default
+                origins[p.name] = Origin("table", None, f"TF-Slim's default for {kind.fn}")
+        for p in kind.params:
+            self.check_type(kind, p, full[p.name], kw_spans.get(p.name, stmt.span))
+        if kind.inputs == "list":
+            values = full["values"]
+            inputs = [v.obj for v in values]
+        elif kind.inputs == "none":
+            inputs = []
+        else:
+            if x is None:
+                raise SlimError.single("E230", f"`{kind.name}` has no input tensor here", stmt.span)
+            inputs = [x.obj]
+            if "other" in full:
+                inputs.append(full["other"].obj)
+        norm_params = None
+        norm = full.get("normalizer")
+        if isinstance(norm, Op):
+            norm_params = {**frame.defaults.values(norm.name), **(full.get("normalizer_params") or {})}
+        call = LayerCall(kind, inputs, args, full, scope, origins, stmt.span, norm_params)
+        try:
+            out = self.backend.layer(call)
+        except ShapeError as e:
+            shapes = ", ".join(fmt_shape(self.backend.shape(t)) for t in inputs)
+            raise SlimError.single("E301", f"{e}", stmt.span, [f"note: input shape {shapes}"] if shapes else []) from None
+        out = Tensor(out)
+        if kind.name in frame.collect:
+            frame.model.end_points[self.backend.alias(out.obj)] = out
+        return out
+
+    def call_block(self, block: ast.Model, x, pos, kwargs, scope, frame: Frame, stmt: ast.Layer, kw_spans):
+        params = [p.name for p in block.params]
+        bound, _ = self.resolve_args(block.name, params, pos, kwargs, frame, stmt, kw_spans, f"block `{block.name}`")
+        if block.inline and scope is not None:
+            if "scope" not in params:
+                raise SlimError.single("E231", f"inline block `{block.name}` takes no `as` name: it declares no "
+                                       "`scope` parameter", stmt.as_name.span if stmt.as_name else stmt.span)
+            bound["scope"] = scope
+        env = self.bind_params(block, bound, stmt.span, skip_first=False, spans=kw_spans)
+        env["inputs"] = x
+        inner = Frame(env, x, frame.defaults, frame.collect, frame.model)
+        if block.inline:
+            try:
+                self.exec_body(block.body, inner)
+            except _Stop as s:
+                if s.whole_model:
+                    raise
+            return inner.net
+        with self.backend.variable_scope(scope, block.name):
+            try:
+                self.exec_body(block.body, inner)
+            except _Stop as s:
+                if s.whole_model:
+                    raise
+            name = self.backend.scope_name()
+        if block.name in frame.collect:
+            frame.model.end_points[name] = inner.net
+        return inner.net
+
+    def check_type(self, kind: LayerKind, p, value, span):
+        t = p.type
+        bad = None
+        if value is None:
+            return
+        if t == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
+            bad = "an integer"
+        elif t == "float" and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            bad = "a number"
+        elif t == "bool" and not isinstance(value, bool):
+            bad = "true or false"
+        elif t == "size2" and not (isinstance(value, int) and not isinstance(value, bool) or
+                                   isinstance(value, (list, tuple)) and len(value) == 2
+                                   and all(isinstance(v, int) for v in value)):
+            bad = "an integer or a pair like 3x3"
+        elif t == "padding" and value not in ("SAME", "VALID"):
+            bad = "SAME or VALID"
+        elif t in ("activation", "normalizer") and not (isinstance(value, Op) and value.kind == t):
+            bad = f"an {t} such as {'relu' if t == 'activation' else 'batch_norm'} (or none)"
+        elif t in ("initializer", "regularizer") and not (isinstance(value, Op) and value.kind == t):
+            bad = f"an {t} such as {'zeros or truncated_normal(stddev=0.01)' if t == 'initializer' else 'l2(0.0005)'}"
+        elif t == "tensor" and not isinstance(value, Tensor):
+            bad = "a tensor name"
+        elif t == "tensors" and not (isinstance(value, (list, tuple)) and all(isinstance(v, Tensor) for v in value)):
+            bad = "a list of tensor names like [branch_0, branch_1]"
+        elif t == "dict" and not isinstance(value, dict):
+            bad = "dict(...)"
+        elif t == "ints" and not isinstance(value, (list, tuple, int)):
+            bad = "a list of integers"
+        if bad:
+            raise SlimError.single("E210", f"`{p.name}` of `{kind.name}` must be {bad}, got {describe(value)}", span)
+
+    # ----------------------------------------------------------- defaults --
+    def apply_defaults_spec(self, spec, defaults: Defaults, env: dict, frame: Frame | None = None) -> Defaults:
+        frame = frame or Frame(dict(env), None, Defaults(), frozenset(), ModelRun({}))
+        if isinstance(spec, ast.DefaultsRule):
+            args = {}
+            for kw in spec.kwargs:
+                name = kw.name
+                for k in spec.kinds:
+                    kind = LAYERS.get(k)
+                    if kind is not None and kind.param(name) is not None:
+                        name = kind.param(name).name
+                args[name] = (self.eval(kw.value, frame), Origin("defaults", kw.span, ""))
+            return defaults.with_args(spec.kinds, args)
+        d = self.program.defaults[spec.name]
+        given = {}
+        args = [self.eval(a, frame) for a in spec.args]
+        names = [p.name for p in d.params]
+        if len(args) > len(names):
+            raise SlimError.single("E203", f"defaults `{d.name}` takes {len(names)} arguments, got {len(args)}", spec.span)
+        given.update(zip(names, args))
+        for kw in spec.kwargs:
+            if kw.name not in names:
+                raise SlimError.single("E206", f"defaults `{d.name}` has no parameter `{kw.name}`", kw.span,
+                                       [did_you_mean(kw.name, names)])
+            given[kw.name] = self.eval(kw.value, frame)
+        return self.apply_named_defaults(d, given, defaults)
+
+    def apply_named_defaults(self, d: ast.DefaultsDef, given: dict, defaults: Defaults) -> Defaults:
+        model = ast.Model(d.name, d.params, (), span=d.span)
+        env = self.bind_params(model, given, d.span, skip_first=False)
+        inner = Frame(env, None, Defaults(), frozenset(), ModelRun({}))
+        for line in d.lines:
+            defaults = self.apply_defaults_spec(line, defaults, env, inner)
+        return defaults
+
+    # -------------------------------------------------------- expressions --
+    def scope_name(self, node, frame: Frame):
+        if isinstance(node, ast.ScopePath):
+            return node.path
+        value = self.eval(node.expr, frame)
+        if value is not None and not isinstance(value, str):
+            raise SlimError.single("E223", f"a scope name must be a string, got {describe(value)}", node.span)
+        return value
+
+    def tensor_named(self, name: str, frame: Frame, span: Span):
+        value = frame.env.get(name)
+        if not isinstance(value, Tensor):
+            raise SlimError.single("E224", f"`{name}` is not a tensor", span)
+        return value
+
+    def truth(self, value, node):
+        if isinstance(value, Tensor):
+            raise SlimError.single("E225", "a tensor has no truth value; compare static shapes instead", node.span)
+        return bool(value)
+
+    def eval(self, node, frame: Frame):
+        try:
+            return getattr(self, "eval_" + type(node).__name__)(node, frame)
+        except SlimError:
+            raise
+        except _Stop:
+            raise
+        except (TypeError, ValueError, ZeroDivisionError, IndexError, KeyError, OverflowError, AttributeError) as e:
+            raise SlimError.single("E226", f"cannot evaluate this expression: {e}", node.span) from None
+
+    def eval_Const(self, node, frame):
+        return node.value
+
+    def eval_Kernel(self, node, frame):
+        return (node.height, node.width)
+
+    def eval_Name(self, node, frame):
+        name = node.id
+        if name in frame.env:
+            return frame.env[name]
+        if name == "net":
+            return frame.net
+        if name == "depth_in":
+            return self.backend.shape(frame.net.obj)[-1]
+        if name in STRING_CONSTANTS:
+            return STRING_CONSTANTS[name]
+        if name in BUILTINS:
+            b = BUILTINS[name]
+            if b.callable:
+                if b.kind == "initializer" and all(d is not None or True for _, d in b.params):
+                    return Op(name, ())
+                raise SlimError.single("E227", f"`{name}` must be called with its arguments, e.g. `{name}(...)`", node.span)
+            return Op(name)
+        if name in PURE_FUNCTIONS or name in TENSOR_FUNCTIONS:
+            return ("__function__", name)
+        raise SlimError.single("E201", f"undefined name `{name}`", node.span,
+                               [did_you_mean(name, list(frame.env) + list(builtin_names()))])
+
+    def eval_ListExpr(self, node, frame):
+        return [self.eval(i, frame) for i in node.items]
+
+    def eval_TupleExpr(self, node, frame):
+        return tuple(self.eval(i, frame) for i in node.items)
+
+    def eval_BinOp(self, node, frame):
+        left, right = self.eval(node.left, frame), self.eval(node.right, frame)
+        if isinstance(left, Tensor) or isinstance(right, Tensor):
+            raise SlimError.single("E228", "arithmetic on tensors is written as layers (`add other`)", node.span)
+        if node.op == "+" and isinstance(left, str) != isinstance(right, str):
+            raise SlimError.single("E226", f"cannot add {describe(left)} and {describe(right)}; use str(...)", node.span)
+        return _BINOPS[node.op](left, right)
+
+    def eval_Compare(self, node, frame):
+        left = self.eval(node.left, frame)
+        for op, r in zip(node.ops, node.rights):
+            right = self.eval(r, frame)
+            if not _COMPARE[op](left, right):
+                return False
+            left = right
+        return True
+
+    def eval_BoolOp(self, node, frame):
+        value = None
+        for v in node.values:
+            value = self.eval(v, frame)
+            if node.op == "and" and not value:
+                return value
+            if node.op == "or" and value:
+                return value
+        return value
+
+    def eval_Not(self, node, frame):
+        return not self.truth(self.eval(node.operand, frame), node)
+
+    def eval_Neg(self, node, frame):
+        return -self.eval(node.operand, frame)
+
+    def eval_CondExpr(self, node, frame):
+        if self.truth(self.eval(node.test, frame), node.test):
+            return self.eval(node.body, frame)
+        return self.eval(node.orelse, frame)
+
+    def eval_Index(self, node, frame):
+        return self.eval(node.value, frame)[self.eval(node.index, frame)]
+
+    def eval_Call(self, node, frame):
+        if not isinstance(node.func, ast.Name):
+            raise SlimError.single("E229", "only named functions can be called", node.span)
+        name = node.func.id
+        args = [self.eval(a, frame) for a in node.args]
+        kwargs = {k.name: self.eval(k.value, frame) for k in node.kwargs}
+        target = frame.env.get(name)
+        if isinstance(target, Function):
+            return self.call_function(target, args, kwargs, node)
+        if name in BUILTINS and name not in frame.env:
+            try:
+                return make_op(name, tuple(args), kwargs)
+            except KeyError as e:
+                b = BUILTINS[name]
+                raise SlimError.single("E206", f"`{name}` has no parameter `{e.args[0]}`", node.span,
+                                       [did_you_mean(e.args[0], [p for p, _ in b.params])]) from None
+            except TypeError as e:
+                raise SlimError.single("E210", str(e), node.span) from None
+        if name in PURE_FUNCTIONS and name not in frame.env:
+            return PURE_FUNCTIONS[name](*args, **kwargs)
+        if name == "shape":
+            t = args[0] if args else frame.net
+            return list(self.backend.shape(self._tensor_arg(t, node)))
+        if name == "depth":
+            t = args[0] if args else frame.net
+            return self.backend.shape(self._tensor_arg(t, node))[-1]
+        if name == "scope_name":
+            return self.backend.scope_name()
+        raise SlimError.single("E201", f"undefined function `{name}`", node.func.span,
+                               [did_you_mean(name, list(PURE_FUNCTIONS) + list(BUILTINS) + list(TENSOR_FUNCTIONS)
+                                             + [k for k, v in frame.env.items() if isinstance(v, Function)])])
+
+    def _tensor_arg(self, t, node):
+        if not isinstance(t, Tensor):
+            raise SlimError.single("E224", "expected a tensor", node.span)
+        return t.obj
+
+    def call_function(self, fn: Function, args, kwargs, node):
+        params = fn.node.params
+        env = dict(fn.env)
+        names = [p.name for p in params]
+        if len(args) > len(names):
+            raise SlimError.single("E203", f"`{fn.node.name}` takes {len(names)} arguments, got {len(args)}", node.span)
+        bound = dict(zip(names, args))
+        bound.update(kwargs)
+        frame = Frame(env, None, Defaults(), frozenset(), ModelRun({}))
+        for p in params:
+            if p.name in bound:
+                env[p.name] = bound[p.name]
+            elif p.default is not None:
+                env[p.name] = self.eval(p.default, frame)
+            else:
+                raise SlimError.single("E207", f"`{fn.node.name}` needs its argument `{p.name}`", node.span)
+        return self.eval(fn.node.value, frame)
+
+
+def type_name(v) -> str:
+    return describe(v)
+
+
+def describe(v) -> str:
+    if isinstance(v, Tensor):
+        return "a tensor"
+    if isinstance(v, Op):
+        return f"`{v}` ({v.kind})"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "none"
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(describe(x) for x in v) + "]"
+    if isinstance(v, Function):
+        return f"function `{v.node.name}`"
+    return type(v).__name__
+
+
+def py_repr(v) -> str:
+    return describe(v)

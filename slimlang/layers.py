@@ -1,0 +1,442 @@
+"""The layer table: every layer kind of the language, in one place.
+
+Each `LayerKind` says what the DSL calls it, which TF-Slim / TensorFlow
+function builds it, its parameters (types, TF-Slim's own defaults, the
+keyword TF-Slim uses), how it changes a static shape and how many parameters
+it creates.  The checker, the shape evaluator, both lowerings (graph and
+emitted Python) and docs/language.md are driven by this table; adding a layer
+is one entry here.  Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .values import Op
+
+REQUIRED = object()
+
+
+class ShapeError(Exception):
+    """A static shape problem; the evaluator locates it at the layer."""
+
+
+@dataclass(frozen=True, slots=True)
+class P:
+    """One parameter of a layer kind."""
+
+    name: str
+    type: str  # int, float, bool, str, size2, ints, padding, activation, initializer, regularizer, normalizer, dict, tensor, tensors, any
+    default: object = REQUIRED
+    py: str | None = None  # keyword in TF-Slim/TF when it differs (activation -> activation_fn)
+    doc: str = ""
+
+    @property
+    def py_name(self) -> str:
+        return self.py or self.name
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    name: str
+    fn: str  # Python spelling: slim.conv2d, tf.squeeze, ...
+    params: tuple
+    shape: Callable  # (input_shapes: list[tuple], args: dict) -> tuple
+    count: Callable = lambda shapes, args, ctx: (0, 0)  # -> (trainable, non-trainable)
+    positional: tuple = ()  # DSL params passed positionally to `fn`, in order
+    inputs: str = "one"  # one: the current tensor; list: a `tensors` argument; none: no input
+    scope_kw: str | None = "scope"  # keyword that takes `as NAME`; "name" for plain TF ops
+    default_scope: str = ""  # slim's scope name when `as` is omitted (Conv, fully_connected, ...)
+    repeat_name: str = ""  # what slim.repeat / slim.stack call it when no scope is given
+    creates_variables: bool = False
+    doc: str = ""
+    aliases: tuple = ()  # other spellings users bring from TF-Slim (activation_fn, ...)
+    param_map: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.param_map.update({p.name: p for p in self.params})
+        for p in self.params:
+            if p.py and p.py != p.name:
+                self.param_map.setdefault(p.py, p)
+
+    def param(self, name: str) -> P | None:
+        return self.param_map.get(name)
+
+
+# ------------------------------------------------------------ shape rules ---
+
+
+def pair(v) -> tuple:
+    if isinstance(v, (list, tuple)):
+        if len(v) != 2:
+            raise ShapeError(f"expected a pair like 3x3 or [3, 3], got {list(v)}")
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def _rank(shape, n, what):
+    if len(shape) != n:
+        raise ShapeError(f"{what} expects a rank-{n} input, got shape {fmt_shape(shape)}")
+
+
+def _window_out(size, k, s, padding, what):
+    if size is None:
+        return None
+    if padding == "SAME":
+        return math.ceil(size / s)
+    if size < k:
+        raise ShapeError(f"{what} {k} is larger than the input ({size}) with VALID padding")
+    return math.ceil((size - k + 1) / s)
+
+
+def _conv_shape(shapes, a):
+    (shape,) = shapes
+    _rank(shape, 4, "conv")
+    kh, kw = pair(a["kernel_size"])
+    sh, sw = pair(a["stride"])
+    rh, rw = pair(a["rate"])
+    eh, ew = kh + (kh - 1) * (rh - 1), kw + (kw - 1) * (rw - 1)
+    n, h, w, _ = shape
+    out = a["num_outputs"]
+    return (n, _window_out(h, eh, sh, a["padding"], "kernel"), _window_out(w, ew, sw, a["padding"], "kernel"), out)
+
+
+def _conv_t_shape(shapes, a):
+    (shape,) = shapes
+    _rank(shape, 4, "conv_t")
+    kh, kw = pair(a["kernel_size"])
+    sh, sw = pair(a["stride"])
+
+    def up(size, k, s):
+        if size is None:
+            return None
+        return size * s if a["padding"] == "SAME" else size * s + max(k - s, 0)
+
+    n, h, w, _ = shape
+    return (n, up(h, kh, sh), up(w, kw, sw), a["num_outputs"])
+
+
+def _sep_conv_shape(shapes, a):
+    (shape,) = shapes
+    out = _conv_shape(shapes, {**a, "num_outputs": a["num_outputs"]})
+    if a["num_outputs"] is None:
+        c = shape[3]
+        return out[:3] + (None if c is None else c * a["depth_multiplier"],)
+    return out
+
+
+def _pool_shape(shapes, a):
+    (shape,) = shapes
+    _rank(shape, 4, "pooling")
+    kh, kw = pair(a["kernel_size"])
+    sh, sw = pair(a["stride"])
+    n, h, w, c = shape
+    return (n, _window_out(h, kh, sh, a["padding"], "window"), _window_out(w, kw, sw, a["padding"], "window"), c)
+
+
+def _fc_shape(shapes, a):
+    (shape,) = shapes
+    if len(shape) < 2:
+        raise ShapeError(f"fc expects an input of rank 2 or more, got {fmt_shape(shape)}")
+    return shape[:-1] + (a["num_outputs"],)
+
+
+def _same(shapes, a):
+    return shapes[0]
+
+
+def _flatten(shapes, a):
+    (shape,) = shapes
+    rest = shape[1:]
+    return (shape[0], None if any(d is None for d in rest) else math.prod(rest))
+
+
+def _axes(a, rank):
+    axis = a["axis"]
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    return [x + rank if x < 0 else x for x in axes]
+
+
+def _squeeze(shapes, a):
+    (shape,) = shapes
+    if a["axis"] is None:
+        return tuple(d for d in shape if d != 1)
+    axes = _axes(a, len(shape))
+    for x in axes:
+        if not 0 <= x < len(shape):
+            raise ShapeError(f"squeeze axis {x} is out of range for shape {fmt_shape(shape)}")
+        if shape[x] not in (1, None):
+            raise ShapeError(f"cannot squeeze axis {x} of size {shape[x]} in shape {fmt_shape(shape)}")
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def _mean(shapes, a):
+    (shape,) = shapes
+    axes = _axes(a, len(shape)) if a["axis"] is not None else list(range(len(shape)))
+    if a["keepdims"]:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def _pad(shapes, a):
+    (shape,) = shapes
+    pads = a["paddings"]
+    if len(pads) != len(shape):
+        raise ShapeError(f"pad needs one [before, after] pair per dimension: {len(shape)}, got {len(pads)}")
+    return tuple(None if d is None else d + int(p[0]) + int(p[1]) for d, p in zip(shape, pads))
+
+
+def _concat(shapes, a):
+    if not shapes:
+        raise ShapeError("concat needs at least one tensor")
+    rank = len(shapes[0])
+    axis = a["axis"] + rank if a["axis"] < 0 else a["axis"]
+    if not 0 <= axis < rank:
+        raise ShapeError(f"concat axis {a['axis']} is out of range for rank {rank}")
+    for s in shapes[1:]:
+        if len(s) != rank:
+            raise ShapeError(f"concat of tensors of different ranks: {fmt_shape(shapes[0])} and {fmt_shape(s)}")
+        for i, (x, y) in enumerate(zip(shapes[0], s)):
+            if i != axis and x is not None and y is not None and x != y:
+                raise ShapeError(
+                    f"concat along axis {axis} needs equal sizes elsewhere: "
+                    + ", ".join(fmt_shape(t) for t in shapes))
+    total = 0
+    for s in shapes:
+        if s[axis] is None:
+            total = None
+            break
+        total += s[axis]
+    return shapes[0][:axis] + (total,) + shapes[0][axis + 1:]
+
+
+def _add(shapes, a):
+    x, y = shapes
+    if len(x) != len(y) or any(p is not None and q is not None and p != q for p, q in zip(x, y)):
+        raise ShapeError(f"add needs equal shapes, got {fmt_shape(x)} and {fmt_shape(y)}")
+    return tuple(p if p is not None else q for p, q in zip(x, y))
+
+
+def _reshape(shapes, a):
+    (shape,) = shapes
+    target = list(a["shape"])
+    known = [d for d in shape if d is not None]
+    if target.count(-1) == 1 and len(known) == len(shape):
+        rest = math.prod(d for d in target if d != -1)
+        target[target.index(-1)] = math.prod(shape) // rest if rest else None
+    return tuple(None if d == -1 else d for d in target)
+
+
+def _variable_shape(shapes, a):
+    return tuple(a["shape"])
+
+
+# ------------------------------------------------------- parameter counts ---
+
+
+def _normalizer_count(channels, a, ctx):
+    norm = a.get("normalizer")
+    if not isinstance(norm, Op):
+        return 0, 0
+    params = ctx.normalizer_args(norm.name, a.get("normalizer_params") or {})
+    if norm.name == "batch_norm":
+        t = channels * (int(bool(params.get("center", True))) + int(bool(params.get("scale", False))))
+        return t, 2 * channels
+    if norm.name == "layer_norm":
+        return channels * (int(bool(params.get("center", True))) + int(bool(params.get("scale", True)))), 0
+    return 0, 0
+
+
+def _bias(out, a):
+    if isinstance(a.get("normalizer"), Op) or a.get("biases_initializer") is None:
+        return 0
+    return out
+
+
+def _trainable(total, a):
+    return (total, 0) if a.get("trainable", True) else (0, total)
+
+
+def _conv_count(shapes, a, ctx):
+    cin = shapes[0][3]
+    kh, kw = pair(a["kernel_size"])
+    out = a["num_outputs"]
+    weights = kh * kw * cin * out if cin is not None else 0
+    t, n = _normalizer_count(out, a, ctx)
+    tt, nn = _trainable(weights + _bias(out, a) + t, a)
+    return tt, nn + n
+
+
+def _sep_conv_count(shapes, a, ctx):
+    cin = shapes[0][3] or 0
+    kh, kw = pair(a["kernel_size"])
+    dm = a["depth_multiplier"]
+    out = a["num_outputs"]
+    depthwise = kh * kw * cin * dm
+    pointwise = cin * dm * out if out is not None else 0
+    channels = out if out is not None else cin * dm
+    t, n = _normalizer_count(channels, a, ctx)
+    tt, nn = _trainable(depthwise + pointwise + _bias(channels, a) + t, a)
+    return tt, nn + n
+
+
+def _fc_count(shapes, a, ctx):
+    cin = shapes[0][-1] or 0
+    out = a["num_outputs"]
+    t, n = _normalizer_count(out, a, ctx)
+    tt, nn = _trainable(cin * out + _bias(out, a) + t, a)
+    return tt, nn + n
+
+
+def _bn_count(shapes, a, ctx):
+    c = shapes[0][-1] or 0
+    t = c * (int(bool(a["center"])) + int(bool(a["scale"])))
+    return _trainable(t, a)[0], 2 * c + _trainable(t, a)[1]
+
+
+def _ln_count(shapes, a, ctx):
+    c = shapes[0][-1] or 0
+    return _trainable(c * (int(bool(a["center"])) + int(bool(a["scale"]))), a)
+
+
+def _variable_count(shapes, a, ctx):
+    return _trainable(math.prod(a["shape"]) if a["shape"] else 1, a)
+
+
+# ------------------------------------------------------------- the table ---
+
+_ACT = P("activation", "activation", Op("relu"), "activation_fn", "activation applied last; `none` for linear")
+_NORM = P("normalizer", "normalizer", None, "normalizer_fn", "normalizer instead of biases, e.g. `batch_norm`")
+_NORM_P = P("normalizer_params", "dict", None, None, "arguments for the normalizer, e.g. dict(decay=0.997)")
+_W_INIT = P("weights_initializer", "initializer", Op("xavier"), None, "initializer of the weights")
+_W_REG = P("weights_regularizer", "regularizer", None, None, "regularizer of the weights, e.g. l2(0.0005)")
+_B_INIT = P("biases_initializer", "initializer", Op("zeros"), None, "initializer of the biases; `none` for no biases")
+_B_REG = P("biases_regularizer", "regularizer", None, None, "regularizer of the biases")
+_TRAINABLE = P("trainable", "bool", True, None, "add the variables to TRAINABLE_VARIABLES")
+_REUSE = P("reuse", "bool", None, None, "reuse the layer's variables")
+_STRIDE1 = P("stride", "size2", 1, None, "stride, an int or a pair")
+_PADDING = P("padding", "padding", "SAME", None, "SAME or VALID")
+_RATE = P("rate", "size2", 1, None, "atrous (dilation) rate")
+_KERNEL = P("kernel_size", "size2", REQUIRED, None, "kernel size: 3x3, [3, 3] or 3")
+_OUT = P("num_outputs", "int", REQUIRED, None, "number of output channels")
+_CONV_COMMON = (_ACT, _NORM, _NORM_P, _W_INIT, _W_REG, _B_INIT, _B_REG, _TRAINABLE, _REUSE)
+
+
+def _activation(name: str, doc: str) -> LayerKind:
+    return LayerKind(name, f"tf.nn.{name}", (), _same, scope_kw="name", default_scope=name.capitalize(),
+                     repeat_name=name, doc=doc)
+
+
+LAYERS: dict[str, LayerKind] = {k.name: k for k in [
+    LayerKind("conv", "slim.conv2d", (_OUT, _KERNEL, _STRIDE1, _PADDING, _RATE) + _CONV_COMMON,
+              _conv_shape, _conv_count, positional=("num_outputs", "kernel_size"),
+              default_scope="Conv", repeat_name="convolution2d", creates_variables=True,
+              doc="2-D convolution (slim.conv2d); `conv [(32, 3x3), (64, 1x1)]` is a stack"),
+    LayerKind("conv_t", "slim.conv2d_transpose", (_OUT, _KERNEL, _STRIDE1, _PADDING) + _CONV_COMMON,
+              _conv_t_shape, _conv_count, positional=("num_outputs", "kernel_size"),
+              default_scope="Conv2d_transpose", repeat_name="convolution2d_transpose", creates_variables=True,
+              doc="transposed convolution (slim.conv2d_transpose)"),
+    LayerKind("sep_conv", "slim.separable_conv2d",
+              (P("num_outputs", "int", REQUIRED, None, "output channels; `none` for depthwise only"), _KERNEL,
+               P("depth_multiplier", "int", 1, None, "depthwise channels per input channel"),
+               _STRIDE1, _PADDING, _RATE,
+               P("pointwise_initializer", "initializer", None, None, "initializer of the pointwise weights"))
+              + _CONV_COMMON,
+              _sep_conv_shape, _sep_conv_count, positional=("num_outputs", "kernel_size"),
+              default_scope="SeparableConv2d", repeat_name="separable_convolution2d", creates_variables=True,
+              doc="depthwise-separable convolution (slim.separable_conv2d)"),
+    LayerKind("fc", "slim.fully_connected", (_OUT,) + _CONV_COMMON, _fc_shape, _fc_count,
+              positional=("num_outputs",), default_scope="fully_connected", repeat_name="fully_connected",
+              creates_variables=True, doc="fully connected layer (slim.fully_connected); `fc [32, 64]` is a stack"),
+    LayerKind("pool", "slim.max_pool2d",
+              (_KERNEL, P("stride", "size2", 2, None, "stride"), P("padding", "padding", "VALID", None, "SAME or VALID")),
+              _pool_shape, positional=("kernel_size",), default_scope="MaxPool2D", repeat_name="max_pool2d",
+              doc="max pooling (slim.max_pool2d): `pool 2` is a 2x2 window with stride 2"),
+    LayerKind("avg_pool", "slim.avg_pool2d",
+              (_KERNEL, P("stride", "size2", 2, None, "stride"), P("padding", "padding", "VALID", None, "SAME or VALID")),
+              _pool_shape, positional=("kernel_size",), default_scope="AvgPool2D", repeat_name="avg_pool2d",
+              doc="average pooling (slim.avg_pool2d)"),
+    LayerKind("dropout", "slim.dropout",
+              (P("keep_prob", "float", 0.5, None, "probability of keeping a unit"),
+               P("noise_shape", "ints", None, None, "shape of the random keep/drop mask"),
+               P("is_training", "bool", True, None, "drop only while training")),
+              _same, positional=("keep_prob",), default_scope="Dropout", repeat_name="dropout",
+              doc="dropout (slim.dropout)"),
+    LayerKind("flatten", "slim.flatten", (), _flatten, default_scope="Flatten", repeat_name="flatten",
+              doc="flatten all but the batch dimension (slim.flatten)"),
+    LayerKind("batch_norm", "slim.batch_norm",
+              (P("decay", "float", 0.999, None, "moving-average decay"),
+               P("center", "bool", True, None, "add a learned offset (beta)"),
+               P("scale", "bool", False, None, "add a learned scale (gamma)"),
+               P("epsilon", "float", 0.001, None, "added to the variance"),
+               P("activation", "activation", None, "activation_fn", "activation after normalizing"),
+               P("is_training", "bool", True, None, "use batch statistics and update the moving ones"),
+               P("updates_collections", "any", Op("UPDATE_OPS"), None, "where the moving-average updates go; `none` to run them in place"),
+               P("fused", "bool", None, None, "use the fused kernel"),
+               _TRAINABLE, _REUSE),
+              _same, _bn_count, default_scope="BatchNorm", repeat_name="batch_norm", creates_variables=True,
+              doc="batch normalization (slim.batch_norm)"),
+    LayerKind("layer_norm", "slim.layer_norm",
+              (P("center", "bool", True, None, "add a learned offset"), P("scale", "bool", True, None, "add a learned scale"),
+               P("activation", "activation", None, "activation_fn", "activation after normalizing"),
+               P("begin_norm_axis", "int", 1, None, "first axis normalized over"),
+               P("begin_params_axis", "int", -1, None, "first axis of the parameters' shape"),
+               _TRAINABLE, _REUSE),
+              _same, _ln_count, default_scope="LayerNorm", repeat_name="layer_norm", creates_variables=True,
+              doc="layer normalization (slim.layer_norm)"),
+    LayerKind("softmax", "slim.softmax", (), _same, default_scope="softmax", repeat_name="softmax",
+              doc="softmax over the last axis (slim.softmax)"),
+    LayerKind("squeeze", "tf.squeeze", (P("axis", "ints", None, None, "axes of size 1 to remove"),),
+              _squeeze, positional=("axis",), scope_kw="name", default_scope="Squeeze", repeat_name="squeeze",
+              doc="remove axes of size 1 (tf.squeeze): `squeeze [1, 2] as fc8/squeezed`"),
+    LayerKind("mean", "tf.reduce_mean",
+              (P("axis", "ints", None, None, "axes to average over"), P("keepdims", "bool", False, None, "keep them as size 1")),
+              _mean, positional=("axis",), scope_kw="name", default_scope="Mean", repeat_name="mean",
+              doc="average over axes (tf.reduce_mean): `mean [1, 2] keepdims=true as pool5` is global pooling"),
+    LayerKind("pad", "tf.pad",
+              (P("paddings", "ints", REQUIRED, None, "[[before, after], ...] for each axis"),
+               P("mode", "str", "CONSTANT", None, "CONSTANT, REFLECT or SYMMETRIC"),
+               P("constant_values", "float", 0, None, "fill value for CONSTANT")),
+              _pad, positional=("paddings",), scope_kw="name", default_scope="Pad", repeat_name="pad",
+              doc="pad a tensor (tf.pad)"),
+    LayerKind("concat", "tf.concat",
+              (P("values", "tensors", REQUIRED, None, "the tensors, e.g. [branch_0, branch_1]"),
+               P("axis", "int", 3, None, "axis to join along (3: channels)")),
+              _concat, positional=("values", "axis"), inputs="list", scope_kw="name", default_scope="concat",
+              repeat_name="concat", doc="join tensors along an axis (tf.concat)"),
+    LayerKind("add", "tf.add", (P("other", "tensor", REQUIRED, None, "the tensor to add to the current one"),),
+              _add, positional=("other",), scope_kw="name", default_scope="Add", repeat_name="add",
+              doc="element-wise sum with another tensor, the residual join (tf.add)"),
+    LayerKind("reshape", "tf.reshape", (P("shape", "ints", REQUIRED, None, "the new shape; -1 once to infer"),),
+              _reshape, positional=("shape",), scope_kw="name", default_scope="Reshape", repeat_name="reshape",
+              doc="reshape (tf.reshape)"),
+    LayerKind("variable", "slim.variable",
+              (P("shape", "ints", REQUIRED, None, "the variable's shape"),
+               P("initializer", "initializer", None, None, "initializer"),
+               P("regularizer", "regularizer", None, None, "regularizer"),
+               P("trainable", "bool", True, None, "trainable"),
+               P("device", "str", None, None, "device, e.g. \"/CPU:0\"")),
+              _variable_shape, _variable_count, inputs="none", scope_kw="name", creates_variables=True,
+              doc="a regular variable (slim.variable): `variable shape=[20, 1] initializer=zeros as my_var`"),
+    LayerKind("model_variable", "slim.model_variable",
+              (P("shape", "ints", REQUIRED, None, "the variable's shape"),
+               P("initializer", "initializer", None, None, "initializer"),
+               P("regularizer", "regularizer", None, None, "regularizer"),
+               P("trainable", "bool", True, None, "trainable"),
+               P("device", "str", None, None, "device, e.g. \"/CPU:0\"")),
+              _variable_shape, _variable_count, inputs="none", scope_kw="name", creates_variables=True,
+              doc="a model variable (slim.model_variable), listed by slim.get_model_variables()"),
+    _activation("relu", "ReLU (tf.nn.relu)"),
+    _activation("relu6", "ReLU capped at 6 (tf.nn.relu6)"),
+    _activation("elu", "ELU (tf.nn.elu)"),
+    _activation("tanh", "tanh (tf.nn.tanh)"),
+    _activation("sigmoid", "sigmoid (tf.nn.sigmoid)"),
+    LayerKind("identity", "tf.identity", (), _same, scope_kw="name", default_scope="Identity",
+              repeat_name="identity", doc="the same tensor under a new name (tf.identity)"),
+]}
+
+
+def fmt_shape(shape) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"

@@ -1,0 +1,160 @@
+"""Shape backend: elaborate a model without TensorFlow.
+
+It mirrors what tf_slim does with names (variable scopes, slim's default
+scope names and their `_1`, `_2` suffixes, slim.repeat / slim.stack naming)
+and computes each layer's static output shape and parameter count from the
+layer table.  `summary`, `check`, `explain` and `graph` are built on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+from .diagnostics import Span
+from .evaluate import Evaluator, LayerCall
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeTensor:
+    shape: tuple
+    name: str  # the scope name of the layer that made it
+    node: int  # index of the producing row, -1 for the input
+
+
+@dataclass
+class Row:
+    """One layer of a summary."""
+
+    name: str
+    kind: str
+    shape: tuple
+    trainable: int
+    non_trainable: int
+    inputs: tuple  # indices of producing rows (-1: model input)
+    call: LayerCall = field(repr=False)
+
+    @property
+    def params(self) -> int:
+        return self.trainable + self.non_trainable
+
+
+class ShapeBackend:
+    def __init__(self):
+        self.stack: list[str] = []  # variable scope names (full)
+        self.counts: dict[str, int] = {}
+        self.rows: list[Row] = []
+
+    # -- scopes
+    def _prefix(self) -> str:
+        return self.stack[-1] if self.stack else ""
+
+    def _full(self, name: str) -> str:
+        prefix = self._prefix()
+        return f"{prefix}/{name}" if prefix else name
+
+    def _unique(self, default: str) -> str:
+        full = self._full(default)
+        if self.counts.get(full, 0) == 0:
+            return default
+        i = 1
+        while self.counts.get(f"{full}_{i}", 0):
+            i += 1
+        return f"{default}_{i}"
+
+    @contextlib.contextmanager
+    def variable_scope(self, name, default_name, reuse=None):
+        base = name if name is not None else self._unique(default_name)
+        full = self._full(base)
+        self.counts[full] = self.counts.get(full, 0) + 1
+        self.stack.append(full)
+        try:
+            yield full
+        finally:
+            self.stack.pop()
+
+    def scope_name(self) -> str:
+        return self._prefix()
+
+    # -- tensors
+    def input(self, shape) -> ShapeTensor:
+        return ShapeTensor(tuple(shape), "inputs", -1)
+
+    def shape(self, t: ShapeTensor) -> tuple:
+        return t.shape
+
+    def alias(self, t: ShapeTensor) -> str:
+        return t.name
+
+    def normalizer_args(self, name, params):
+        return params
+
+    def layer(self, call: LayerCall) -> ShapeTensor:
+        kind = call.kind
+        shapes = [t.shape for t in call.inputs]
+        out = kind.shape(shapes, call.full)
+        counts_args = dict(call.full)
+
+        class _Ctx:
+            @staticmethod
+            def normalizer_args(name, params):
+                return call.normalizer_params or params
+
+        trainable, non_trainable = kind.count(shapes, counts_args, _Ctx)
+        if kind.scope_kw == "name" and not kind.creates_variables:
+            base = call.scope if call.scope is not None else self._unique(kind.default_scope)
+            full = self._full(base)
+            self.counts[full] = self.counts.get(full, 0) + 1
+        else:
+            base = call.scope if call.scope is not None else self._unique(kind.default_scope)
+            full = self._full(base)
+            self.counts[full] = self.counts.get(full, 0) + 1
+        self.rows.append(Row(full, kind.name, tuple(out), trainable, non_trainable,
+                             tuple(t.node for t in call.inputs), call))
+        return ShapeTensor(tuple(out), full, len(self.rows) - 1)
+
+
+@dataclass
+class Summary:
+    model: str
+    input_shape: tuple
+    rows: list
+    output_shape: tuple
+    end_points: dict  # name -> shape
+
+    @property
+    def total(self) -> int:
+        return sum(r.params for r in self.rows)
+
+    @property
+    def trainable(self) -> int:
+        return sum(r.trainable for r in self.rows)
+
+    @property
+    def non_trainable(self) -> int:
+        return sum(r.non_trainable for r in self.rows)
+
+    def render(self) -> str:
+        headers = ("Layer (scope)", "Kind", "Output shape", "Param #")
+        body = [(r.name, r.kind, _shape(r.shape), f"{r.params:,}") for r in self.rows]
+        widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(headers)]
+        line = "  ".join("{:<%d}" % w for w in widths[:3]) + "  {:>%d}" % widths[3]
+        rule = "=" * (sum(widths) + 6)
+        out = [f'Model: "{self.model}"   input {_shape(self.input_shape)}', rule, line.format(*headers), rule]
+        out += [line.format(*row) for row in body]
+        out += [rule, f"Total params: {self.total:,}", f"Trainable params: {self.trainable:,}",
+                f"Non-trainable params: {self.non_trainable:,}", f"Output shape: {_shape(self.output_shape)}"]
+        if self.end_points:
+            out.append(f"End points: {len(self.end_points)}")
+        return "\n".join(out)
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def summarize_model(program, model: str, input_shape, params: dict | None = None, span: Span | None = None) -> Summary:
+    backend = ShapeBackend()
+    ev = Evaluator(program, backend)
+    net, end_points = ev.run_model(model, backend.input(input_shape), params or {}, call_span=span)
+    return Summary(model, tuple(input_shape), backend.rows, net.shape, {k: v.shape for k, v in end_points.items()})

@@ -1,0 +1,190 @@
+"""Make tf_slim 1.1.0 (its last release, 2020) work on TensorFlow 2.21.
+
+Use it instead of importing TensorFlow and tf_slim directly::
+
+    from slimlang.tfcompat import tf, slim
+
+``tf`` is the ``tensorflow`` module and ``slim`` is ``tf_slim``. Both are the
+real modules; nothing in site-packages is edited. Importing this module applies
+a small set of runtime patches, once (the patching is idempotent: importing
+again, or calling :func:`apply_patches` again, changes nothing).
+
+Why patches are needed
+----------------------
+tf_slim reaches into TensorFlow's private ``tensorflow.python.*`` modules.
+Between TF 2.13 and TF 2.21 several of those private names were moved to new
+modules and the old names were then deleted, and TF's lazy import of the
+TF1-style batch-norm layer points at a tf-keras path that tf-keras never
+shipped. Every patch below only *adds back a missing name* (or re-points one
+broken lazy import); nothing that exists is replaced, so on a TensorFlow that
+still has a name the patch is a no-op. :data:`APPLIED` lists what was patched
+in this process.
+
+Graph mode
+----------
+tf_slim is TF1 code: it needs graph mode (``tf.compat.v1``). This module does
+**not** call ``tf.compat.v1.disable_eager_execution()``, because that is a
+process-wide switch that would surprise other code in the same process (and
+cannot be undone once a graph has been built). Build inside a graph instead::
+
+    with graph_mode() as g:          # a fresh tf.Graph, made the default
+        x = tf.compat.v1.placeholder(tf.float32, [1, 224, 224, 3])
+        net, end_points = slim.nets.vgg.vgg_16(x)
+
+Inside ``graph_mode()`` (or any ``tf.Graph().as_default()``) everything is
+built symbolically: placeholders, ``tf.compat.v1.Session``,
+``slim.learning.train`` and the TF1 losses and metrics all work. A program
+that wants the TF1 behaviour everywhere may still call
+``tf.compat.v1.disable_eager_execution()`` itself, before building anything.
+
+Log noise
+---------
+``TF_CPP_MIN_LOG_LEVEL`` is set to ``"2"`` (errors only) before TensorFlow is
+first imported, unless the caller already set it. It does not hide the few
+lines TensorFlow's C++ runtime writes before its logging is set up (the CUDA
+stub notice); those come from below Python.
+
+This module imports only TensorFlow, tf_keras (lazily, on first use of
+``slim.batch_norm``) and tf_slim, so generated code can use it without the
+rest of slimlang.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+# Must happen before the first `import tensorflow` anywhere in the process;
+# a caller's explicit setting wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+
+__all__ = ["tf", "slim", "graph_mode", "apply_patches", "APPLIED"]
+
+#: Human-readable record of the patches applied in this process ("module.name").
+APPLIED: list[str] = []
+
+_done = False
+
+
+def _add_missing(module, name, value):
+    """Set ``module.name = value`` only if ``module`` lacks ``name``."""
+    if not hasattr(module, name):
+        setattr(module, name, value)
+        APPLIED.append(f"{module.__name__}.{name}")
+
+
+def _variable(initial_value=None, trainable=None, collections=None,
+              validate_shape=True, caching_device=None, name=None,
+              dtype=None, constraint=None, use_resource=None,
+              synchronization=None, aggregation=None, shape=None):
+    """Stand-in for the deleted ``variable_scope.variable`` (a TF1 Variable).
+
+    The old function forwarded its arguments to ``VariableV1``; so does this.
+    ``VariableV1`` goes through the graph's variable-creator stack, exactly as
+    the old function did.
+    """
+    from tensorflow.python.ops import variable_v1, variables
+
+    if synchronization is None:
+        synchronization = variables.VariableSynchronization.AUTO
+    if aggregation is None:
+        aggregation = variables.VariableAggregation.NONE
+    return variable_v1.VariableV1(
+        initial_value=initial_value, trainable=trainable,
+        collections=collections, validate_shape=validate_shape,
+        caching_device=caching_device, name=name, dtype=dtype,
+        constraint=constraint, use_resource=use_resource,
+        synchronization=synchronization, aggregation=aggregation, shape=shape)
+
+
+def apply_patches():
+    """Apply every patch (once). Safe to call again; returns :data:`APPLIED`."""
+    global _done
+    if _done:
+        return APPLIED
+    from tensorflow.python.framework import indexed_slices, ops
+    from tensorflow.python.framework import tensor as tensor_lib
+    from tensorflow.python.layers import normalization as tf_normalization
+    from tensorflow.python.ops import (array_ops, array_ops_stack, cond,
+                                       control_flow_assert, control_flow_case,
+                                       control_flow_ops, variable_scope,
+                                       while_loop)
+    from tensorflow.python.util import lazy_loader
+
+    # 1. ops.Tensor: the Tensor class moved to framework/tensor.py in TF 2.14;
+    #    the `ops.Tensor` alias is gone in TF 2.21. tf_slim does
+    #    `isinstance(x, ops.Tensor)` in layers/utils.constant_value (so every
+    #    slim.batch_norm / dropout with a Python-bool is_training),
+    #    learning.multiply_gradients and layers/optimizers.optimize_loss.
+    _add_missing(ops, "Tensor", tensor_lib.Tensor)
+
+    # 2. ops.IndexedSlices: moved to framework/indexed_slices.py (TF 2.5),
+    #    `ops` alias gone by TF 2.21. Used by slim.learning.clip_gradient_norms,
+    #    multiply_gradients and add_gradients_summaries (create_train_op with
+    #    clip_gradient_norm / summarize_gradients).
+    _add_missing(ops, "IndexedSlices", indexed_slices.IndexedSlices)
+
+    # 3. array_ops.stack / unstack: moved to ops/array_ops_stack.py (TF 2.13),
+    #    aliases gone by TF 2.21. Used by slim.metrics (streaming_auc,
+    #    streaming_curve_points, streaming_concat, ...),
+    #    slim.layers.legacy_fully_connected and slim.tfexample_decoder.
+    _add_missing(array_ops, "stack", array_ops_stack.stack)
+    _add_missing(array_ops, "unstack", array_ops_stack.unstack)
+
+    # 4. control_flow_ops.cond / Assert / case / while_loop: split out into
+    #    ops/cond.py, control_flow_assert.py, control_flow_case.py and
+    #    while_loop.py (TF 2.13); the old names were deleted (case was already
+    #    gone in TF 2.15). `cond` is used by slim's utils.smart_cond, i.e.
+    #    batch_norm / dropout with a *tensor* is_training, and by slim.metrics;
+    #    `Assert` by histogram_ops; `case` by tfexample_decoder; `while_loop`
+    #    by slim.losses.metric_learning.
+    _add_missing(control_flow_ops, "cond", cond.cond)
+    _add_missing(control_flow_ops, "Assert", control_flow_assert.Assert)
+    _add_missing(control_flow_ops, "case", control_flow_case.case)
+    _add_missing(control_flow_ops, "while_loop", while_loop.while_loop)
+
+    # 5. variable_scope.variable: deleted when VariableV1 moved to
+    #    ops/variable_v1.py (TF 2.13-2.14). tf_slim's slim.local_variable and
+    #    slim.global_variable call it.
+    _add_missing(variable_scope, "variable", _variable)
+
+    # 6. TF1 batch-norm layer: tensorflow/python/layers/normalization.py
+    #    lazily imports 'tf_keras.legacy_tf_layers.normalization', but tf-keras
+    #    (2.15 onward, including 2.21) ships that module only as
+    #    'tf_keras.src.legacy_tf_layers.normalization' (Keras moved its code
+    #    under src/ in 2.13). slim.batch_norm takes that path for the common
+    #    case (4-D input, UPDATE_OPS collection, no zero-debias), fused or not,
+    #    so every network using batch norm (inception, resnet) failed with
+    #    ModuleNotFoundError. Re-point the still-unloaded lazy loader; tf_keras
+    #    is still imported only when batch_norm is first used.
+    bad = "tf_keras.legacy_tf_layers.normalization"
+    loader = tf_normalization.__dict__.get("normalization")
+    if isinstance(loader, lazy_loader.LazyLoader) and loader.__name__ == bad:
+        tf_normalization.normalization = lazy_loader.LazyLoader(
+            "normalization", tf_normalization.__dict__,
+            "tf_keras.src.legacy_tf_layers.normalization")
+        APPLIED.append(f"{tf_normalization.__name__}.normalization -> "
+                       "tf_keras.src.legacy_tf_layers.normalization")
+
+    _done = True
+    return APPLIED
+
+
+@contextlib.contextmanager
+def graph_mode(graph=None):
+    """Build TF1-style: make ``graph`` (default: a new ``tf.Graph``) the default.
+
+    Yields the graph. Does not touch the process-wide eager setting.
+    """
+    g = graph if graph is not None else tf.Graph()
+    with g.as_default():
+        yield g
+
+
+apply_patches()
+
+# Patched before tf_slim is imported, so its module-level `from ... import`
+# statements see the restored names too.
+import tf_slim as slim  # noqa: E402

@@ -1,0 +1,160 @@
+"""Builtin values of the language: activations, initializers, regularizers,
+normalizers and the constants and functions expressions may use.
+
+A builtin value is an `Op`: a name plus evaluated arguments.  It is plain data
+(hashable, printable), so the checker and the Python emitter never need
+TensorFlow; `to_tf` turns it into the TensorFlow object for the graph
+lowering, `to_py` into the source text for the emitted module.  This one table
+is also what the docs list.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin:
+    """What a builtin name is: its kind, TF-Slim/TF spelling, parameters, doc."""
+
+    name: str
+    kind: str  # activation | initializer | regularizer | normalizer | constant
+    py: str  # Python spelling in emitted code (callable path, or the constant's text)
+    params: tuple = ()  # (name, default) pairs for calls; () for plain references
+    callable: bool = False  # must be called: `l2(0.001)`; otherwise referenced: `relu`
+    doc: str = ""
+
+
+_R = object()  # required argument
+
+BUILTINS: dict[str, Builtin] = {b.name: b for b in [
+    # activations (also usable as layers of the same name)
+    Builtin("relu", "activation", "tf.nn.relu", doc="max(x, 0)"),
+    Builtin("relu6", "activation", "tf.nn.relu6", doc="min(max(x, 0), 6)"),
+    Builtin("elu", "activation", "tf.nn.elu", doc="exponential linear unit"),
+    Builtin("selu", "activation", "tf.nn.selu", doc="scaled exponential linear unit"),
+    Builtin("leaky_relu", "activation", "tf.nn.leaky_relu", doc="leaky ReLU (alpha 0.2)"),
+    Builtin("tanh", "activation", "tf.nn.tanh", doc="hyperbolic tangent"),
+    Builtin("sigmoid", "activation", "tf.nn.sigmoid", doc="logistic sigmoid"),
+    Builtin("softplus", "activation", "tf.nn.softplus", doc="log(exp(x) + 1)"),
+    Builtin("swish", "activation", "tf.nn.swish", doc="x * sigmoid(x)"),
+    # normalizers (for `normalizer=`)
+    Builtin("batch_norm", "normalizer", "slim.batch_norm", doc="slim.batch_norm; its `defaults` apply"),
+    Builtin("layer_norm", "normalizer", "slim.layer_norm", doc="slim.layer_norm"),
+    # initializers
+    Builtin("zeros", "initializer", "tf.compat.v1.zeros_initializer", doc="all zeros"),
+    Builtin("ones", "initializer", "tf.compat.v1.ones_initializer", doc="all ones"),
+    Builtin("constant", "initializer", "tf.compat.v1.constant_initializer", (("value", 0.0),), True, "a constant value"),
+    Builtin("truncated_normal", "initializer", "tf.compat.v1.truncated_normal_initializer",
+            (("mean", 0.0), ("stddev", 1.0), ("seed", None)), True, "normal, cut at two standard deviations"),
+    Builtin("random_normal", "initializer", "tf.compat.v1.random_normal_initializer",
+            (("mean", 0.0), ("stddev", 1.0), ("seed", None)), True, "normal distribution"),
+    Builtin("random_uniform", "initializer", "tf.compat.v1.random_uniform_initializer",
+            (("minval", 0.0), ("maxval", None), ("seed", None)), True, "uniform distribution"),
+    Builtin("xavier", "initializer", "slim.xavier_initializer",
+            (("uniform", True), ("seed", None)), True, "Glorot/Xavier (slim's default for weights)"),
+    Builtin("variance_scaling", "initializer", "slim.variance_scaling_initializer",
+            (("factor", 2.0), ("mode", "FAN_IN"), ("uniform", False), ("seed", None)), True,
+            "He et al. scaling (ResNet's weights)"),
+    # regularizers
+    Builtin("l2", "regularizer", "slim.l2_regularizer", (("scale", _R),), True, "scale * sum(w ** 2) / 2"),
+    Builtin("l1", "regularizer", "slim.l1_regularizer", (("scale", _R),), True, "scale * sum(|w|)"),
+    Builtin("l1_l2", "regularizer", "slim.l1_l2_regularizer", (("scale_l1", 1.0), ("scale_l2", 1.0)), True,
+            "l1 and l2 together"),
+    # constants
+    Builtin("UPDATE_OPS", "constant", "tf.compat.v1.GraphKeys.UPDATE_OPS",
+            doc="the graph collection batch-norm updates go to (`updates_collections=`)"),
+]}
+
+# Plain string constants: `padding=SAME` reads better than `padding="SAME"`.
+STRING_CONSTANTS = {"SAME": "SAME", "VALID": "VALID", "NHWC": "NHWC", "NCHW": "NCHW",
+                    "CONSTANT": "CONSTANT", "REFLECT": "REFLECT", "SYMMETRIC": "SYMMETRIC",
+                    "FAN_IN": "FAN_IN", "FAN_OUT": "FAN_OUT", "FAN_AVG": "FAN_AVG"}
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """A builtin value: `relu`, `l2(0.0005)`, `truncated_normal(stddev=0.01)`."""
+
+    name: str
+    args: tuple = ()  # ((param, value), ...) with every given argument, in declaration order
+
+    @property
+    def builtin(self) -> Builtin:
+        return BUILTINS[self.name]
+
+    @property
+    def kind(self) -> str:
+        return self.builtin.kind
+
+    def __str__(self) -> str:
+        if not self.builtin.callable:
+            return self.name
+        return f"{self.name}({', '.join(f'{k}={v!r}' for k, v in self.args)})"
+
+    def to_tf(self, tf, slim):
+        """The TensorFlow object this value stands for (graph lowering only)."""
+        b = self.builtin
+        obj = _resolve(b.py, tf, slim)
+        if b.kind == "constant" or not b.callable and b.kind in ("activation", "normalizer"):
+            return obj
+        if b.kind == "initializer" and not b.callable:
+            return obj()
+        return obj(**dict(self.args))
+
+    def to_py(self) -> str:
+        """Python source for the emitted module; arguments via `repr` only."""
+        b = self.builtin
+        if b.kind == "constant" or not b.callable and b.kind in ("activation", "normalizer"):
+            return b.py
+        if not b.callable:
+            return f"{b.py}()"
+        return f"{b.py}({', '.join(f'{k}={py_literal(v)}' for k, v in self.args)})"
+
+
+def _resolve(path: str, tf, slim):
+    root, *rest = path.split(".")
+    obj = {"tf": tf, "slim": slim}[root]
+    for part in rest:
+        obj = getattr(obj, part)
+    return obj
+
+
+def py_literal(value) -> str:
+    """Python source for an evaluated value: builtins by name, data by repr."""
+    if isinstance(value, Op):
+        return value.to_py()
+    if isinstance(value, float) and (math.isinf(value) or math.isnan(value)):
+        return f"float({str(value)!r})"
+    if isinstance(value, list):
+        return "[" + ", ".join(py_literal(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        inner = ", ".join(py_literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {py_literal(v)}" for k, v in value.items()) + "}"
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return repr(value)
+    raise TypeError(f"no Python literal for {type(value).__name__}")
+
+
+def make_op(name: str, args: tuple, kwargs: dict) -> Op:
+    """Bind call arguments to a builtin's parameters; raises ValueError/TypeError with a user message."""
+    b = BUILTINS[name]
+    if not b.callable:
+        raise TypeError(f"`{name}` is not called: write `{name}` without parentheses")
+    names = [p for p, _ in b.params]
+    if len(args) > len(names):
+        raise TypeError(f"`{name}` takes at most {len(names)} arguments ({', '.join(names)}), {len(args)} given")
+    bound = dict(zip(names, args))
+    for k, v in kwargs.items():
+        if k not in names:
+            raise KeyError(k)
+        if k in bound:
+            raise TypeError(f"`{name}` got `{k}` twice")
+        bound[k] = v
+    for p, default in b.params:
+        if default is _R and p not in bound:
+            raise TypeError(f"`{name}` needs its `{p}` argument")
+    return Op(name, tuple((p, bound[p]) for p in names if p in bound))
