@@ -1,2 +1,21 @@
-"""slimlang: a small language for neural networks in the style of TF-Slim."""
+"""slimlang: a small language for neural networks in the style of TF-Slim.
+
+    import slimlang
+    nets = slimlang.load("examples/nets/vgg.slim")      # parse + check, no TensorFlow yet
+    net, end_points = nets.vgg_16(images, num_classes=10)  # builds with tf_slim
+
+Importing slimlang does not import TensorFlow; building a model does.
+"""
+
+from .api import DefaultsValue, Model, SlimModule, load, loads
+from .diagnostics import SlimError
+
 __version__ = "0.1.0"
+__all__ = ["load", "loads", "SlimError", "SlimModule", "Model", "DefaultsValue", "register_loss", "__version__"]
+
+
+def register_loss(name, fn):
+    """Register a custom loss usable as `loss NAME` in train sections (the primer's slim.losses.add_loss)."""
+    from .training import register_loss as _register
+
+    return _register(name, fn)

@@ -138,3 +138,7 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A 'help: did you mean ...' note, or '' when nothing is close."""
     close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"help: did you mean `{close[0]}`?" if close else ""
+
+
+class UsageError(Exception):
+    """Bad command-line use (exit status 2), as opposed to an error in a .slim file."""

@@ -1,0 +1,156 @@
+"""The front-end sub-commands: `check`, `summary`, `build`.  None imports TensorFlow
+except `build --emit pbtxt`."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .checker import check_file
+from .diagnostics import Collector, SlimError, did_you_mean
+
+
+def add_arguments(sub):
+    p = sub.add_parser("check", help="parse and check .slim files (silent on success)",
+                       description="Parse and check .slim files: syntax, names, defaults, shapes. "
+                                   "Prints nothing and exits 0 when every file is correct.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("summary", help="layer table with output shapes and parameter counts",
+                       description="Print one row per layer (scope name, kind, output shape, parameters) "
+                                   "and the totals, like Keras's model.summary().")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--model", help="which model (default: the only one, or the last one in the file)")
+    p.add_argument("--input-shape", help="input shape with batch, e.g. 1,224,224,3 (default: the model's declared input)")
+    p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
+                   help="a model parameter value, e.g. --set num_classes=10 (repeatable)")
+    p.set_defaults(handler=cmd_summary)
+
+    p = sub.add_parser("build", help="compile a .slim file: --emit py | summary | pbtxt",
+                       description="Compile a .slim file to readable TF-Slim Python (--emit py), a summary "
+                                   "table, or the GraphDef of one model (--emit pbtxt).")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--emit", choices=["py", "summary", "pbtxt"], default="py")
+    p.add_argument("-o", "--output", metavar="OUT", help="write here instead of standard output")
+    p.add_argument("--model", help="the model for summary / pbtxt")
+    p.add_argument("--input-shape", help="input shape with batch for summary / pbtxt")
+    p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE")
+    p.add_argument("--train", action="store_true", help="with --emit py: also emit the training program")
+    p.set_defaults(handler=cmd_build)
+
+
+def cmd_check(args) -> int:
+    errors = []
+    for f in args.files:
+        try:
+            check_file(f)
+        except SlimError as e:
+            errors.extend(e.diagnostics)
+    if errors:
+        raise SlimError(errors)
+    return 0
+
+
+def pick_model(program, name: str | None) -> str:
+    from .diagnostics import UsageError
+
+    if not program.models:
+        raise UsageError(f"{program.source_name} defines no model")
+    if name is None:
+        return list(program.models)[-1]
+    if name not in program.models:
+        hint = did_you_mean(name, program.models)
+        raise UsageError(f"{program.source_name} has no model {name!r}" + (f" ({hint})" if hint else "")
+                         + f"; models: {', '.join(program.models)}")
+    return name
+
+
+def parse_shape(text: str | None, program, model: str):
+    from .diagnostics import UsageError
+
+    if text is None:
+        declared = program.input_shape(model)
+        if declared is None:
+            raise UsageError(f"model {model!r} declares no input shape; pass --input-shape, e.g. 1,224,224,3")
+        return (1,) + tuple(declared)
+    try:
+        dims = tuple(None if d.strip() in ("?", "None", "none", "") else int(d) for d in text.split(","))
+    except ValueError:
+        raise UsageError(f"--input-shape takes integers separated by commas, e.g. 1,224,224,3; got {text!r}") from None
+    if any(d is not None and d <= 0 for d in dims):
+        raise UsageError(f"--input-shape dimensions must be positive, got {text!r}")
+    return dims
+
+
+def parse_sets(items) -> dict:
+    """--set NAME=VALUE, the value read as a .slim expression."""
+    from .diagnostics import UsageError
+    from .evaluate import Defaults, Evaluator, Frame, ModelRun
+    from .parser import parse
+
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"--set takes PARAM=VALUE, got {item!r}")
+        name, value = item.split("=", 1)
+        try:
+            mod = parse(f"let _v = {value}\n", "--set")
+            out[name.strip()] = Evaluator(None, None).eval(mod.items[0].value, Frame({}, None, Defaults(),
+                                                                                     frozenset(), ModelRun({})))
+        except SlimError:
+            raise UsageError(f"--set {name}: cannot read {value!r} as a value") from None
+    return out
+
+
+def cmd_summary(args) -> int:
+    from .shapes import summarize_model
+
+    program = check_file(args.file)
+    model = pick_model(program, args.model)
+    shape = parse_shape(args.input_shape, program, model)
+    summary = summarize_model(program, model, shape, parse_sets(args.set), span=program.models[model].name_span)
+    print(summary.render())
+    return 0
+
+
+def write_output(text: str, output: str | None):
+    """Write to OUT atomically (temporary file, then rename) or to stdout."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def cmd_build(args) -> int:
+    program = check_file(args.file)
+    if args.emit == "summary":
+        from .shapes import summarize_model
+
+        model = pick_model(program, args.model)
+        shape = parse_shape(args.input_shape, program, model)
+        text = summarize_model(program, model, shape, parse_sets(args.set)).render() + "\n"
+    elif args.emit == "py":
+        from .emit import emit_module
+
+        text = emit_module(program, train=args.train)
+    else:
+        from .lower_graph import graph_def_text
+
+        model = pick_model(program, args.model)
+        shape = parse_shape(args.input_shape, program, model)
+        text = graph_def_text(program, model, shape, parse_sets(args.set))
+    write_output(text, args.output)
+    return 0

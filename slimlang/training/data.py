@@ -1,0 +1,775 @@
+"""Train stage, data: a `DataSpec` -> checked sources -> tf.data pipelines.
+
+`open_data(spec)` does every check that can be done before TensorFlow runs a
+step: the file, glob or folder exists; the named arrays, features or columns
+exist and are numeric; labels fit their loss (checked again once the model's
+output is known, in `losses`); the split is not empty.  Each failure is a
+`SlimError` located at the train section's `data` line.
+
+`Data.dataset(split, batch_size)` then builds the tf.data pipeline in the
+current (TF1) graph: shuffle, repeat, parallel decode and preprocessing,
+batch, prefetch.  In-memory arrays (npz, csv) enter through placeholders fed
+when the iterator is initialised, so they are not baked into the graph (or
+the checkpoints' meta data).
+
+Preprocessing order: decode -> resize -> crop (random while training, centre
+otherwise) -> flip (training only) -> scale.  `preprocess(images, training)`
+works on one image or a batch, so export applies the same deterministic part
+inside the SavedModel.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob as globlib
+import math
+import os
+import pathlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..diagnostics import SlimError, did_you_mean
+from ..trainspec import DataSpec
+from ._tf import tf, tf1
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+#: Message marker of the in-graph label-range assertion (see losses.py).
+LABEL_ASSERT = "slimlang-label-out-of-range"
+
+
+@dataclass
+class Field:
+    """A label field: what losses read with `labels=NAME`."""
+
+    name: str
+    kind: str  # "int" or "float"
+    shape: tuple  # per example
+    lo: float | None = None  # value range, when known
+    hi: float | None = None
+    verified: bool = True  # range seen over every example (False: sampled)
+    integral: bool = True  # every value a whole number
+
+
+@dataclass
+class Data:
+    spec: DataSpec
+    n_total: int | None
+    n_train: int | None
+    n_val: int | None
+    raw_shape: tuple  # per example as stored/decoded (None where it varies)
+    raw_dtype: str
+    input_shape: tuple  # per example after preprocessing: what the model sees
+    fields: dict
+    default_field: str
+    encoded: bool = False  # images decoded from JPEG/PNG: pixels 0..255
+    class_names: list | None = None
+    notes: list = field(default_factory=list)
+    # source payloads
+    arrays: dict | None = None  # npz/csv: name -> np.ndarray (images under "__images__")
+    train_index: np.ndarray | None = None
+    val_index: np.ndarray | None = None
+    files: list | None = None  # folder: file paths; tfrecord: record files
+    file_labels: np.ndarray | None = None
+    tfr: dict | None = None  # tfrecord: parsing plan
+
+    # -- errors at the data line
+
+    def error(self, code: str, message: str, *notes: str, key: str | None = None) -> SlimError:
+        return data_error(self.spec, code, message, *notes, key=key)
+
+    # -- preprocessing
+
+    @property
+    def opts(self) -> dict:
+        return self.spec.options
+
+    def preprocess(self, images, training: bool, per_example: bool = False):
+        """Resize, crop, flip, scale; rank 3 (one image) or rank 4 (a batch)."""
+        o = self.opts
+        x = tf.cast(images, tf.float32)
+        if o["resize"] is not None:
+            x = tf.image.resize(x, list(o["resize"]), method="bilinear")
+        if o["crop"] is not None:
+            h, w = o["crop"]
+            if training and per_example:
+                x = tf.image.random_crop(x, [h, w, self.raw_channels()])
+            else:
+                x = tf.image.resize_with_crop_or_pad(x, h, w)
+        if training and o["flip"]:
+            x = tf.image.random_flip_left_right(x)
+        scale = o["scale"]
+        if scale is None and self.encoded:
+            scale = 1.0 / 255.0
+        if isinstance(scale, tuple):
+            lo, hi = scale
+            x = lo + x * ((hi - lo) / 255.0)
+        elif scale is not None and scale != 1.0:
+            x = x * scale
+        return x
+
+    def raw_channels(self) -> int:
+        return int(self.raw_shape[-1])
+
+    def needs_per_example_map(self, training: bool) -> bool:
+        return training and self.opts["crop"] is not None
+
+    def has_preprocessing(self, training: bool) -> bool:
+        o = self.opts
+        return bool(o["resize"] or o["crop"] or (training and o["flip"]) or o["scale"] is not None
+                    or self.encoded or self.raw_dtype != "float32")
+
+    # -- tf.data
+
+    def dataset(self, split: str, batch_size: int, *, training: bool, repeat: bool,
+                drop_remainder: bool = True):
+        """A batched tf.data pipeline for `split` ("train", "eval" or "all").
+
+        Returns (dataset, feed_dict); feed the dict when running the iterator's
+        initializer.  Elements are (images, {field: labels}).
+        """
+        seed = self.opts["seed"]
+        shuffle = self.opts["shuffle"] if training else False
+        if self.arrays is not None:
+            ds, feed, n = self._array_source(split)
+        elif self.spec.kind == "folder":
+            ds, feed, n = self._folder_source(split)
+        else:
+            ds, feed, n = self._tfrecord_source(split)
+        if shuffle:
+            buf = shuffle if isinstance(shuffle, int) and not isinstance(shuffle, bool) else (n or 10000)
+            ds = ds.shuffle(max(1, min(buf, n or buf)), seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            ds = ds.repeat()
+        if self.spec.kind in ("folder", "tfrecord"):
+            ds = ds.map(self._decode, num_parallel_calls=AUTOTUNE, deterministic=not training)
+        if self.needs_per_example_map(training):
+            ds = ds.map(lambda x, y: (self.preprocess(x, True, per_example=True), y),
+                        num_parallel_calls=AUTOTUNE, deterministic=not training)
+            ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        else:
+            ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+            if self.has_preprocessing(training):
+                ds = ds.map(lambda x, y: (self.preprocess(x, training), y), num_parallel_calls=AUTOTUNE)
+        return ds.prefetch(AUTOTUNE), feed
+
+    def _split_index(self, split: str) -> np.ndarray:
+        if split == "train":
+            return self.train_index
+        if split == "eval":
+            return self.val_index
+        return np.sort(np.concatenate([self.train_index, self.val_index]))
+
+    def _array_source(self, split):
+        idx = self._split_index(split)
+        feed = {}
+        tensors = []
+        names = ["__images__"] + list(self.fields)
+        for name in names:
+            arr = self.arrays[name]
+            ph = tf1.placeholder(tf.as_dtype(arr.dtype), (None,) + arr.shape[1:], name="data_" + _safe(name))
+            feed[ph] = arr[idx]
+            tensors.append(ph)
+        ds = tf.data.Dataset.from_tensor_slices((tensors[0], {n: t for n, t in zip(names[1:], tensors[1:])}))
+        return ds, feed, len(idx)
+
+    def _folder_source(self, split):
+        idx = self._split_index(split)
+        files = np.array(self.files)[idx]
+        labels = self.file_labels[idx]
+        f_ph = tf1.placeholder(tf.string, [None], name="data_files")
+        l_ph = tf1.placeholder(tf.int64, [None], name="data_labels")
+        ds = tf.data.Dataset.from_tensor_slices((f_ph, {self.default_field: l_ph}))
+        return ds, {f_ph: files, l_ph: labels}, len(idx)
+
+    def _decode(self, x, y):
+        if self.spec.kind == "folder":
+            img = tf.io.decode_image(tf.io.read_file(x), channels=self.raw_channels(), expand_animations=False)
+            return self._fix_size(img), y
+        return self._tfr_decode(x, y)
+
+    def _fix_size(self, img):
+        # Batching needs one size: with no `resize`, images are brought to the
+        # first image's size (documented); with `resize`, preprocess does it.
+        if self.opts["resize"] is None:
+            h, w = self.raw_shape[0], self.raw_shape[1]
+            img = tf.image.resize(img, [h, w], method="bilinear")
+            img = tf.ensure_shape(img, [h, w, self.raw_channels()])
+        else:
+            img = tf.ensure_shape(img, [None, None, self.raw_channels()])
+        return img
+
+    # tfrecord ---------------------------------------------------------
+
+    def _tfrecord_source(self, split):
+        files = tf.data.Dataset.from_tensor_slices(self.files)
+        ds = files.interleave(
+            lambda f: tf.data.TFRecordDataset(f, compression_type=self.opts["compression"] or None),
+            cycle_length=min(4, len(self.files)), num_parallel_calls=AUTOTUNE, deterministic=True)
+        val = self.opts["validation"]
+        classes = self.opts["classes"]
+        if val > 0 and split != "all":
+            seed = self.opts["seed"]
+            ds = ds.enumerate()
+
+            def held_out(i, _):
+                return _hash_fraction(i, seed) < val
+
+            if split == "eval":
+                ds = ds.filter(held_out)
+            else:
+                ds = ds.filter(lambda i, r: tf.logical_not(held_out(i, r)))
+            ds = ds.map(lambda i, r: r)
+        if classes:
+            plan = self.tfr
+            key = plan["labels"][self.default_field]["key"]
+
+            def parse_label(r):
+                return tf.io.parse_single_example(r, {key: tf.io.FixedLenFeature([], tf.int64)})[key]
+
+            table = np.full(max(classes) + 1, -1, np.int64)
+            for i, c in enumerate(classes):
+                table[c] = i
+            table_t = tf.constant(table)
+
+            def keep(r):
+                lab = parse_label(r)
+                inside = tf.logical_and(lab >= 0, lab < len(table))
+                return tf.logical_and(inside, tf.gather(table_t, tf.clip_by_value(lab, 0, len(table) - 1)) >= 0)
+
+            ds = ds.filter(keep)
+        return ds.map(lambda r: (r, {})), {}, self.n_train if split == "train" else self.n_val
+
+    def _tfr_decode(self, record, _):
+        plan = self.tfr
+        spec = {plan["images"]["key"]: plan["images"]["feature"]}
+        for name, lp in plan["labels"].items():
+            spec[lp["key"]] = lp["feature"]
+        parsed = tf.io.parse_single_example(record, spec)
+        ip = plan["images"]
+        raw = parsed[ip["key"]]
+        if ip["mode"] == "encoded":
+            img = tf.io.decode_image(raw, channels=self.raw_channels(), expand_animations=False)
+            img = self._fix_size(img)
+        elif ip["mode"] == "raw":
+            img = tf.io.decode_raw(raw, tf.as_dtype(self.opts["dtype"]))
+            img = tf.reshape(img, list(self.raw_shape))
+        else:  # float/int list
+            img = tf.reshape(raw, list(self.raw_shape))
+        labels = {}
+        classes = self.opts["classes"]
+        for name, lp in plan["labels"].items():
+            v = parsed[lp["key"]]
+            if lp["kind"] == "int":
+                v = tf.cast(v, tf.int64)
+            if classes and name == self.default_field:
+                table = np.full(max(classes) + 1, -1, np.int64)
+                for i, c in enumerate(classes):
+                    table[c] = i
+                v = tf.gather(tf.constant(table), v)
+            labels[name] = v
+        return img, labels
+
+    def describe(self) -> str:
+        n = f"{self.n_train} train" if self.n_train is not None else "train"
+        if self.opts["validation"]:
+            n += f" + {self.n_val} held-out" if self.n_val is not None else " + held-out"
+        shape = "x".join("?" if d is None else str(d) for d in self.input_shape)
+        return f"{self.spec.kind} {self.spec.path}: {n} examples of {shape}"
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "_-." else "_" for c in name).lstrip("_-.") or "x"
+
+
+def _hash_fraction(i, seed: int):
+    """A fixed pseudo-random number in [0, 1) for record `i`: the split of a stream."""
+    h = (tf.cast(i, tf.int64) + seed * 7919) * 2654435761 % 4294967296
+    h = (h ^ (h // 65536)) * 73244475 % 4294967296
+    return tf.cast(h, tf.float64) / 4294967296.0
+
+
+def _run(build):
+    """Run `build()`'s tensors in a fresh graph and session (works whether or
+    not the process has eager execution on, and inside another graph's build)."""
+    with tf.Graph().as_default():
+        fetches = build()
+        with tf1.Session() as s:
+            return s.run(fetches)
+
+
+def _decode_first(data: bytes, channels: int) -> tuple:
+    return tuple(_run(lambda: tf.shape(tf.io.decode_image(tf.constant(data), channels=channels,
+                                                            expand_animations=False))))
+
+
+def data_error(spec: DataSpec, code: str, message: str, *notes: str, key: str | None = None) -> SlimError:
+    span = spec.opt_span(key) if key else spec.span
+    return SlimError.single(code, message, span, [n for n in notes if n])
+
+
+# ------------------------------------------------------------ opening ---
+
+
+def open_data(spec: DataSpec) -> Data:
+    """Open and check the data a train section names.  Raises SlimError."""
+    opener = {"npz": _open_npz, "csv": _open_csv, "folder": _open_folder, "tfrecord": _open_tfrecord}[spec.kind]
+    return opener(spec)
+
+
+def _missing(spec: DataSpec, what: str) -> SlimError:
+    p = pathlib.Path(spec.path)
+    notes = []
+    parent = p.parent
+    if parent.is_dir():
+        near = did_you_mean(p.name, os.listdir(parent))
+        notes.append(near.replace("help: did you mean", "help: did you mean the file"))
+    else:
+        notes.append(f"note: folder {parent} does not exist either")
+    notes.append("note: data paths are relative to the .slim file's folder")
+    return SlimError.single("E320", f"{what} {spec.path} not found", spec.path_span, notes)
+
+
+def _array_fields(spec: DataSpec, arrays: dict, label_names: tuple, n: int, where: str) -> dict:
+    fields = {}
+    for name in label_names:
+        arr = arrays[name]
+        fields[name] = _field_from_array(spec, name, arr, where)
+    return fields
+
+
+def _field_from_array(spec, name, arr, where) -> Field:
+    if arr.dtype.kind not in "iubf":
+        raise data_error(spec, "E322", f"labels {where}{name!r} are {arr.dtype}, not numbers", key="labels")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        bad = int(np.flatnonzero(~np.isfinite(arr.reshape(len(arr), -1)).any(axis=1))[0])
+        raise data_error(spec, "E322", f"labels {where}{name!r} hold NaN or Inf (first at example {bad})",
+                         key="labels")
+    integral = arr.dtype.kind in "iub" or bool(np.all(np.mod(arr, 1) == 0))
+    kind = "int" if arr.dtype.kind in "iub" else "float"
+    lo = float(arr.min()) if arr.size else None
+    hi = float(arr.max()) if arr.size else None
+    return Field(name, kind, tuple(arr.shape[1:]), lo, hi, True, integral)
+
+
+def _check_images_array(spec: DataSpec, x: np.ndarray, what: str) -> np.ndarray:
+    if x.dtype.kind not in "iubf":
+        raise data_error(spec, "E322", f"{what} are {x.dtype}, not numbers", key="images")
+    if x.ndim < 2:
+        raise data_error(spec, "E322", f"{what} have shape {list(x.shape)}: expected [N, ...] with one "
+                         "example per row", key="images")
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        raise data_error(spec, "E322", f"{what} hold NaN or Inf values", key="images")
+    if x.dtype == np.float64 or x.dtype.kind == "b":
+        x = x.astype(np.float32)
+    return x
+
+
+def _image_options_fit(spec: DataSpec, shape: tuple):
+    o = spec.options
+    for key in ("resize", "crop", "flip"):
+        if o[key] and len(shape) != 3:
+            raise data_error(spec, "E322", f"`{key}` needs images [height, width, channels]; these examples "
+                             f"have shape {list(shape)}", key=key)
+    if o["crop"] and not o["resize"] and len(shape) == 3:
+        h, w = o["crop"]
+        if shape[0] is not None and (h > shape[0] or w > shape[1]):
+            raise data_error(spec, "E310", f"crop {[h, w]} is larger than the images ({shape[0]}x{shape[1]})",
+                             key="crop")
+
+
+def _input_shape(spec: DataSpec, raw: tuple) -> tuple:
+    o = spec.options
+    shape = list(raw)
+    if o["resize"]:
+        shape[0], shape[1] = o["resize"]
+    if o["crop"]:
+        shape[0], shape[1] = o["crop"]
+    return tuple(shape)
+
+
+def _split(spec: DataSpec, n: int) -> tuple[np.ndarray, np.ndarray]:
+    val = spec.options["validation"]
+    if n == 0:
+        raise data_error(spec, "E324", f"{spec.path} holds no examples"
+                         + (" of the selected classes" if spec.options["classes"] else ""))
+    rng = np.random.RandomState(spec.options["seed"] % (2**32))
+    perm = rng.permutation(n)
+    n_val = int(round(n * val))
+    if val > 0 and n_val == 0:
+        n_val = 1
+    if n_val >= n:
+        raise data_error(spec, "E324", f"validation={val:g} of {n} examples leaves none to train on",
+                         key="validation")
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+def _filter_classes(spec: DataSpec, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to keep and their renumbered labels, for `classes=[...]`."""
+    classes = spec.options["classes"]
+    if len(set(classes)) != len(classes):
+        raise data_error(spec, "E305", f"classes={list(classes)} repeats a label", key="classes")
+    flat = labels.reshape(len(labels), -1)
+    if flat.shape[1] != 1:
+        raise data_error(spec, "E322", "`classes` needs one integer label per example", key="classes")
+    flat = flat[:, 0]
+    keep = np.isin(flat, classes)
+    mapping = {c: i for i, c in enumerate(classes)}
+    new = np.array([mapping[int(v)] for v in flat[keep]], dtype=np.int64)
+    absent = [c for c in classes if c not in set(flat.tolist())]
+    if absent:
+        raise data_error(spec, "E324", f"classes {absent} do not occur in the labels", key="classes")
+    return np.flatnonzero(keep), new
+
+
+def _finish_arrays(spec: DataSpec, images: np.ndarray, labels: dict, default: str, where: str,
+                   class_names=None) -> Data:
+    n = len(images)
+    for name, arr in labels.items():
+        if len(arr) != n:
+            raise data_error(spec, "E322", f"labels {where}{name!r} have {len(arr)} rows but the images have {n}",
+                             key="labels")
+    if spec.options["classes"]:
+        if labels[default].dtype.kind not in "iu" and not np.all(np.mod(labels[default], 1) == 0):
+            raise data_error(spec, "E322", "`classes` needs integer labels", key="classes")
+        rows, new = _filter_classes(spec, labels[default])
+        images = images[rows]
+        labels = {k: v[rows] for k, v in labels.items()}
+        labels[default] = new
+        n = len(images)
+    train_idx, val_idx = _split(spec, n)
+    fields = _array_fields(spec, labels, tuple(labels), n, where)
+    raw = tuple(images.shape[1:])
+    _image_options_fit(spec, raw)
+    arrays = {"__images__": images, **labels}
+    return Data(spec, n, len(train_idx), len(val_idx), raw, str(images.dtype), _input_shape(spec, raw), fields,
+                default, arrays=arrays, train_index=train_idx, val_index=val_idx, class_names=class_names)
+
+
+def _open_npz(spec: DataSpec) -> Data:
+    p = pathlib.Path(spec.path)
+    if not p.is_file():
+        raise _missing(spec, "npz file")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as e:  # zip errors, pickled object arrays, ...
+        raise SlimError.single("E320", f"cannot read {p} as .npz: {e}", spec.path_span) from None
+    keys = list(arrays)
+    o = spec.options
+    img_key = o["images"]
+    if img_key not in arrays:
+        raise data_error(spec, "E321", f"no array {img_key!r} in {p.name}",
+                         did_you_mean(img_key, keys), "note: arrays there: " + ", ".join(keys), key="images")
+    images = _check_images_array(spec, arrays[img_key], f"images {img_key!r}")
+    n = len(images)
+    label_names = o["labels"]
+    labels = {}
+    for name in label_names:
+        if not isinstance(name, str) or name not in arrays:
+            raise data_error(spec, "E321", f"no array {name!r} in {p.name}",
+                             did_you_mean(str(name), keys), "note: arrays there: " + ", ".join(keys), key="labels")
+        labels[name] = arrays[name]
+    # Every other array with one row per example is a label field too (multi-task).
+    for k, v in arrays.items():
+        if k != img_key and k not in labels and v.ndim >= 1 and len(v) == n and v.dtype.kind in "iubf":
+            labels[k] = v
+    return _finish_arrays(spec, images, labels, label_names[0], "array ")
+
+
+def _open_csv(spec: DataSpec) -> Data:
+    p = pathlib.Path(spec.path)
+    if not p.is_file():
+        raise _missing(spec, "CSV file")
+    o = spec.options
+    try:
+        with open(p, newline="") as f:
+            rows = list(csv.reader(f, delimiter=o["delimiter"]))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise SlimError.single("E320", f"cannot read {p}: {e}", spec.path_span) from None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if o["header"]:
+        if not rows:
+            raise data_error(spec, "E324", f"{p.name} is empty")
+        header = [c.strip() for c in rows[0]]
+        body = rows[1:]
+        first_line = 2
+    else:
+        width = len(rows[0]) if rows else 0
+        header = [str(i) for i in range(width)]
+        body = rows
+        first_line = 1
+    if not body:
+        raise data_error(spec, "E324", f"{p.name} has no data rows")
+
+    def col_index(c, key):
+        if isinstance(c, int):
+            if not 0 <= c < len(header):
+                raise data_error(spec, "E321", f"column {c} out of range: {p.name} has {len(header)} columns",
+                                 key=key)
+            return c
+        if c not in header:
+            raise data_error(spec, "E321", f"no column {c!r} in {p.name}", did_you_mean(c, header),
+                             "note: columns: " + ", ".join(header[:20]) + (" ..." if len(header) > 20 else ""),
+                             key=key)
+        return header.index(c)
+
+    label_cols = [col_index(c, "labels") for c in o["labels"]]
+    if o["features"] is not None:
+        feat_cols = [col_index(c, "features") for c in o["features"]]
+    else:
+        feat_cols = [i for i in range(len(header)) if i not in label_cols]
+    if not feat_cols:
+        raise data_error(spec, "E322", f"{p.name} has no feature columns besides the labels", key="features")
+    data = np.empty((len(body), len(header)), np.float64)
+    for r, row in enumerate(body):
+        if len(row) != len(header):
+            raise data_error(spec, "E322", f"{p.name} line {r + first_line} has {len(row)} columns, "
+                             f"expected {len(header)}")
+        for c in label_cols + feat_cols:
+            try:
+                data[r, c] = float(row[c])
+            except ValueError:
+                raise data_error(spec, "E322", f"{p.name} line {r + first_line}, column {header[c]!r}: "
+                                 f"{row[c]!r} is not a number") from None
+    feats = data[:, feat_cols].astype(np.float32)
+    if not np.all(np.isfinite(feats)):
+        raise data_error(spec, "E322", f"{p.name} features hold NaN or Inf")
+    if o["shape"]:
+        want = int(np.prod(o["shape"]))
+        if want != feats.shape[1]:
+            raise data_error(spec, "E322", f"shape={list(o['shape'])} needs {want} feature columns, "
+                             f"{p.name} has {feats.shape[1]}", key="shape")
+        feats = feats.reshape((len(feats),) + tuple(o["shape"]))
+    labels = {}
+    for c in label_cols:
+        col = data[:, c]
+        labels[header[c]] = col.astype(np.int64) if np.all(np.mod(col, 1) == 0) else col.astype(np.float32)
+    default = header[label_cols[0]]
+    return _finish_arrays(spec, feats, labels, default, "column ")
+
+
+def _open_folder(spec: DataSpec) -> Data:
+    root = pathlib.Path(spec.path)
+    if not root.is_dir():
+        raise _missing(spec, "image folder")
+    o = spec.options
+    exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in o["extensions"])
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not classes:
+        raise data_error(spec, "E324", f"{root} has no class sub-folders",
+                         "note: put the images of each class in a sub-folder named after the class")
+    files, labels = [], []
+    for i, c in enumerate(classes):
+        found = sorted(str(f) for f in (root / c).rglob("*") if f.suffix.lower() in exts and f.is_file())
+        files += found
+        labels += [i] * len(found)
+    if not files:
+        raise data_error(spec, "E324", f"no images ({', '.join(exts)}) under {root}")
+    file_labels = np.array(labels, np.int64)
+    class_names = classes
+    if o["classes"]:
+        for c in o["classes"]:
+            if not 0 <= c < len(classes):
+                raise data_error(spec, "E323", f"classes: {c} is not a class index; {root.name} has "
+                                 f"{len(classes)} classes (0..{len(classes) - 1})", key="classes")
+        rows, file_labels = _filter_classes(spec, file_labels)
+        files = [files[i] for i in rows]
+        class_names = [classes[c] for c in o["classes"]]
+    # The first image fixes channels and (without resize) the size.
+    first = files[0]
+    try:
+        h, w, _ = _decode_first(pathlib.Path(first).read_bytes(), o["channels"])
+        h, w = int(h), int(w)
+    except (tf.errors.OpError, ValueError, OSError) as e:
+        raise data_error(spec, "E322", f"cannot decode {first}: {getattr(e, 'message', e)}") from None
+    raw = (h, w, o["channels"]) if o["resize"] is None else (None, None, o["channels"])
+    _image_options_fit(spec, (h, w, o["channels"]) if o["resize"] is None else (o["resize"] + (o["channels"],)))
+    train_idx, val_idx = _split(spec, len(files))
+    n_cls = len(class_names)
+    fields = {"labels": Field("labels", "int", (), 0, n_cls - 1, True, True)}
+    d = Data(spec, len(files), len(train_idx), len(val_idx), raw, "uint8", _input_shape(spec, (h, w, o["channels"])),
+             fields, "labels", encoded=True, class_names=class_names, files=files, file_labels=file_labels,
+             train_index=train_idx, val_index=val_idx)
+    if o["resize"] is None:
+        d.notes.append(f"no `resize`: images are resized to the first image's size, {h}x{w}")
+    return d
+
+
+_TFR_SCAN = 20000  # label values checked before training; the rest are checked in the graph
+
+
+def _open_tfrecord(spec: DataSpec) -> Data:
+    pattern = spec.path
+    files = sorted(globlib.glob(pattern)) if any(ch in pattern for ch in "*?[") else (
+        [pattern] if os.path.isfile(pattern) else [])
+    if not files:
+        if os.path.isdir(pattern):
+            files = sorted(str(f) for f in pathlib.Path(pattern).iterdir() if f.is_file()
+                           and (".tfrecord" in f.name or "-of-" in f.name))
+        if not files:
+            raise _missing(spec, "TFRecord files")
+    o = spec.options
+    comp = o["compression"] or None
+    def first_record():
+        it = tf1.data.make_one_shot_iterator(tf.data.TFRecordDataset(files, compression_type=comp).take(1))
+        return it.get_next()
+
+    try:
+        first = _run(first_record)
+    except tf.errors.OutOfRangeError:
+        first = None
+    except tf.errors.OpError as e:
+        raise data_error(spec, "E320", f"cannot read {files[0]} as TFRecord: {e.message}",
+                         "note: for compressed files set compression=\"GZIP\"") from None
+    if first is None:
+        raise data_error(spec, "E324", f"no records in {len(files)} TFRecord file(s) matching {pattern}")
+    try:
+        ex = tf.train.Example.FromString(first)
+    except Exception:
+        raise data_error(spec, "E322", "the records are not tf.train.Example protos") from None
+    feats = ex.features.feature
+    keys = sorted(feats)
+    img_key = o["images"]
+    if img_key not in feats:
+        raise data_error(spec, "E321", f"no feature {img_key!r} in the records", did_you_mean(img_key, keys),
+                         "note: features there: " + ", ".join(keys), key="images")
+    f = feats[img_key]
+    kind = f.WhichOneof("kind")
+    plan: dict = {"labels": {}}
+    encoded = False
+    if kind == "bytes_list":
+        data = f.bytes_list.value[0]
+        is_img = data[:3] == b"\xff\xd8\xff" or data[:8] == b"\x89PNG\r\n\x1a\n" or data[:2] == b"BM" or \
+            data[:4] == b"GIF8"
+        if is_img and o["image_shape"] is None:
+            encoded = True
+            try:
+                h, w, ch0 = (int(v) for v in _decode_first(data, o["channels"] or 0))
+            except tf.errors.OpError as e:
+                raise data_error(spec, "E322", f"cannot decode the first image: {e.message}") from None
+            ch = o["channels"] or ch0
+            raw = (h, w, ch) if o["resize"] is None else (None, None, ch)
+            plan["images"] = {"key": img_key, "mode": "encoded", "feature": tf.io.FixedLenFeature([], tf.string)}
+            full = (h, w, ch)
+        else:
+            shp = o["image_shape"]
+            if shp is None:
+                raise data_error(spec, "E309", f"feature {img_key!r} holds raw bytes, not JPEG/PNG: give "
+                                 "image_shape=[h, w, c] (and dtype=) to read them", key="images")
+            shp = tuple(shp) if len(shp) == 3 else tuple(shp) + (1,)
+            itemsize = np.dtype(o["dtype"]).itemsize
+            if len(data) != int(np.prod(shp)) * itemsize:
+                raise data_error(spec, "E322", f"raw image of {len(data)} bytes does not fit image_shape="
+                                 f"{list(shp)} of {o['dtype']} ({int(np.prod(shp)) * itemsize} bytes)",
+                                 key="image_shape")
+            raw = full = shp
+            plan["images"] = {"key": img_key, "mode": "raw", "feature": tf.io.FixedLenFeature([], tf.string)}
+    elif kind in ("float_list", "int64_list"):
+        values = getattr(f, kind).value
+        shp = o["image_shape"]
+        if shp is None:
+            raise data_error(spec, "E309", f"feature {img_key!r} is a flat list of {len(values)} numbers: "
+                             "give image_shape=[h, w, c]", key="images")
+        shp = tuple(shp) if len(shp) == 3 else tuple(shp) + (1,)
+        if len(values) != int(np.prod(shp)):
+            raise data_error(spec, "E322", f"feature {img_key!r} has {len(values)} values, image_shape="
+                             f"{list(shp)} needs {int(np.prod(shp))}", key="image_shape")
+        dt = tf.float32 if kind == "float_list" else tf.int64
+        plan["images"] = {"key": img_key, "mode": "list", "feature": tf.io.FixedLenFeature([len(values)], dt)}
+        raw = full = shp
+    else:
+        raise data_error(spec, "E322", f"feature {img_key!r} is empty in the first record", key="images")
+
+    fields = {}
+    for lk in o["labels"]:
+        if not isinstance(lk, str) or lk not in feats:
+            raise data_error(spec, "E321", f"no feature {lk!r} in the records", did_you_mean(str(lk), keys),
+                             "note: features there: " + ", ".join(keys), key="labels")
+        lf = feats[lk]
+        lkind = lf.WhichOneof("kind")
+        if lkind not in ("int64_list", "float_list"):
+            raise data_error(spec, "E322", f"label feature {lk!r} is {lkind}, not numbers", key="labels")
+        n_vals = len(getattr(lf, lkind).value)
+        shape = () if n_vals == 1 else (n_vals,)
+        dt = tf.int64 if lkind == "int64_list" else tf.float32
+        plan["labels"][lk] = {"key": lk, "kind": "int" if lkind == "int64_list" else "float",
+                              "feature": tf.io.FixedLenFeature(list(shape), dt)}
+        fields[lk] = Field(lk, plan["labels"][lk]["kind"], shape, verified=False)
+    default = o["labels"][0]
+    # Scan labels (cheaply: only the label features) for ranges and counts.
+    n, ranges, integral = _scan_tfrecord(spec, files, comp, plan)
+    for lk, (lo, hi) in ranges.items():
+        fields[lk].lo, fields[lk].hi = lo, hi
+        fields[lk].verified = n is not None
+        fields[lk].integral = integral[lk]
+    classes = o["classes"]
+    if classes:
+        if plan["labels"][default]["kind"] != "int" or fields[default].shape != ():
+            raise data_error(spec, "E322", "`classes` needs one int64 label per record", key="classes")
+        fields[default].lo, fields[default].hi = 0, len(classes) - 1
+    _image_options_fit(spec, full if o["resize"] is None else tuple(o["resize"]) + (full[-1],))
+    val = o["validation"]
+    n_train = n_val = None
+    if n is not None and not classes:
+        n_val = _count_held_out(n, val, o["seed"]) if val > 0 else 0
+        n_train = n - n_val
+        if n_train == 0:
+            raise data_error(spec, "E324", f"validation={val:g} of {n} records leaves none to train on",
+                             key="validation")
+    d = Data(spec, n, n_train, n_val, raw, "uint8" if encoded else (o["dtype"] if plan["images"]["mode"] == "raw"
+             else "float32"), _input_shape(spec, full), fields, default, encoded=encoded, files=files, tfr=plan)
+    if encoded and o["resize"] is None:
+        d.notes.append(f"no `resize`: images are resized to the first image's size, {full[0]}x{full[1]}")
+    return d
+
+
+def _scan_tfrecord(spec, files, comp, plan):
+    """(record count or None if only sampled, {field: (lo, hi)}, {field: integral})."""
+    feature_spec = {lp["key"]: lp["feature"] for lp in plan["labels"].values()}
+    count = 0
+    lo, hi, integral = {}, {}, {}
+    with tf.Graph().as_default():
+        ds = tf.data.TFRecordDataset(files, compression_type=comp).take(_TFR_SCAN + 1).batch(1024)
+        ds = ds.map(lambda r: tf.io.parse_example(r, feature_spec), num_parallel_calls=AUTOTUNE)
+        nxt = tf1.data.make_one_shot_iterator(ds).get_next()
+        with tf1.Session() as sess:
+            try:
+                while True:
+                    batch = sess.run(nxt)
+                    for key, a in batch.items():
+                        count_b = len(a)
+                        if a.size:
+                            lo[key] = min(lo.get(key, math.inf), float(a.min()))
+                            hi[key] = max(hi.get(key, -math.inf), float(a.max()))
+                            integral[key] = integral.get(key, True) and bool(np.all(np.mod(a, 1) == 0))
+                    count += count_b
+            except tf.errors.OutOfRangeError:
+                pass
+            except tf.errors.OpError as e:
+                raise data_error(spec, "E322", f"reading the label features failed: {e.message.splitlines()[0]}",
+                                 "note: every record needs every label feature, with the same length") from None
+    n = count if count <= _TFR_SCAN else None
+    return n, {k: (lo[k], hi[k]) for k in lo}, {k: integral.get(k, True) for k in lo}
+
+
+def _count_held_out(n: int, val: float, seed: int) -> int:
+    frac = _run(lambda: _hash_fraction(tf.range(n, dtype=tf.int64), seed))
+    return int(np.sum(frac < val))
+
+
+def count_records(data: Data) -> tuple[int, int]:
+    """(train, held-out) record counts of a tfrecord source, by reading it."""
+    if data.n_train is not None:
+        return data.n_train, data.n_val
+    with tf.Graph().as_default():
+        out = []
+        for split in ("train", "eval"):
+            ds, _ = data.dataset(split, 4096, training=False, repeat=False, drop_remainder=False)
+            ds = ds.map(lambda x, y: tf.shape(x)[0])
+            n = ds.reduce(np.int32(0), lambda a, b: a + b)
+            with tf1.Session() as s:
+                out.append(int(s.run(n)))
+    data.n_train, data.n_val = out
+    return data.n_train, data.n_val
