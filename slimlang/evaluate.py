@@ -108,6 +108,7 @@ class ModelRun:
     end_points: dict
     until: object = None
     reached: bool = False
+    result: object = None  # the tensor of the `until` end point, once reached
 
 
 _BINOPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
@@ -156,6 +157,8 @@ class Evaluator:
         frame = Frame(env, Tensor(inputs), base, frozenset(), run)
         if model.until is not None:
             run.until = self.eval(model.until, frame)
+        if scope is None and any(p.name == "scope" for p in model.params):
+            scope = env["scope"]  # a declared `scope = "InceptionV1"` parameter gives the default scope name
         with self.backend.variable_scope(scope or model.name, model.name, reuse=reuse):
             try:
                 self.exec_body(model.body, frame)
@@ -165,7 +168,8 @@ class Evaluator:
             raise SlimError.single("E402", f"unknown final end point {run.until!r}: no `endpoint` of "
                                    f"`{name}` has that name",
                                    model.until.span, [did_you_mean(str(run.until), [str(k) for k in run.end_points])])
-        return frame.net.obj, {k: v.obj for k, v in run.end_points.items()}
+        net = run.result if run.reached else frame.net
+        return net.obj, {k: v.obj for k, v in run.end_points.items()}
 
     def bind_params(self, model: ast.Model, given: dict, span: Span, skip_first: bool, defaults: Defaults | None = None,
                     spans: dict | None = None) -> dict:
@@ -279,6 +283,7 @@ class Evaluator:
         frame.model.end_points[key] = value
         if frame.model.until is not None and key == frame.model.until:
             frame.model.reached = True
+            frame.model.result = value
             raise _Stop(whole_model=True)
 
     def exec_Return(self, stmt: ast.Return, frame: Frame):

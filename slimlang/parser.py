@@ -70,7 +70,7 @@ _TOKEN_NAMES = {
     "LBRACE": "`{`", "RBRACE": "`}`", "LPAR": "`(`", "RPAR": "`)`", "CALL_LPAR": "`(`",
     "LSQB": "`[`", "RSQB": "`]`", "INDEX_LSQB": "`[`", "COMMA": "`,`", "COLON": "`:`",
     "EQUAL": "`=`", "SEMICOLON": "`;`", "_NL": "a new line", "$END": "the end of the file",
-    "SLASH": "`/`",
+    "SLASH": "`/`", "ENDPOINT_KW": "`endpoint`", "MINUS": "`-`", "PLUS": "`+`", "STAR": "`*`",
 }
 
 
@@ -139,8 +139,10 @@ def _syntax_error(e: UnexpectedInput, source: Source) -> SlimError:
         last = len(lines)
         span = Span(source, last, len(lines[-1]) + 1, last, len(lines[-1]) + 2)
         expected = getattr(e, "expected", None) or getattr(e, "accepts", None) or ()
-        return SlimError(Diagnostic("E002", "unexpected end of file", span,
-                                    (f"expected {_describe(expected)}",) if expected else ("help: is a `}` missing?",)))
+        notes = [f"expected {_describe(expected)}"] if expected else []
+        if not expected or "RBRACE" in expected:
+            notes.append("help: is a closing `}` missing?")
+        return SlimError(Diagnostic("E002", "unexpected end of file", span, tuple(notes)))
     tok = e.token
     text = str(tok)
     if tok.type == "_NL":
@@ -232,7 +234,9 @@ class _ToAst(Transformer):
         return ("until", items[0])
 
     def defaults_def(self, meta, items):
-        name, params, *lines = items
+        name, *lines = items
+        # `params?` leaves no placeholder: `defaults d { ... }` has no params item
+        params = lines.pop(0) if lines and (lines[0] is None or isinstance(lines[0], tuple)) else ()
         return ast.DefaultsDef(str(name), params or (), tuple(lines), self._span(meta), self._tok_span(name))
 
     def defaults_rule(self, meta, items):

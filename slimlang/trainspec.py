@@ -507,12 +507,12 @@ _COMMON_DATA = (
 DATA_KINDS = _kinds(
     Kind("npz", (
         Arg("images", STR, "images", "array of inputs, shape [N, ...]"),
-        Arg("labels", LABEL_FIELDS, "labels", "label array(s); the first is the default for losses"),
+        Arg("labels", LABEL_FIELDS, ("labels",), "label array(s); the first is the default for losses"),
     ), "NumPy .npz file of arrays with the same first dimension; every other "
        "array is available as a label field too"),
     Kind("tfrecord", (
         Arg("images", STR, "image/encoded", "feature with the encoded JPEG/PNG, raw bytes or floats"),
-        Arg("labels", LABEL_FIELDS, "image/class/label", "int64/float feature(s) used as labels"),
+        Arg("labels", LABEL_FIELDS, ("image/class/label",), "int64/float feature(s) used as labels"),
         Arg("image_shape", _opt(HWC), None, "shape of raw (not encoded) images"),
         Arg("dtype", DTYPE, "uint8", "dtype of raw image bytes"),
         Arg("channels", _opt(CHANNELS), None, "channels to decode JPEG/PNG to (default: as the first record)"),
@@ -524,7 +524,7 @@ DATA_KINDS = _kinds(
     ), "a folder with one sub-folder of images per class, classes sorted by name; "
        "without `resize` every image is resized to the first image's size"),
     Kind("csv", (
-        Arg("labels", LABEL_FIELDS, "label", "label column(s), by header name or index"),
+        Arg("labels", LABEL_FIELDS, ("label",), "label column(s), by header name or index"),
         Arg("features", _opt(Type("list of column names or indices",
                                   lambda v: tuple(_label_field(x) for x in _seq(v)))), None,
             "feature columns (default: every column that is not a label)"),

@@ -1,0 +1,582 @@
+"""`slimlang fmt`: one canonical layout for .slim files.
+
+The layout: two-space indentation, one statement per line, single spaces
+around `=` in parameters and binary operators, none around `=` in keyword
+arguments, layer arguments as positional values then keywords in the layer
+table's order, a blank line between top-level items, at most one blank line
+inside a body, comments kept where they were (a comment on a line of its own
+stays above the statement that followed it, a trailing comment stays at the
+end of that statement's line).
+
+Formatting is checked, not trusted: the formatted text is parsed again and
+its AST must equal the original's (spans excluded; keyword arguments of
+layers compared in table order, see `normalize`), otherwise nothing is
+written.  The output is a fixed point: `format_text(format_text(t)) ==
+format_text(t)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+from .. import ast
+from ..diagnostics import SlimError
+from ..layers import LAYERS
+from ..parser import parse
+
+INDENT = "  "
+WIDTH = 100
+
+
+# ------------------------------------------------------------- comments ---
+
+
+@dataclass(frozen=True)
+class Comment:
+    line: int  # 1-based
+    text: str  # from `#` to the end of the line, right-stripped
+    standalone: bool  # nothing but whitespace before it
+
+
+def code_and_comment(line: str) -> tuple[str, str | None]:
+    """Split a source line at its comment (a `#` outside a string literal)."""
+    quote = None
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c == "#":
+            return line[:i], line[i:].rstrip()
+        i += 1
+    return line, None
+
+
+def scan_comments(text: str) -> list[Comment]:
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        code, comment = code_and_comment(line)
+        if comment is not None:
+            out.append(Comment(n, comment, not code.strip()))
+    return out
+
+
+# ------------------------------------------------------------ normalize ---
+
+
+def _kwarg_order(kind: str, blocks: dict):
+    layer = LAYERS.get(kind)
+    if layer is not None:
+        index = {p.name: i for i, p in enumerate(layer.params)}
+        for alias, p in layer.param_map.items():
+            index.setdefault(alias, index[p.name])
+    elif kind in blocks:
+        index = {p.name: i for i, p in enumerate(blocks[kind])}
+    else:
+        return None
+    return lambda kw: index.get(kw.name, len(index))
+
+
+def _sorted_kwargs(layer: ast.Layer, blocks: dict) -> tuple:
+    key = _kwarg_order(layer.kind, blocks)
+    if key is None:
+        return layer.kwargs
+    return tuple(sorted(layer.kwargs, key=key))  # stable: repeated names keep their order
+
+
+def block_params(module: ast.Module) -> dict:
+    return {i.name: i.params for i in module.items if isinstance(i, ast.Model) and i.is_block}
+
+
+def normalize(module: ast.Module) -> ast.Module:
+    """The module with every layer's keyword arguments in canonical order.
+
+    Keyword order never changes what a layer means (a name given twice keeps
+    its last value, and the sort is stable), so two modules that normalize
+    equal are the same program."""
+    blocks = block_params(module)
+
+    def walk(node):
+        if isinstance(node, tuple):
+            return tuple(walk(n) for n in node)
+        if not dataclasses.is_dataclass(node) or isinstance(node, type):
+            return node
+        changes = {}
+        for f in dataclasses.fields(node):
+            if not f.compare:
+                continue
+            value = getattr(node, f.name)
+            new = walk(value)
+            if new is not value:
+                changes[f.name] = new
+        if isinstance(node, ast.Layer):
+            kw = _sorted_kwargs(dataclasses.replace(node, **changes) if changes else node, blocks)
+            if kw != node.kwargs or [id(k) for k in kw] != [id(k) for k in node.kwargs]:
+                changes["kwargs"] = kw
+        return dataclasses.replace(node, **changes) if changes else node
+
+    return walk(module)
+
+
+# ---------------------------------------------------------- expressions ---
+
+_LEVEL_COND, _LEVEL_OR, _LEVEL_AND, _LEVEL_NOT, _LEVEL_CMP, _LEVEL_ADD, _LEVEL_MUL, _LEVEL_NEG, _LEVEL_POW, \
+    _LEVEL_POSTFIX, _LEVEL_ATOM = range(11)
+
+
+def _level(e) -> int:
+    if isinstance(e, ast.CondExpr):
+        return _LEVEL_COND
+    if isinstance(e, ast.BoolOp):
+        return _LEVEL_OR if e.op == "or" else _LEVEL_AND
+    if isinstance(e, ast.Not):
+        return _LEVEL_NOT
+    if isinstance(e, ast.Compare):
+        return _LEVEL_CMP
+    if isinstance(e, ast.BinOp):
+        if e.op in ("+", "-"):
+            return _LEVEL_ADD
+        if e.op == "**":
+            return _LEVEL_POW
+        return _LEVEL_MUL
+    if isinstance(e, ast.Neg):
+        return _LEVEL_NEG
+    if isinstance(e, (ast.Call, ast.Index)):
+        return _LEVEL_POSTFIX
+    return _LEVEL_ATOM
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
+
+
+def string_literal(s: str) -> str:
+    return '"' + "".join(_ESCAPES.get(c, c) for c in s) + '"'
+
+
+def _const(v) -> str:
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "none"
+    if isinstance(v, str):
+        return string_literal(v)
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def expr(e, min_level: int = 0) -> str:
+    text = _expr(e)
+    if _level(e) < min_level:
+        return f"({text})"
+    return text
+
+
+def _args(args, kwargs) -> str:
+    return ", ".join([expr(a) for a in args] + [f"{k.name}={expr(k.value)}" for k in kwargs])
+
+
+def _expr(e) -> str:
+    if isinstance(e, ast.Const):
+        return _const(e.value)
+    if isinstance(e, ast.Kernel):
+        return f"{e.height}x{e.width}"
+    if isinstance(e, ast.Name):
+        return e.id
+    if isinstance(e, ast.ListExpr):
+        return "[" + ", ".join(expr(i) for i in e.items) + "]"
+    if isinstance(e, ast.TupleExpr):
+        if len(e.items) == 1:
+            return f"({expr(e.items[0])},)"
+        return "(" + ", ".join(expr(i) for i in e.items) + ")"
+    if isinstance(e, ast.CondExpr):
+        return f"{expr(e.body, _LEVEL_OR)} if {expr(e.test, _LEVEL_OR)} else {expr(e.orelse, _LEVEL_COND)}"
+    if isinstance(e, ast.BoolOp):
+        inner = _LEVEL_AND if e.op == "or" else _LEVEL_NOT
+        return f" {e.op} ".join(expr(v, inner) for v in e.values)
+    if isinstance(e, ast.Not):
+        return f"not {expr(e.operand, _LEVEL_NOT)}"
+    if isinstance(e, ast.Compare):
+        parts = [expr(e.left, _LEVEL_ADD)]
+        for op, r in zip(e.ops, e.rights):
+            parts += [op, expr(r, _LEVEL_ADD)]
+        return " ".join(parts)
+    if isinstance(e, ast.BinOp):
+        if e.op == "**":
+            return f"{expr(e.left, _LEVEL_POSTFIX)} ** {expr(e.right, _LEVEL_NEG)}"
+        level = _level(e)
+        return f"{expr(e.left, level)} {e.op} {expr(e.right, level + 1)}"
+    if isinstance(e, ast.Neg):
+        return f"-{expr(e.operand, _LEVEL_NEG)}"
+    if isinstance(e, ast.Call):
+        return f"{expr(e.func, _LEVEL_POSTFIX)}({_args(e.args, e.kwargs)})"
+    if isinstance(e, ast.Index):
+        return f"{expr(e.value, _LEVEL_POSTFIX)}[{expr(e.index)}]"
+    raise TypeError(f"fmt: unknown expression {type(e).__name__}")
+
+
+def layer_arg(e) -> str:
+    """A value in a whitespace-separated argument list (layers, train settings):
+    anything below a call or index is parenthesized, so `conv (n - 1) 3x3` and
+    `pad (-1)` keep their meaning and read unambiguously."""
+    return expr(e, _LEVEL_POSTFIX)
+
+
+def call_ref(r: ast.CallRef) -> str:
+    if not r.args and not r.kwargs:
+        return r.name
+    return f"{r.name}({_args(r.args, r.kwargs)})"
+
+
+def param(p: ast.Param) -> str:
+    out = p.name
+    if p.type is not None:
+        out += f": {expr(p.type)}"
+    if p.default is not None:
+        out += f" = {expr(p.default)}"
+    return out
+
+
+def scope_name(n) -> str:
+    if isinstance(n, ast.ScopePath):
+        return n.path
+    if isinstance(n.expr, ast.Const) and isinstance(n.expr.value, str):
+        return string_literal(n.expr.value)
+    return f"({expr(n.expr)})"
+
+
+def defaults_rule(r: ast.DefaultsRule) -> str:
+    return ", ".join(r.kinds) + ": " + ", ".join(f"{k.name}={expr(k.value)}" for k in r.kwargs)
+
+
+def defaults_spec(spec) -> str:
+    return defaults_rule(spec) if isinstance(spec, ast.DefaultsRule) else call_ref(spec)
+
+
+def wrap(head: str, pieces: list[str], tail: str, indent: str) -> list[str]:
+    """`head` + pieces joined by ", " + `tail`, on one line if it fits, else
+    filled greedily with continuation lines aligned after `head`."""
+    one = indent + head + ", ".join(pieces) + tail
+    if len(one) <= WIDTH or len(pieces) < 2:
+        return [one]
+    lines = []
+    cont = " " * (len(indent) + len(head))
+    cur = indent + head
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        text = piece + (tail if last else ",")
+        at_start = cur.strip() == "" or cur == indent + head
+        if not at_start and len(cur) + 1 + len(text) > WIDTH:
+            lines.append(cur)
+            cur = cont + text
+        else:
+            cur = cur + ("" if at_start else " ") + text
+    lines.append(cur)
+    return lines
+
+
+# ------------------------------------------------------------- printer ---
+
+
+class _Printer:
+    def __init__(self, module: ast.Module, text: str):
+        self.module = module
+        self.lines_src = text.splitlines()
+        comments = scan_comments(text)
+        self.standalone = [c for c in comments if c.standalone]
+        self.trailing = [c for c in comments if not c.standalone]
+        self.next_comment = 0
+        self.out: list[list] = []  # [text, source line]
+        self.blocks = block_params(module)
+
+    # -- output
+    def emit(self, text: str, src: int):
+        self.out.append([text.rstrip(), src])
+
+    def blank(self):
+        if self.out and self.out[-1][0] != "":
+            self.out.append(["", -1])
+
+    def _blank_between(self, a: int, b: int) -> bool:
+        for n in range(max(a, 0) + 1, b):
+            if 1 <= n <= len(self.lines_src) and not self.lines_src[n - 1].strip():
+                return True
+        return False
+
+    def comments_before(self, line: int, indent: str, prev_end: int, first: bool) -> tuple[int, bool]:
+        """Emit standalone comments above source line `line`; returns the new
+        (prev_end, first) of the body."""
+        while self.next_comment < len(self.standalone) and self.standalone[self.next_comment].line < line:
+            c = self.standalone[self.next_comment]
+            self.next_comment += 1
+            if not first and self._blank_between(prev_end, c.line):
+                self.blank()
+            self.emit(indent + c.text, c.line)
+            prev_end, first = c.line, False
+        return prev_end, first
+
+    # -- bodies
+    def body(self, stmts, indent: str, start_line: int, end_line: int):
+        prev_end, first = start_line, True
+        for s in stmts:
+            prev_end, first = self.comments_before(s.span.line, indent, prev_end, first)
+            if not first and self._blank_between(prev_end, s.span.line):
+                self.blank()
+            self.stmt(s, indent)
+            prev_end, first = s.span.end_line, False
+        self.comments_before(end_line, indent, prev_end, first)
+
+    def block(self, header: list[str], src: int, stmts, indent: str, end_line: int, close_src: int | None = None):
+        """header lines (the last without ` {`), the body, then `}`."""
+        for h in header[:-1]:
+            self.emit(h, src)
+        self.emit(header[-1] + " {", src)
+        mark = len(self.out)
+        self.body(stmts, indent + INDENT, src, end_line)
+        if len(self.out) == mark:
+            self.out[-1][0] += "}"
+        else:
+            self.emit(indent + "}", end_line if close_src is None else close_src)
+
+    def stmt(self, s, indent: str):
+        line = s.span.line
+        if isinstance(s, ast.Layer):
+            self.emit(indent + self.layer(s), line)
+        elif isinstance(s, ast.Assign):
+            if isinstance(s.stmt, ast.Layer):
+                self.emit(f"{indent}{s.target} = {self.layer(s.stmt)}", line)
+            else:
+                self.scope(s.stmt, indent, f"{s.target} = ")
+        elif isinstance(s, ast.Scope):
+            self.scope(s, indent, "")
+        elif isinstance(s, ast.DefaultsStmt):
+            self.block([f"{indent}defaults {defaults_spec(s.spec)}"], line, s.body, indent, s.span.end_line)
+        elif isinstance(s, ast.Collect):
+            self.emit(f"{indent}collect {', '.join(s.kinds)}", line)
+        elif isinstance(s, ast.If):
+            self.if_stmt(s, indent, f"{indent}if ")
+        elif isinstance(s, ast.For):
+            self.block([f"{indent}for {', '.join(s.targets)} in {expr(s.iter)}"], line, s.body, indent, s.span.end_line)
+        elif isinstance(s, ast.Let):
+            self.emit(f"{indent}let {s.name} = {expr(s.value)}", line)
+        elif isinstance(s, ast.LetFunction):
+            self.emit(f"{indent}let {s.name}({', '.join(param(p) for p in s.params)}) = {expr(s.value)}", line)
+        elif isinstance(s, ast.Endpoint):
+            tail = f" from {s.from_name}" if s.from_name else ""
+            self.emit(f"{indent}endpoint {expr(s.key)}{tail}", line)
+        elif isinstance(s, ast.Return):
+            self.emit(f"{indent}return", line)
+        elif isinstance(s, ast.Fail):
+            self.emit(f"{indent}fail {expr(s.message)}", line)
+        else:
+            raise TypeError(f"fmt: unknown statement {type(s).__name__}")
+
+    def layer(self, s: ast.Layer) -> str:
+        parts = [s.kind] + [layer_arg(a) for a in s.args]
+        parts += [f"{k.name}={layer_arg(k.value)}" for k in _sorted_kwargs(s, self.blocks)]
+        if s.repeat is not None:
+            parts.append(f"x{s.repeat}")
+        if s.as_name is not None:
+            parts.append(f"as {scope_name(s.as_name)}")
+        if s.from_name:
+            parts.append(f"from {s.from_name}")
+        if s.endpoint:
+            parts.append("endpoint")
+        return " ".join(parts)
+
+    def scope(self, s: ast.Scope, indent: str, prefix: str):
+        head = f"{indent}{prefix}scope {scope_name(s.name)}"
+        if s.defaults is not None:
+            head += f" defaults {defaults_spec(s.defaults)}"
+        if s.from_name:
+            head += f" from {s.from_name}"
+        self.block([head], s.span.line, s.body, indent, s.span.end_line)
+
+    def _else_line(self, after: int, before: int) -> int:
+        for n in range(max(after, 1), min(before, len(self.lines_src)) + 1):
+            code, _ = code_and_comment(self.lines_src[n - 1])
+            if re.search(r"}\s*else\b", code) or re.match(r"\s*else\b", code):
+                return n
+        return before
+
+    def if_stmt(self, s: ast.If, indent: str, head: str):
+        line = s.span.line
+        self.emit(f"{head}{expr(s.test)} {{", line)
+        if not s.orelse:
+            end = s.span.end_line
+        else:
+            last = s.body[-1].span.end_line if s.body else line
+            end = self._else_line(last, s.orelse[0].span.line)
+        mark = len(self.out)
+        self.body(s.body, indent + INDENT, line, end)
+        if not s.orelse:
+            if len(self.out) == mark:
+                self.out[-1][0] += "}"
+            else:
+                self.emit(indent + "}", s.span.end_line)
+            return
+        closing = "} else "
+        if len(self.out) == mark:
+            self.out[-1][0] += "}"
+            closing = " else "
+            self.out[-1][0] += closing.rstrip() + " "
+            prefix_line = self.out.pop()
+            prefix = prefix_line[0]
+            src = prefix_line[1]
+        else:
+            prefix = indent + closing
+            src = end
+        if len(s.orelse) == 1 and isinstance(s.orelse[0], ast.If):
+            inner = s.orelse[0]
+            # print the nested `if` with our prefix on its first line
+            n = len(self.out)
+            self.if_stmt(inner, indent, prefix + "if ")
+            self.out[n][1] = src if src != -1 else self.out[n][1]
+        else:
+            self.emit(prefix + "{", src)
+            mark = len(self.out)
+            self.body(s.orelse, indent + INDENT, end, s.span.end_line)
+            if len(self.out) == mark:
+                self.out[-1][0] += "}"
+            else:
+                self.emit(indent + "}", s.span.end_line)
+
+    # -- top level
+    def module_items(self):
+        prev_end, first, prev_item = 0, True, None
+        for item in self.module.items:
+            line = item.span.line
+            # comments above this item
+            while self.next_comment < len(self.standalone) and self.standalone[self.next_comment].line < line:
+                c = self.standalone[self.next_comment]
+                self.next_comment += 1
+                if not first and (prev_item is not None or self._blank_between(prev_end, c.line)):
+                    self.blank()
+                self.emit(c.text, c.line)
+                prev_end, first, prev_item = c.line, False, None
+            if not first:
+                both_lets = isinstance(item, ast.Let) and isinstance(prev_item, ast.Let)
+                if (prev_item is not None and not both_lets) or self._blank_between(prev_end, line):
+                    self.blank()
+            self.item(item)
+            prev_end, first, prev_item = item.span.end_line, False, item
+        while self.next_comment < len(self.standalone):
+            c = self.standalone[self.next_comment]
+            self.next_comment += 1
+            if not first and (prev_item is not None or self._blank_between(prev_end, c.line)):
+                self.blank()
+            self.emit(c.text, c.line)
+            prev_end, first, prev_item = c.line, False, None
+
+    def item(self, item):
+        line = item.span.line
+        if isinstance(item, ast.Model):
+            kw = ("inline block " if item.inline else "block ") if item.is_block else "model "
+            tail = ")"
+            if item.uses is not None:
+                tail += f" uses {call_ref(item.uses)}"
+            if item.until is not None:
+                tail += f" until {expr(item.until)}"
+            header = wrap(f"{kw}{item.name}(", [param(p) for p in item.params], tail, "")
+            self.block(header, line, item.body, "", item.span.end_line)
+        elif isinstance(item, ast.DefaultsDef):
+            if item.params:
+                header = wrap(f"defaults {item.name}(", [param(p) for p in item.params], ")", "")
+            else:
+                header = [f"defaults {item.name}"]
+            for h in header[:-1]:
+                self.emit(h, line)
+            self.emit(header[-1] + " {", line)
+            prev_end, first = line, True
+            for rule in item.lines:
+                prev_end, first = self.comments_before(rule.span.line, INDENT, prev_end, first)
+                if not first and self._blank_between(prev_end, rule.span.line):
+                    self.blank()
+                if isinstance(rule, ast.DefaultsRule):
+                    head = INDENT + ", ".join(rule.kinds) + ": "
+                    for text in wrap(head, [f"{k.name}={expr(k.value)}" for k in rule.kwargs], "", ""):
+                        self.emit(text, rule.span.line)
+                else:
+                    self.emit(f"{INDENT}use {call_ref(rule)}", rule.span.line)
+                prev_end, first = rule.span.end_line, False
+            self.comments_before(item.span.end_line, INDENT, prev_end, first)
+            if self.out[-1][0].endswith(" {") and self.out[-1][1] == line and first:
+                self.out[-1][0] += "}"
+            else:
+                self.emit("}", item.span.end_line)
+        elif isinstance(item, ast.Train):
+            head = "train" + (f" {item.name}" if item.name else "")
+            self.emit(head + " {", line)
+            prev_end, first = line, True
+            for st in item.settings:
+                prev_end, first = self.comments_before(st.span.line, INDENT, prev_end, first)
+                if not first and self._blank_between(prev_end, st.span.line):
+                    self.blank()
+                parts = [st.name] + [layer_arg(a) for a in st.args] + [f"{k.name}={layer_arg(k.value)}" for k in st.kwargs]
+                self.emit(INDENT + " ".join(parts), st.span.line)
+                prev_end, first = st.span.end_line, False
+            self.comments_before(item.span.end_line, INDENT, prev_end, first)
+            if first and self.out[-1][1] == line and self.out[-1][0].endswith(" {"):
+                self.out[-1][0] += "}"
+            else:
+                self.emit("}", item.span.end_line)
+        elif isinstance(item, ast.Let):
+            self.emit(f"let {item.name} = {expr(item.value)}", line)
+        else:
+            raise TypeError(f"fmt: unknown item {type(item).__name__}")
+
+    def render(self) -> str:
+        self.module_items()
+        # trailing comments: at the end of the last output line made from their
+        # source line, or failing that the nearest earlier one
+        for c in self.trailing:
+            target = None
+            for i, (_, src) in enumerate(self.out):
+                if src == c.line:
+                    target = i
+            if target is None:
+                best = -1
+                for i, (_, src) in enumerate(self.out):
+                    if 0 < src <= c.line and src >= best:
+                        best, target = src, i
+            if target is None:
+                self.out.insert(0, [c.text, c.line])
+            else:
+                self.out[target][0] += "  " + c.text
+        while self.out and self.out[-1][0] == "":
+            self.out.pop()
+        return "".join(text + "\n" for text, _ in self.out)
+
+
+class FormatError(Exception):
+    """The formatter would change the program (a bug in fmt): nothing is written."""
+
+
+def format_text(text: str, filename: str = "<string>") -> str:
+    """The canonical layout of .slim source `text`; raises SlimError on a syntax error."""
+    text = text.replace("\r\n", "\n")
+    module = parse(text, filename)
+    out = _Printer(module, text).render()
+    try:
+        again = parse(out, filename)
+    except SlimError as e:
+        raise FormatError(f"fmt produced text that does not parse ({e.first.message}); "
+                          "please report this with the input file") from None
+    if normalize(again) != normalize(module):
+        raise FormatError("fmt would change the meaning of this file; please report this with the input file")
+    before = sorted(c.text for c in scan_comments(text))
+    after = " ".join(c.text for c in scan_comments(out))
+    missing = [c for c in before if c not in after]
+    if missing:
+        raise FormatError(f"fmt would drop the comment {missing[0]!r}; please report this with the input file")
+    return out

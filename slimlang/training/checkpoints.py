@@ -1,0 +1,180 @@
+"""Train stage, the logdir: checkpoints that survive a kill, and the model fingerprint.
+
+Layout (TF-Slim's): `model.ckpt-N.index`, `model.ckpt-N.data-00000-of-00001`
+and the `checkpoint` state file, written by `tf.compat.v1.train.Saver`.
+
+Why a SIGKILL cannot break the latest checkpoint: the V2 saver writes the
+tensors under a temporary name (`model.ckpt-N_temp/...`), merges them into the
+final `.index`/`.data` files, and only then rewrites `checkpoint`, itself
+through a temporary file and an atomic rename.  A kill before the rename
+leaves `checkpoint` naming the previous, complete step.  Because a disk can
+still hand back a truncated or damaged file, resuming does not trust the state
+file alone: it tries the checkpoints newest first, restores the first one that
+reads back whole (TensorFlow checks every tensor's CRC on read), moves damaged
+ones aside as `*.broken` and repoints `checkpoint` at the one used.
+
+The fingerprint (`slimlang-model.json`) records the model's variables and
+shapes when a logdir is first used; a later run whose model differs is
+refused with the difference spelt out, instead of TensorFlow's "key not found".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import shutil
+
+from ..diagnostics import SlimError, Span
+from ._tf import tf, tf1
+
+PREFIX = "model.ckpt"
+FINGERPRINT = "slimlang-model.json"
+_STEP = re.compile(r"model\.ckpt-(\d+)\.index$")
+
+
+def checkpoint_step(path: str) -> int | None:
+    m = re.search(r"-(\d+)$", str(path))
+    return int(m.group(1)) if m else None
+
+
+def candidates(logdir: pathlib.Path) -> list[str]:
+    """Checkpoint prefixes in `logdir`, newest step first.
+
+    The union of what the `checkpoint` state file lists and the `.index`
+    files on disk (a kill between writing a checkpoint and updating the state
+    file leaves a complete checkpoint the state does not name yet).
+    """
+    found: dict[int, str] = {}
+    state = None
+    try:
+        state = tf1.train.get_checkpoint_state(str(logdir))
+    except Exception:  # a damaged state file: fall back to the files on disk
+        state = None
+    if state is not None:
+        for p in list(state.all_model_checkpoint_paths) + [state.model_checkpoint_path]:
+            if not p:
+                continue
+            full = p if os.path.isabs(p) else str(logdir / p)
+            step = checkpoint_step(full)
+            if step is not None:
+                found[step] = full
+    if logdir.is_dir():
+        for f in logdir.iterdir():
+            m = _STEP.match(f.name)
+            if m:
+                found.setdefault(int(m.group(1)), str(logdir / f"{PREFIX}-{m.group(1)}"))
+    return [found[s] for s in sorted(found, reverse=True)]
+
+
+def clean_stale(logdir: pathlib.Path) -> None:
+    """Remove half-written temporaries a killed save left behind."""
+    if not logdir.is_dir():
+        return
+    for f in logdir.iterdir():
+        if "_temp" in f.name and f.name.startswith(PREFIX):
+            if f.is_dir():
+                shutil.rmtree(f, ignore_errors=True)
+            else:
+                f.unlink(missing_ok=True)
+
+
+def move_aside(prefix: str) -> list[str]:
+    """Rename every file of checkpoint `prefix` to `*.broken`; returns the new names."""
+    moved = []
+    p = pathlib.Path(prefix)
+    for f in p.parent.glob(p.name + ".*"):
+        if f.name.endswith(".broken"):
+            continue
+        target = f.with_name(f.name + ".broken")
+        f.replace(target)
+        moved.append(str(target))
+    return moved
+
+
+def read_variables(prefix: str) -> dict:
+    """{name: shape} of a checkpoint (reads only its index)."""
+    return {name: list(shape) for name, shape in tf.train.list_variables(prefix)}
+
+
+def resolve_checkpoint(path: str, span: Span | None, code: str = "E330") -> str:
+    """A checkpoint prefix from a prefix, a logdir, or a file of the checkpoint."""
+    p = pathlib.Path(path).expanduser()
+    if p.is_dir():
+        cands = candidates(p)
+        if not cands:
+            raise SlimError.single(code, f"no checkpoint in folder {path}", span,
+                                   ["note: expected model.ckpt-N.index files or a `checkpoint` file there"])
+        return cands[0]
+    for suffix in (".index", ".meta"):
+        if p.name.endswith(suffix):
+            p = p.with_name(p.name[: -len(suffix)])
+    m = re.match(r"(.*)\.data-\d+-of-\d+$", p.name)
+    if m:
+        p = p.with_name(m.group(1))
+    if pathlib.Path(str(p) + ".index").is_file():
+        return str(p)
+    near = sorted(x.name for x in p.parent.glob(p.name.split("-")[0] + "*.index")) if p.parent.is_dir() else []
+    notes = ["note: paths in init_from and --checkpoint are relative to the current directory"]
+    if near:
+        notes.insert(0, "note: there are: " + ", ".join(n[:-6] for n in near[-5:]))
+    raise SlimError.single(code, f"checkpoint {path} not found", span, notes)
+
+
+# ------------------------------------------------------------ fingerprint ---
+
+
+def fingerprint(model_name: str | None, variables) -> dict:
+    return {"format": 1, "model": model_name,
+            "variables": {v.op.name: v.shape.as_list() for v in variables}}
+
+
+def fingerprint_diff(old: dict, new: dict) -> list[str]:
+    """What changed between two fingerprints, one line per difference."""
+    a, b = old.get("variables", {}), new.get("variables", {})
+    lines = []
+    if old.get("model") and new.get("model") and old["model"] != new["model"]:
+        lines.append(f"model: was `{old['model']}`, now `{new['model']}`")
+    for name in sorted(set(a) - set(b)):
+        lines.append(f"removed: {name} {a[name]}")
+    for name in sorted(set(b) - set(a)):
+        lines.append(f"added:   {name} {b[name]}")
+    for name in sorted(set(a) & set(b)):
+        if list(a[name]) != list(b[name]):
+            lines.append(f"shape:   {name} {a[name]} -> {b[name]}")
+    return lines
+
+
+def check_fingerprint(logdir: pathlib.Path, new: dict, span: Span | None, has_checkpoint: bool) -> bool:
+    """Refuse a logdir that holds another model.  Returns True if the file is new."""
+    path = logdir / FINGERPRINT
+    if not path.is_file():
+        return True
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return True  # unreadable: rewritten below; the checkpoint restore still guards
+    diff = fingerprint_diff(old, new)
+    if diff and has_checkpoint:
+        shown = diff[:12] + ([f"... and {len(diff) - 12} more"] if len(diff) > 12 else [])
+        raise SlimError.single(
+            "E340", f"the logdir {logdir} holds a different model ({len(diff)} difference"
+            f"{'s' if len(diff) != 1 else ''}); refusing to resume", span,
+            ["note: " + line for line in shown]
+            + ["help: use a new --logdir for the changed model, or to start from these weights use "
+               f"`init_from \"{logdir}\"` with exclude=[...] for the changed layers"])
+    return bool(diff)
+
+
+def write_fingerprint(logdir: pathlib.Path, fp: dict) -> None:
+    tmp = logdir / (FINGERPRINT + ".tmp")
+    tmp.write_text(json.dumps(fp, indent=1, sort_keys=True))
+    os.replace(tmp, logdir / FINGERPRINT)
+
+
+def point_state_at(logdir: pathlib.Path, good: list[str]) -> None:
+    """Rewrite `checkpoint` to name `good` (newest last), atomically (TF's writer)."""
+    if not good:
+        return
+    tf1.train.update_checkpoint_state(str(logdir), good[-1], all_model_checkpoint_paths=good)

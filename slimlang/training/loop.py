@@ -1,0 +1,407 @@
+"""Train stage, the loop: a TrainSpec and a model function -> checkpoints in a logdir.
+
+The loop is TF1 graph mode, `sess.run(train_op)` over an in-graph tf.data
+iterator: on this CPU the fastest way measured to train a tf_slim model (see
+DESIGN.md).  It is `slim.learning.train` rebuilt around what a user needs from
+it: a progress bar (step, loss, steps/s, ETA), TensorBoard summaries (total
+and per-loss values, learning rate), TF-Slim-layout checkpoints every
+`save_interval_secs`/`save_interval_steps` and at the end, resume after any
+kill (see checkpoints.py), the architecture fingerprint, a clean stop on a
+NaN/Inf loss keeping the last good checkpoint, and a checkpoint on Ctrl-C or
+SIGTERM.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+
+from ..diagnostics import SlimError
+from ..trainspec import TrainSpec
+from . import checkpoints
+from .data import LABEL_ASSERT, Data, count_records, open_data
+from .losses import build_losses
+from .model import call_model
+from .optim import make_train_op, steps_for
+from .restore import check_plan, plan_for, restore_saver
+from ._tf import OpError, session_config, tf, tf1
+
+
+@dataclass
+class TrainResult:
+    logdir: str
+    step: int  # global_step reached
+    start_step: int
+    total_steps: int
+    loss: float | None
+    seconds: float
+    steps_per_sec: float
+    checkpoint: str | None
+    resumed_from: str | None = None
+    interrupted: bool = False
+    notes: list = field(default_factory=list)
+
+
+def default_logdir(slim_path: str | os.PathLike, section: str | None) -> str:
+    """runs/STEM[-SECTION], relative to the current directory."""
+    stem = pathlib.Path(slim_path).stem
+    return str(pathlib.Path("runs") / (f"{stem}-{section}" if section else stem))
+
+
+def _say(stream, msg: str) -> None:
+    print(msg, file=stream, flush=True)
+
+
+def _fmt_time(secs: float) -> str:
+    secs = int(max(0, secs))
+    h, rem = divmod(secs, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class _Stop:
+    """SIGTERM/SIGINT -> finish the current step, save, exit."""
+
+    def __init__(self):
+        self.requested = None
+        self._old = {}
+
+    def __enter__(self):
+        if hasattr(signal, "SIGTERM") and _main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested is not None:  # second signal: give up now
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def build_inputs(data: Data, split: str, batch_size: int, *, training: bool, repeat: bool,
+                 drop_remainder: bool = True):
+    """(iterator, images, labels, feed) in the current graph; data ops pinned to the CPU."""
+    with tf.device("/cpu:0"), tf1.name_scope("data"):
+        ds, feed = data.dataset(split, batch_size, training=training, repeat=repeat, drop_remainder=drop_remainder)
+        it = tf1.data.make_initializable_iterator(ds)
+        images, labels = it.get_next()
+    return it, images, labels, feed
+
+
+def build_model_only(spec: TrainSpec, model_fn, *, data: Data | None = None, model_name=None):
+    """Build the model on the data (no loss, no optimizer); returns its variables."""
+    data = data or open_data(_need_data(spec))
+    with tf.Graph().as_default():
+        _, images, _, _ = build_inputs(data, "train", spec.batch_size, training=False, repeat=False)
+        call_model(model_fn, images, spec.model.params, is_training=True, data=data,
+                   model_name=model_name or spec.model.name)
+        return list(tf1.global_variables())
+
+
+def _need_data(spec: TrainSpec):
+    if spec.data is None:
+        raise SlimError.single("E309", "the train section has no `data` setting", spec.span)
+    return spec.data
+
+
+def _runtime_error(e: OpError, data: Data, spec: TrainSpec, step: int) -> SlimError:
+    msg = e.message.strip()
+    if LABEL_ASSERT in msg:
+        return SlimError.single("E323", f"a label out of range reached step {step + 1}", data.spec.span,
+                                ["note: " + msg.split("\n")[0][:300],
+                                 "help: fix the labels, or set the model's number of classes to match"])
+    first = msg.splitlines()[0][:400]
+    return SlimError.single("E322", f"reading or using the data failed at step {step + 1}: {first}",
+                            data.spec.span, ["note: damaged image files or records of mixed shapes cause this"])
+
+
+def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None, plan: bool = False,
+          stream=None, progress: bool | None = None, model_name: str | None = None,
+          data: Data | None = None) -> TrainResult:
+    """Train `model_fn` as `spec` says, into `logdir` (default: the spec's).
+
+    Resumes from the logdir's latest readable checkpoint; otherwise starts
+    from `init_from` if given.  With `plan=True` prints the restore plan and
+    returns without training.  Raises SlimError for every user mistake.
+    """
+    stream = stream or sys.stderr
+    if progress is None:
+        progress = hasattr(stream, "isatty") and stream.isatty()
+    ld = logdir if logdir is not None else spec.logdir
+    if ld is None:
+        raise SlimError.single("E309", "no logdir: add `logdir \"PATH\"` to the train section or pass --logdir",
+                               spec.span)
+    logdir = pathlib.Path(ld).expanduser()
+    name = model_name or spec.model.name
+    if data is None:
+        data = open_data(_need_data(spec))
+    for note in data.notes:
+        _say(stream, f"note: {note}")
+    n_train = data.n_train
+    if spec.steps is None and spec.epochs is not None and n_train is None:
+        n_train, _ = count_records(data)
+    total = steps_for(spec, n_train)
+    cands = checkpoints.candidates(logdir) if logdir.is_dir() else []
+
+    graph = tf.Graph()
+    with graph.as_default():
+        if spec.seed is not None:
+            tf1.set_random_seed(spec.seed)
+        global_step = tf1.train.get_or_create_global_step()
+        it, images, labels, feed = build_inputs(data, "train", spec.batch_size, training=True, repeat=True)
+        net, end_points = call_model(model_fn, images, spec.model.params, is_training=True, data=data,
+                                     model_name=name)
+        model_vars = [v for v in tf1.global_variables() if v is not global_step]
+        if not model_vars:
+            raise SlimError.single("E325", f"model `{name}` has no variables to train", data.spec.span)
+        heads = build_losses(spec.losses, net, end_points, labels, data)
+        total_loss = tf1.losses.get_total_loss(add_regularization_losses=spec.regularization)
+        fp = checkpoints.fingerprint(name, model_vars)
+
+        init_plan = None
+        if spec.init_from is not None and (plan or not cands):
+            init_plan = plan_for(spec.init_from, model_vars)
+        if plan:
+            if init_plan is not None:
+                _say(stream, init_plan.format().rstrip())
+                if cands:
+                    _say(stream, f"note: {logdir} already has checkpoints; training resumes from them and "
+                         "init_from is not used")
+            else:
+                where = f"resume from {cands[0]}" if cands else "initialise every variable afresh"
+                _say(stream, f"no init_from: training will {where} ({len(model_vars)} variables)")
+            if init_plan is not None:
+                check_plan(init_plan)
+            return TrainResult(str(logdir), 0, 0, total, None, 0.0, 0.0, None)
+        if init_plan is not None:
+            check_plan(init_plan)
+            init_saver = restore_saver(init_plan, model_vars)
+
+        train_op, lr, train_vars = make_train_op(spec, total_loss, global_step, total)
+
+        with tf1.name_scope("summaries"):
+            sums = [tf1.summary.scalar("total_loss", total_loss), tf1.summary.scalar("learning_rate", lr)]
+            for h in heads:
+                sums.append(tf1.summary.scalar(f"losses/{h.spec.name}", h.value))
+            reg = tf1.losses.get_regularization_losses()
+            if reg and spec.regularization:
+                sums.append(tf1.summary.scalar("losses/regularization", tf.add_n(reg)))
+            summary_op = tf1.summary.merge(sums)
+        saver = tf1.train.Saver(max_to_keep=spec.keep_checkpoints, save_relative_paths=True, pad_step_number=False)
+        init_op = tf1.group(tf1.global_variables_initializer(), tf1.local_variables_initializer())
+
+    logdir.mkdir(parents=True, exist_ok=True)
+    checkpoints.clean_stale(logdir)
+    if checkpoints.check_fingerprint(logdir, fp, data.spec.span if not cands else spec.span, bool(cands)):
+        checkpoints.write_fingerprint(logdir, fp)
+    if data.class_names:
+        (logdir / "labels.txt").write_text("".join(f"{i}:{c}\n" for i, c in enumerate(data.class_names)))
+
+    with graph.as_default():
+        return _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan,
+                        init_saver if init_plan is not None else None, init_op, global_step, it, feed, saver,
+                        train_op, summary_op, lr, heads, total, stream, progress)
+
+
+def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_saver, init_op, global_step, it,
+             feed, saver, train_op, summary_op, lr, heads, total, stream, progress) -> TrainResult:
+    notes: list = []
+    resumed = None
+    sess = tf1.Session(graph=graph, config=session_config())
+    try:
+        sess.run(init_op)
+        if cands:
+            resumed = _resume(sess, graph, cands, model_vars, fp, logdir, spec, stream, notes)
+        elif init_plan is not None:
+            init_saver.restore(sess, init_plan.checkpoint)
+            _say(stream, f"initialised {init_plan.count('restore')} variables from {init_plan.checkpoint} "
+                 f"({init_plan.count('excluded')} excluded, {init_plan.count('missing')} missing)")
+        graph.finalize()
+        start = int(sess.run(global_step))
+        if start >= total:
+            _say(stream, f"{logdir} is already at step {start} of {total}; nothing to do "
+                 "(raise `steps` or pass --steps to train longer)")
+            return TrainResult(str(logdir), start, start, total, None, 0.0, 0.0, resumed, resumed_from=resumed,
+                               notes=notes)
+        sess.run(it.initializer, feed_dict=feed)
+        writer = tf1.summary.FileWriter(str(logdir), graph=graph if start == 0 else None)
+        try:
+            result = _run(sess, spec, data, saver, writer, train_op, summary_op, lr, global_step, heads,
+                          logdir, start, total, stream, progress)
+        finally:
+            writer.close()
+        result.resumed_from = resumed
+        result.notes = notes
+        return result
+    finally:
+        sess.close()
+
+
+def _resume(sess, graph, cands, model_vars, fp, logdir, spec, stream, notes) -> str:
+    """Restore the newest readable checkpoint; damaged newer ones are moved aside."""
+    bad = []
+    all_vars = graph.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES)
+    for c in cands:
+        try:
+            names = checkpoints.read_variables(c)
+        except Exception as e:  # damaged index / missing files
+            bad.append((c, _why(e)))
+            continue
+        model_missing = [v.op.name for v in model_vars
+                         if v.op.name not in names or list(names[v.op.name]) != v.shape.as_list()]
+        if model_missing:
+            old = {"variables": names}
+            diff = [d for d in checkpoints.fingerprint_diff(old, fp)
+                    if not d.startswith("removed")] or [f"missing: {n}" for n in model_missing]
+            raise SlimError.single(
+                "E340", f"checkpoint {pathlib.Path(c).name} in {logdir} is of a different model; refusing to resume",
+                spec.span, ["note: " + d for d in diff[:12]]
+                + ["help: use a new --logdir, or start from it with init_from and exclude=[...]"])
+        present = [v for v in all_vars if v.op.name in names and list(names[v.op.name]) == v.shape.as_list()]
+        fresh = [v.op.name for v in all_vars if v not in present]
+        try:
+            with graph.as_default():
+                tf1.train.Saver(var_list=present).restore(sess, c)
+        except OpError as e:
+            bad.append((c, _why(e)))
+            continue
+        if fresh:
+            msg = (f"{len(fresh)} variable(s) not in the checkpoint start afresh (a changed optimizer?): "
+                   + ", ".join(fresh[:5]) + (" ..." if len(fresh) > 5 else ""))
+            notes.append(msg)
+            _say(stream, "note: " + msg)
+        if bad:
+            for b, why in bad:
+                moved = checkpoints.move_aside(b)
+                msg = (f"checkpoint {pathlib.Path(b).name} is damaged ({why}); its files were renamed *.broken")
+                notes.append(msg)
+                _say(stream, "warning: " + msg)
+            good = [x for x in reversed(cands) if x not in {b for b, _ in bad} and
+                    checkpoints.checkpoint_step(x) <= checkpoints.checkpoint_step(c)]
+            checkpoints.point_state_at(logdir, good)
+        _say(stream, f"resuming from {pathlib.Path(c).name} (step {checkpoints.checkpoint_step(c)})")
+        return c
+    raise SlimError.single(
+        "E341", f"no readable checkpoint in {logdir}", spec.span,
+        [f"note: {pathlib.Path(b).name}: {why}" for b, why in bad[:6]]
+        + [f"help: move the logdir aside (mv {logdir} {logdir}.damaged) to start over"])
+
+
+def _why(e: Exception) -> str:
+    msg = getattr(e, "message", None) or str(e)
+    return f"{type(e).__name__}: {msg.strip().splitlines()[0][:160]}" if msg else type(e).__name__
+
+
+def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summary_op, lr, global_step, heads, logdir,
+         start, total, stream, progress) -> TrainResult:
+    from tqdm import tqdm
+
+    prefix = str(logdir / checkpoints.PREFIX)
+    t0 = time.monotonic()
+    last_save_t = last_sum_t = last_log_t = t0
+    last_saved = None
+    step = start
+    loss = None
+    rate = None
+    bar = tqdm(total=total, initial=start, unit="step", file=stream, dynamic_ncols=True, disable=not progress,
+               smoothing=0.05, mininterval=0.25, leave=True)
+
+    def save(s):
+        nonlocal last_saved, last_save_t
+        path = saver.save(sess, prefix, global_step=s, write_meta_graph=False)
+        last_saved, last_save_t = path, time.monotonic()
+        return path
+
+    interrupted = None
+    with _Stop() as stop:
+        try:
+            while step < total:
+                now = time.monotonic()
+                want_sum = ((spec.save_summaries_steps and (step + 1) % spec.save_summaries_steps == 0)
+                            or (spec.save_summaries_secs and now - last_sum_t >= spec.save_summaries_secs)
+                            or step + 1 == total)
+                want_log = (step + 1) % spec.log_every == 0 or step + 1 == total or step == start
+                fetches = [train_op]
+                if want_sum:
+                    fetches.append(summary_op)
+                if want_log:
+                    fetches.append(lr)
+                try:
+                    out = sess.run(fetches)
+                except tf.errors.InvalidArgumentError as e:
+                    if "LossTensor is inf or nan" in e.message:
+                        loss = float("nan")
+                        raise _nan(spec, step + 1, last_saved, logdir) from None
+                    raise _runtime_error(e, data, spec, step) from None
+                except OpError as e:
+                    raise _runtime_error(e, data, spec, step) from None
+                step += 1
+                loss = float(out[0])
+                if not math.isfinite(loss):
+                    raise _nan(spec, step, last_saved, logdir)
+                k = 1
+                if want_sum:
+                    writer.add_summary(out[k], step)
+                    last_sum_t = time.monotonic()
+                    k += 1
+                if want_log:
+                    rate = float(out[k])
+                    bar.set_postfix_str(f"loss={loss:.4f} lr={rate:.3g}", refresh=False)
+                bar.update(1)
+                if not progress and want_log and (time.monotonic() - last_log_t >= 2.0 or step == total):
+                    last_log_t = time.monotonic()
+                    el = last_log_t - t0
+                    sps = (step - start) / el if el > 0 else 0.0
+                    eta = (total - step) / sps if sps > 0 else 0.0
+                    _say(stream, f"step {step}/{total}  loss {loss:.4f}  lr {rate:.3g}  {sps:.1f} steps/s  "
+                         f"eta {_fmt_time(eta)}")
+                if step < total and ((spec.save_interval_steps and step % spec.save_interval_steps == 0)
+                                     or (spec.save_interval_secs and time.monotonic() - last_save_t
+                                         >= spec.save_interval_secs)):
+                    save(step)
+                if stop.requested:
+                    interrupted = stop.requested
+                    break
+        except KeyboardInterrupt:
+            interrupted = "SIGINT"
+        finally:
+            bar.close()
+    elapsed = time.monotonic() - t0
+    done = step - start
+    if last_saved is None or checkpoints.checkpoint_step(last_saved) != step:
+        if done > 0:
+            save(step)
+    sps = done / elapsed if elapsed > 0 else 0.0
+    if interrupted:
+        _say(stream, f"stopped by {interrupted} at step {step}; saved {pathlib.Path(last_saved).name}. "
+             "Run the same command to resume.")
+    else:
+        _say(stream, f"trained steps {start}..{step} in {elapsed:.1f} s ({sps:.1f} steps/s), loss {loss:.4f}; "
+             f"checkpoint {last_saved}")
+    return TrainResult(str(logdir), step, start, total, loss, elapsed, sps, last_saved,
+                       interrupted=bool(interrupted))
+
+
+def _nan(spec: TrainSpec, step: int, last_saved, logdir) -> SlimError:
+    cands = checkpoints.candidates(logdir)
+    keep = (f"the last good checkpoint, {pathlib.Path(cands[0]).name}, is kept" if cands
+            else "no checkpoint had been written yet")
+    return SlimError.single(
+        "E342", f"the loss became NaN or Inf at step {step}; training stopped and {keep}",
+        spec.optimizer.span if spec.optimizer.span.source else spec.span,
+        ["help: lower the learning rate, add `clip_gradients 5`, or look for extreme values in the data"])

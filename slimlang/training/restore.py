@@ -1,0 +1,169 @@
+"""Train stage, the restore plan: which model variable comes from which checkpoint name.
+
+`init_from "PATH" include=[...] exclude=[...] strip_prefix=... rename=[...]
+add_prefix=... ignore_missing=...` is the primer's section 5 written as data:
+`slim.get_variables_to_restore(include, exclude)` plus `name_in_checkpoint`.
+For every variable of the model the plan says one of
+
+    restore   <- NAME_IN_CHECKPOINT
+    excluded  (by include/exclude)
+    missing   (the checkpoint has no such name)
+    mismatch  (the checkpoint's tensor has another shape)
+
+`slimlang train --plan` prints it; training refuses to start on a mismatch, or
+on a missing variable unless `ignore_missing=true`, with the fix spelt out.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+from dataclasses import dataclass
+
+from ..diagnostics import SlimError, did_you_mean
+from ..trainspec import InitSpec
+from . import checkpoints
+from ._tf import tf1
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    name: str
+    shape: tuple
+    action: str  # restore | excluded | missing | mismatch
+    ckpt_name: str | None = None
+    ckpt_shape: tuple | None = None
+
+
+@dataclass
+class Plan:
+    checkpoint: str
+    rows: list
+    init: InitSpec
+
+    def count(self, action: str) -> int:
+        return sum(r.action == action for r in self.rows)
+
+    def format(self) -> str:
+        out = io.StringIO()
+        n = len(self.rows)
+        out.write(f"restore plan: {n} variable{'s' if n != 1 else ''} from {self.checkpoint}\n")
+        wn = max([len(r.name) for r in self.rows] + [8])
+        ws = max([len(_shape(r.shape)) for r in self.rows] + [5])
+        for r in self.rows:
+            if r.action == "restore":
+                what = "restore  <- " + (r.ckpt_name if r.ckpt_name != r.name else "(same name)")
+            elif r.action == "excluded":
+                what = "excluded"
+            elif r.action == "missing":
+                what = f"missing  (no {r.ckpt_name} in the checkpoint)"
+            else:
+                what = f"MISMATCH <- {r.ckpt_name} has shape {_shape(r.ckpt_shape)}"
+            out.write(f"  {r.name:<{wn}}  {_shape(r.shape):<{ws}}  {what}\n")
+        out.write(f"  = {self.count('restore')} restored, {self.count('excluded')} excluded, "
+                  f"{self.count('missing')} missing, {self.count('mismatch')} shape mismatches\n")
+        return out.getvalue()
+
+    def var_list(self, variables) -> dict:
+        """{name in checkpoint: variable} for a tf1 Saver."""
+        by_name = {v.op.name: v for v in variables}
+        return {r.ckpt_name: by_name[r.name] for r in self.rows if r.action == "restore"}
+
+
+def _shape(s) -> str:
+    return "[" + ", ".join(str(d) for d in s) + "]" if s is not None else "?"
+
+
+def make_plan(variables, init: InitSpec, ckpt: str) -> Plan:
+    names = checkpoints.read_variables(ckpt)
+    rows = []
+    for v in variables:
+        name = v.op.name
+        shape = tuple(v.shape.as_list())
+        if not init.selects(name):
+            rows.append(PlanRow(name, shape, "excluded"))
+            continue
+        cname = init.name_in_checkpoint(name)
+        if cname not in names:
+            rows.append(PlanRow(name, shape, "missing", cname))
+        elif tuple(names[cname]) != shape:
+            rows.append(PlanRow(name, shape, "mismatch", cname, tuple(names[cname])))
+        else:
+            rows.append(PlanRow(name, shape, "restore", cname, shape))
+    return Plan(ckpt, rows, init)
+
+
+def _prefix_hint(missing: list, ckpt_names) -> str:
+    """Guess a prefix rule from missing names and the checkpoint's names."""
+    adds, strips = collections.Counter(), collections.Counter()
+    for r in missing:
+        for c in ckpt_names:
+            if c.endswith("/" + r.ckpt_name) or (c.endswith(r.ckpt_name) and c != r.ckpt_name):
+                adds[c[: len(c) - len(r.ckpt_name)]] += 1
+            if r.ckpt_name.endswith(c) and "/" in r.ckpt_name[: len(r.ckpt_name) - len(c)] + "/":
+                pre = r.ckpt_name[: len(r.ckpt_name) - len(c)]
+                if pre.endswith("/"):
+                    strips[pre] += 1
+    if adds:
+        pre, n = adds.most_common(1)[0]
+        return f"help: {n} of them exist in the checkpoint under `{pre}`: add add_prefix=\"{pre}\""
+    if strips:
+        pre, n = strips.most_common(1)[0]
+        return f"help: {n} of them exist in the checkpoint without `{pre}`: add strip_prefix=\"{pre}\""
+    return ""
+
+
+def check_plan(plan: Plan) -> None:
+    """Raise a located SlimError for shape mismatches and (unless ignored) missing names."""
+    init = plan.init
+    bad = [r for r in plan.rows if r.action == "mismatch"]
+    missing = [r for r in plan.rows if r.action == "missing"]
+    if bad:
+        scopes = sorted({r.name.rsplit("/", 1)[0] for r in bad})
+        lines = [f"note: {r.name} is {_shape(r.shape)}, checkpoint's {r.ckpt_name} is {_shape(r.ckpt_shape)}"
+                 for r in bad[:8]]
+        if len(bad) > 8:
+            lines.append(f"note: ... and {len(bad) - 8} more")
+        excl = ", ".join(f'"{s}"' for s in list(init.exclude) + scopes)
+        raise SlimError.single(
+            "E331", f"{len(bad)} variable{'s' if len(bad) != 1 else ''} of the model "
+            f"{'have' if len(bad) != 1 else 'has'} another shape in {plan.checkpoint}", init.span,
+            lines + [f"help: to train them from scratch (e.g. a new last layer), exclude=[{excl}]",
+                     "help: if the names pair the wrong tensors, fix them with strip_prefix/rename/add_prefix"])
+    if missing and not init.ignore_missing:
+        names = list(checkpoints.read_variables(plan.checkpoint))
+        lines = []
+        for r in missing[:6]:
+            near = did_you_mean(r.ckpt_name, names).replace("help: did you mean", "did you mean")
+            lines.append(f"note: {r.name}: no `{r.ckpt_name}` in the checkpoint" + (f"; {near}" if near else ""))
+        if len(missing) > 6:
+            lines.append(f"note: ... and {len(missing) - 6} more")
+        raise SlimError.single(
+            "E332", f"{len(missing)} variable{'s' if len(missing) != 1 else ''} of the model "
+            f"{'are' if len(missing) != 1 else 'is'} not in {plan.checkpoint}", init.span,
+            lines + [_prefix_hint(missing, names),
+                     "help: exclude=[...] them, rename them, or set ignore_missing=true to keep their "
+                     "initial values"])
+
+
+def plan_for(init: InitSpec, variables) -> Plan:
+    ckpt = checkpoints.resolve_checkpoint(init.path, init.path_span)
+    return make_plan(variables, init, ckpt)
+
+
+def restore_saver(plan: Plan, variables):
+    var_list = plan.var_list(variables)
+    if not var_list:
+        raise SlimError.single("E332", f"init_from restores nothing from {plan.checkpoint}", plan.init.span,
+                               ["note: every variable is excluded or missing"])
+    return tf1.train.Saver(var_list=var_list)
+
+
+def plan_for_spec(spec, model_fn, **kwargs) -> Plan:
+    """Build the model (no training) and return the restore plan of `spec.init_from`."""
+    from .loop import build_model_only
+
+    variables = build_model_only(spec, model_fn, **kwargs)
+    if spec.init_from is None:
+        raise SlimError.single("E309", "the train section has no `init_from`", spec.span)
+    return plan_for(spec.init_from, variables)

@@ -1,0 +1,87 @@
+"""The command line: exit codes, output, and that the fast paths never import TensorFlow."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VGG = str(ROOT / "examples" / "nets" / "vgg.slim")
+
+# Runs the CLI with `import tensorflow` made impossible: any attempt fails loudly.
+BLOCKER = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == 'tensorflow' or name.startswith('tensorflow.') or name == 'tf_slim' or name.startswith('tf_slim.'):
+            raise ImportError('blocked import of ' + name)
+sys.meta_path.insert(0, Block())
+from slimlang.cli import main
+code = main(sys.argv[1:])
+assert not any(m == 'tensorflow' or m.startswith('tensorflow.') for m in sys.modules), 'tensorflow was imported'
+sys.exit(code)
+"""
+
+
+def run(*args, blocked=False):
+    cmd = [sys.executable, "-c", BLOCKER, *args] if blocked else [sys.executable, "-m", "slimlang.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_check_is_silent_on_success_and_imports_no_tensorflow():
+    r = run("check", VGG, blocked=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "" and r.stderr == ""
+
+
+def test_summary_vgg_16_matches_tf_slim_parameter_count_without_tensorflow():
+    r = run("summary", VGG, "--model", "vgg_16", blocked=True)
+    assert r.returncode == 0, r.stderr
+    assert "Total params: 138,357,544" in r.stdout
+    assert "Trainable params: 138,357,544" in r.stdout
+    assert "Non-trainable params: 0" in r.stdout
+    assert "vgg_16/conv3/conv3_2" in r.stdout
+
+
+def test_summary_with_input_shape_and_parameter():
+    r = run("summary", VGG, "--model", "vgg_16", "--input-shape", "2,256,256,3", "--set", "num_classes=10",
+            "--set", "spatial_squeeze=false", blocked=True)
+    assert r.returncode == 0, r.stderr
+    assert "(2, 2, 2, 10)" in r.stdout
+
+
+def test_every_example_checks_clean_without_tensorflow():
+    files = sorted(str(p) for p in (ROOT / "examples").rglob("*.slim"))
+    r = run("check", *files, blocked=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["check", "--help"], ["summary", "--help"], ["build", "--help"]])
+def test_help(args):
+    r = run(*args)
+    assert r.returncode == 0 and "usage" in r.stdout.lower()
+
+
+@pytest.mark.parametrize("args", [[], ["frobnicate"], ["summary"], ["summary", VGG, "--model", "vgg_17"],
+                                  ["summary", VGG, "--model", "vgg_16", "--input-shape", "1,x,3"]])
+def test_bad_command_lines_exit_2_without_traceback(args):
+    r = run(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+
+
+def test_missing_file_is_a_clean_user_error(tmp_path):
+    r = run("check", str(tmp_path / "nope.slim"))
+    assert r.returncode == 1
+    assert "no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_several_errors_are_reported_together(tmp_path):
+    bad = tmp_path / "bad.slim"
+    bad.write_text("model m(inputs: [8, 8, 1]) {\n  convv 8 3x3\n  conv 8 3x3 paddng=SAME\n  fc num_clases\n}\n")
+    r = run("check", str(bad))
+    assert r.returncode == 1
+    assert r.stderr.count("error[E") == 3
+    assert f"{bad}:2:3: error[E103]" in r.stderr
+    assert "did you mean `conv`" in r.stderr and "did you mean `padding`" in r.stderr
