@@ -134,6 +134,7 @@ class Document:
         return found[1] if found else None
 
     def hover(self, line0: int, char: int) -> str | None:
+        from .analysis import contains as _contains, fmt_shape
         from .explain import explain_row
         from .fmt import param
 
@@ -153,12 +154,23 @@ class Document:
                     sig = f"let {node.name}"
                 return f"```slim\n{sig}\n```\ndefined at line {span.line}"
         if rows:
+            exact = [(a, i) for a, i in rows if _contains(a.rows[i].call.span, line0 + 1, char + 1)]
+            rows = exact or rows
+            by_statement = {}
+            for a, i in rows:
+                by_statement.setdefault((a.summary.model, id(a.rows[i].call.span)), []).append((a, i))
             parts = []
-            for a, i in rows[:4]:
-                parts.append(explain_row(a, i).markdown())
-            if len(rows) > 4:
-                parts.append(f"... and {len(rows) - 4} more layers built by this line")
-            return "\n\n---\n\n".join(parts)
+            for group in list(by_statement.values())[:3]:
+                a, i = group[0]
+                text = explain_row(a, i).markdown()
+                if len(group) > 1:
+                    text += "\n\nalso built by this statement:\n" + "\n".join(
+                        f"- **{a.rows[j].name}** → {fmt_shape(a.rows[j].shape)}, params {a.rows[j].params:,}"
+                        for a, j in group[1:8])
+                parts.append(text)
+            if len(by_statement) > 3:
+                parts.append(f"... and the same statement in {len(by_statement) - 3} more models")
+            return "\n\n---\n\n".join(parts).replace(self.filename, Path(self.filename).name)
         kind = LAYERS.get(word)
         if kind is not None:
             return f"**{kind.name}** ({kind.fn}): {kind.doc}\n\narguments: " + ", ".join(p.name for p in kind.params)
