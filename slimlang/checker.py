@@ -182,6 +182,10 @@ class _Static:
                 if k not in LAYERS and k not in self.prog.blocks:
                     self.c.error("E103", f"unknown layer or block `{k}` in `collect`", span,
                                  [did_you_mean(k, list(LAYERS) + list(self.prog.blocks))])
+                elif k in LAYERS and not LAYERS[k].fn.startswith("slim.") or k in ("softmax", "variable", "model_variable"):
+                    # Collecting is slim's outputs_collections; these functions take none (no TF-Slim spelling).
+                    self.c.error("E113", f"`{k}` ({LAYERS[k].fn}) takes no outputs_collections, so `collect` "
+                                 "cannot gather it", span, ["help: record it with `endpoint` instead"])
         elif isinstance(s, ast.If):
             self.expr(s.test, scope)
             self.body(s.body, scope)
@@ -232,6 +236,10 @@ class _Static:
             self.name(s.from_name, s.span, scope)
         if kind is not None and s.repeat is not None and s.repeat < 1:
             self.c.error("E212", "a repeat count must be at least 1", s.span)
+        if kind is not None and s.repeat is not None and kind.scope_kw != "scope":
+            # slim.repeat passes `scope=`, which plain TensorFlow ops do not take (no TF-Slim spelling).
+            self.c.error("E114", f"`{s.kind}` ({kind.fn}) is a plain TensorFlow op: slim.repeat cannot repeat it",
+                         s.span, ["help: write the layers out, or use a `for` loop"])
 
     def rule(self, r: ast.DefaultsRule, scope: set):
         spans = r.kind_spans or [r.span] * len(r.kinds)
@@ -241,6 +249,11 @@ class _Static:
             if kind is None and block is None:
                 self.c.error("E103", f"unknown layer `{k}` in defaults", span,
                              [did_you_mean(k, list(LAYERS) + list(self.prog.blocks))])
+                continue
+            if kind is not None and not kind.fn.startswith("slim."):
+                # `defaults` is slim.arg_scope; plain TensorFlow ops have no arg scope (no TF-Slim spelling).
+                self.c.error("E115", f"`{k}` ({kind.fn}) is a plain TensorFlow op with no arg_scope: `defaults` "
+                             "cannot set its arguments", span, ["help: set them on the layer itself"])
                 continue
             names = list(kind.param_map) if kind else [p.name for p in block.params]
             for kw in r.kwargs:

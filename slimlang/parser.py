@@ -108,7 +108,10 @@ def parse(text: str, filename: str = "<string>") -> ast.Module:
     except VisitError as e:  # an error raised inside the transformer
         if isinstance(e.orig_exc, SlimError):
             raise e.orig_exc from None
-        raise
+        meta = getattr(e.obj, "meta", None)
+        line, col = (getattr(meta, "line", 1), getattr(meta, "column", 1)) if meta is not None else (1, 1)
+        raise SlimError(Diagnostic("E003", f"cannot read this construct: {e.orig_exc}",
+                                   Span(source, line, col, line, col + 1))) from None
 
 
 def _parse(source: Source) -> ast.Module:

@@ -83,8 +83,9 @@ class ModelSig:
     end_points: tuple = ()
 
 
-def setting(name: str, *args, **kwargs) -> Setting:
-    """A setting made in Python (no source text), for `build_spec`."""
+def setting(name: str, /, *args, **kwargs) -> Setting:
+    """A setting made in Python (no source text), for `build_spec`:
+    `setting("loss", "huber", delta=2.0)` is the line `loss huber delta=2.0`."""
     return Setting(name, tuple(args), dict(kwargs))
 
 
@@ -706,11 +707,38 @@ ERROR_CODES: dict[str, str] = {
 # ------------------------------------------------------------ checking ---
 
 
+# Names people bring from TF-Slim, Keras or train_image_classifier.py.
+_SYNONYMS = {
+    "learning_rate": "lr", "weights": "weight", "label": "labels", "image": "images", "inputs": "images",
+    "validation_split": "validation", "num_steps": "steps", "max_number_of_steps": "steps",
+    "number_of_steps": "steps", "train_dir": "logdir", "checkpoint_path": "init_from",
+    "checkpoint_exclude_scopes": "init_from", "trainable_scopes": "trainable", "batch": "batch_size",
+    "num_epochs": "epochs", "clip_gradient_norm": "clip_gradients", "momentum_optimizer": "momentum",
+    "gradient_descent": "sgd", "exponential_decay": "exponential", "cosine_decay": "cosine",
+    "piecewise_constant": "piecewise", "polynomial_decay": "polynomial", "fixed": "constant",
+    "decay_factor": "decay_rate", "end_learning_rate": "end_lr", "logits": "on",
+}
+
+
+def _suggest(word: str, candidates) -> str:
+    cands = list(candidates)
+    syn = _SYNONYMS.get(word)
+    if syn is not None and syn in cands:
+        return f"help: did you mean `{syn}`?"
+    return did_you_mean(word, cands)
+
+
 def _note(*parts: str) -> list[str]:
     return [p for p in parts if p]
 
 
+#: A value whose expression already failed to evaluate (its error is reported).
+INVALID = object()
+
+
 def _convert(arg: Arg, value, span: Span, what: str, col: Collector):
+    if value is INVALID:
+        return False, None
     try:
         return True, arg.type.convert(value)
     except _Bad as e:
@@ -733,6 +761,8 @@ def _bind(s: Setting, d: SettingDef, col: Collector):
             return None
         kind_name = args.pop(0)
         kind_span = s.arg_span(0)
+        if kind_name is INVALID:
+            return None
         resolved = _resolve_kind(s.name, kind_name, d.kinds)
         if resolved is None:
             candidates = list(d.kinds)
@@ -742,7 +772,7 @@ def _bind(s: Setting, d: SettingDef, col: Collector):
                 candidates += list(registered_losses())
             if isinstance(kind_name, str):
                 col.error("E306", f"unknown {s.name} kind `{kind_name}`", kind_span,
-                          _note(did_you_mean(kind_name, candidates),
+                          _note(_suggest(kind_name, candidates),
                                 f"note: {s.name} kinds are " + ", ".join(sorted(set(candidates)))))
             else:
                 col.error("E305", f"`{s.name}` kind must be a name, got {_show(kind_name)}", kind_span)
@@ -795,7 +825,7 @@ def _bind(s: Setting, d: SettingDef, col: Collector):
                 continue
             what = f"`{s.name}{' ' + out['kind'] if 'kind' in out else ''}`"
             col.error("E304", f"unknown option `{key}` for {what}", s.kwarg_span(key),
-                      _note(did_you_mean(key, known), "note: options are " + ", ".join(known) if known else
+                      _note(_suggest(key, known), "note: options are " + ", ".join(known) if known else
                             f"note: {what} takes no options"))
             ok = False
             continue
@@ -834,6 +864,8 @@ def _check_model(s: Setting, models: dict, col: Collector) -> ModelRef | None:
                   _note("note: models here: " + ", ".join(models) if models else ""))
         return None
     name = s.args[0]
+    if name is INVALID or any(v is INVALID for v in s.args) or any(v is INVALID for v in s.kwargs.values()):
+        return None
     if not isinstance(name, str):
         col.error("E305", f"`model` needs a model name, got {_show(name)}", s.arg_span(0))
         return None
@@ -908,7 +940,7 @@ def check_train_section(name: str | None, settings: list, models: dict, base_dir
         d = TRAIN_SETTINGS.get(s.name)
         if d is None:
             col.error("E301", f"unknown train setting `{s.name}`", s.name_span if s.name_span.source else s.span,
-                      _note(did_you_mean(s.name, TRAIN_SETTINGS),
+                      _note(_suggest(s.name, TRAIN_SETTINGS),
                             "note: settings are " + ", ".join(TRAIN_SETTINGS)))
             continue
         if s.name in seen and not d.repeatable:
@@ -1064,6 +1096,90 @@ def _data_spec(s: Setting, b: dict, base_dir: pathlib.Path, col: Collector) -> D
     opts = {k: v for k, v in b.items() if k not in ("kind", "path", "_extras")}
     spans = {k: s.kwarg_span(k) for k in s.kwargs}
     return DataSpec(b["kind"], str(p), opts, s.span, s.arg_span(1), spans)
+
+
+# ------------------------------------------------------------ from the AST ---
+
+
+def check_program_trains(prog, collector: Collector) -> None:
+    """The checker's hook: evaluate every train section of `prog` and check it.
+
+    Setting arguments are expressions; top-level constants (`let`) and
+    arithmetic work as anywhere else.  A bare name that is not a constant is
+    the name itself (`optimizer adam`, `loss softmax_cross_entropy`,
+    `on=logits`), also inside lists.  `model NAME(param=value)` is accepted as
+    well as `model NAME param=value`.  Sets `prog.train_specs`.
+    """
+    from . import ast as A
+    from .evaluate import Defaults, Evaluator, Frame, ModelRun
+
+    ev = Evaluator(prog, None)
+
+    def frame():
+        return Frame(dict(prog.globals), None, Defaults(), frozenset(), ModelRun({}))
+
+    def bare(node):
+        """`logits`, `heads/digit`: bare names (and paths of them) are strings."""
+        if isinstance(node, A.Name) and node.id not in prog.globals:
+            return node.id
+        if isinstance(node, A.BinOp) and node.op == "/":
+            left, right = bare(node.left), bare(node.right)
+            if left is not None and right is not None:
+                return f"{left}/{right}"
+        return None
+
+    def value(node):
+        name = bare(node)
+        if name is not None:
+            return name
+        if isinstance(node, A.ListExpr):
+            return [value(i) for i in node.items]
+        if isinstance(node, A.TupleExpr):
+            return tuple(value(i) for i in node.items)
+        try:
+            return ev.eval(node, frame())
+        except SlimError as e:
+            collector.extend(e)
+            return INVALID
+
+    models = {}
+    for name, node in prog.models.items():
+        params = {}
+        for p in node.params[1:]:
+            params[p.name] = None
+            if p.default is not None:
+                try:
+                    params[p.name] = ev.eval(p.default, frame())
+                except SlimError:
+                    pass  # reported by the model checks
+        models[name] = ModelSig(name, params)
+
+    src = pathlib.Path(prog.source_name)
+    base_dir = src.parent if prog.source_name and not prog.source_name.startswith("<") else pathlib.Path(".")
+    specs = []
+    for t in prog.trains:
+        settings = []
+        for sn in t.settings:
+            arg_nodes = list(sn.args)
+            kw_nodes = list(sn.kwargs)
+            if sn.name == "model" and arg_nodes and isinstance(arg_nodes[0], A.Call) \
+                    and isinstance(arg_nodes[0].func, A.Name):
+                call = arg_nodes[0]
+                arg_nodes = [call.func] + list(call.args) + arg_nodes[1:]
+                kw_nodes = list(call.kwargs) + kw_nodes
+            args = tuple(value(a) for a in arg_nodes)
+            kwargs, kw_spans = {}, {}
+            for kw in kw_nodes:
+                if kw.name in kwargs:
+                    collector.error("E302", f"option `{kw.name}` given twice", kw.span)
+                kwargs[kw.name] = value(kw.value)
+                kw_spans[kw.name] = kw.span
+            settings.append(Setting(sn.name, args, kwargs, sn.span, sn.name_span,
+                                    tuple(a.span for a in arg_nodes), kw_spans))
+        spec = check_train_section(t.name, settings, models, base_dir, collector, t.span)
+        if spec is not None:
+            specs.append(spec)
+    prog.train_specs = specs
 
 
 # ------------------------------------------------------------ Python API ---

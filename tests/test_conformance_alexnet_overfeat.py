@@ -5,7 +5,7 @@ import pytest
 from conformance import compare
 from tf_slim.nets import alexnet, overfeat
 
-# (reference module, its model, its arg scope, .slim file, image size)
+# name -> (reference model, its arg scope, .slim file stem, image size)
 NETS = {
     "alexnet_v2": (alexnet.alexnet_v2, alexnet.alexnet_v2_arg_scope, "alexnet", 224),
     "overfeat": (overfeat.overfeat, overfeat.overfeat_arg_scope, "overfeat", 231),
@@ -16,12 +16,10 @@ NETS = {
 # cases are marked slow (alexnet's 50M stay in the quick suite).
 _SLOW = pytest.mark.slow
 CASES = [
-    ("alexnet_v2", {}),
-    ("alexnet_v2", {"num_classes": 10, "is_training": False}),
-    ("alexnet_v2", {"spatial_squeeze": False}),
-    ("overfeat", {}),
-    pytest.param("overfeat", {"num_classes": 10, "is_training": False}, marks=_SLOW),
-    ("overfeat", {"spatial_squeeze": False}),
+    pytest.param(name, kwargs, id=f"{name}-{kwargs}",
+                 marks=[_SLOW] if name == "overfeat" and kwargs.get("is_training") is False else [])
+    for name in NETS
+    for kwargs in ({}, {"num_classes": 10, "is_training": False}, {"spatial_squeeze": False})
 ]
 
 
@@ -33,7 +31,7 @@ def test_matches_tf_slim(name, kwargs):
 
 # Larger inputs, fully convolutional: a spatial map of class scores instead of one vector.
 @pytest.mark.parametrize("name,input_shape", [
-    ("alexnet_v2", (1, 256, 288, 3)),                           # -> (1, 3, 4, 10)
+    ("alexnet_v2", (1, 256, 288, 3)),                           # -> (1, 2, 3, 10)
     pytest.param("overfeat", (1, 263, 295, 3), marks=_SLOW),    # -> (1, 2, 3, 10)
 ])
 def test_fully_convolutional(name, input_shape):

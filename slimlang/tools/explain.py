@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 
 from .. import ast
 from ..diagnostics import SlimError, Span, did_you_mean
-from .analysis import (Analysis, defaults_origin, fmt_shape, show_value, source_text, walk_statements)
+from .analysis import (
+    Analysis,
+    defaults_origin,
+    fmt_shape,
+    show_value,
+    source_text,
+    walk_statements,
+)
 
 
 @dataclass

@@ -64,8 +64,8 @@ def _detail(row) -> str:
 
 
 def build(analysis: Analysis, depth: int | None = None) -> GraphModel:
-    model = analysis.summary.model
     rows = analysis.rows
+    model = next((s.name for s in analysis.scopes.values() if s.kind == "model"), analysis.summary.model)
 
     def rel(name: str, base: str | None) -> str:
         base = base or model
@@ -116,8 +116,9 @@ def build(analysis: Analysis, depth: int | None = None) -> GraphModel:
                 total = sum(rows[j].params for j in members)
                 kind = {"Repeat": "repeat", "Stack": "stack", "Scope": "scope"}.get(s.kind, f"block {s.kind}")
                 last = rows[members[-1]]
-                nodes[nid] = (f"{rel(group, par)}\n{kind}: {count} layer{'s' if count != 1 else ''}, {total:,} params\n"
-                              f"{fmt_shape(last.shape)}", "group", "#e5e7eb")
+                label = (f"{rel(group, par)}\n{kind}: {count} layer{'s' if count != 1 else ''}, {total:,} params\n"
+                         f"{fmt_shape(last.shape)}")
+                nodes[nid] = (label, "group", "#e5e7eb")
                 if par is not None and nid not in clusters[par][2]:
                     clusters[par][2].append(nid)
             continue
@@ -186,10 +187,17 @@ def to_graphviz(gm: GraphModel, title: str):
 
 def atomic_write(path: Path, data: bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = os.stat(path).st_mode & 0o7777  # keep an existing file's permissions
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

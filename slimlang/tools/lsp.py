@@ -79,7 +79,7 @@ class Document:
         except SlimError as e:
             self.diagnostics = list(e.diagnostics)
             return
-        except Exception as e:  # a checker bug must not kill the server
+        except Exception as e:  # noqa: BLE001 - a checker bug must not kill the server
             self.diagnostics = [Diagnostic("E999", f"internal error while checking: {e!r}")]
             return
         analyses = []
@@ -134,7 +134,8 @@ class Document:
         return found[1] if found else None
 
     def hover(self, line0: int, char: int) -> str | None:
-        from .analysis import contains as _contains, fmt_shape
+        from .analysis import contains as _contains
+        from .analysis import fmt_shape
         from .explain import explain_row
         from .fmt import param
 

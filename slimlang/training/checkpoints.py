@@ -56,7 +56,9 @@ def candidates(logdir: pathlib.Path) -> list[str]:
         for p in list(state.all_model_checkpoint_paths) + [state.model_checkpoint_path]:
             if not p:
                 continue
-            full = p if os.path.isabs(p) else str(logdir / p)
+            # TF-Slim layout: the files live in the logdir whatever path the
+            # state recorded (relative, or absolute from before a move).
+            full = str(logdir / os.path.basename(p))
             step = checkpoint_step(full)
             if step is not None:
                 found[step] = full

@@ -85,11 +85,15 @@ class Data:
     def opts(self) -> dict:
         return self.spec.options
 
-    def preprocess(self, images, training: bool, per_example: bool = False):
-        """Resize, crop, flip, scale; rank 3 (one image) or rank 4 (a batch)."""
+    def preprocess(self, images, training: bool, per_example: bool = False, resized: bool = False):
+        """Resize, crop, flip, scale; rank 3 (one image) or rank 4 (a batch).
+
+        `resized`: the decoder already resized (image files of mixed sizes
+        must be resized one by one, before batching).
+        """
         o = self.opts
         x = tf.cast(images, tf.float32)
-        if o["resize"] is not None:
+        if o["resize"] is not None and not resized:
             x = tf.image.resize(x, list(o["resize"]), method="bilinear")
         if o["crop"] is not None:
             h, w = o["crop"]
@@ -144,14 +148,16 @@ class Data:
             ds = ds.repeat()
         if self.spec.kind in ("folder", "tfrecord"):
             ds = ds.map(self._decode, num_parallel_calls=AUTOTUNE, deterministic=not training)
+        resized = self.encoded
         if self.needs_per_example_map(training):
-            ds = ds.map(lambda x, y: (self.preprocess(x, True, per_example=True), y),
+            ds = ds.map(lambda x, y: (self.preprocess(x, True, per_example=True, resized=resized), y),
                         num_parallel_calls=AUTOTUNE, deterministic=not training)
             ds = ds.batch(batch_size, drop_remainder=drop_remainder)
         else:
             ds = ds.batch(batch_size, drop_remainder=drop_remainder)
             if self.has_preprocessing(training):
-                ds = ds.map(lambda x, y: (self.preprocess(x, training), y), num_parallel_calls=AUTOTUNE)
+                ds = ds.map(lambda x, y: (self.preprocess(x, training, resized=resized), y),
+                            num_parallel_calls=AUTOTUNE)
         return ds.prefetch(AUTOTUNE), feed
 
     def _split_index(self, split: str) -> np.ndarray:
@@ -190,15 +196,12 @@ class Data:
         return self._tfr_decode(x, y)
 
     def _fix_size(self, img):
-        # Batching needs one size: with no `resize`, images are brought to the
-        # first image's size (documented); with `resize`, preprocess does it.
-        if self.opts["resize"] is None:
-            h, w = self.raw_shape[0], self.raw_shape[1]
-            img = tf.image.resize(img, [h, w], method="bilinear")
-            img = tf.ensure_shape(img, [h, w, self.raw_channels()])
-        else:
-            img = tf.ensure_shape(img, [None, None, self.raw_channels()])
-        return img
+        # Batching needs one size: image files are resized one by one, to
+        # `resize` or (documented) to the first image's size.  The result
+        # stays in 0..255 like the decoded pixels.
+        h, w = self.opts["resize"] or (self.raw_shape[0], self.raw_shape[1])
+        img = tf.image.resize(img, [h, w], method="bilinear")
+        return tf.ensure_shape(img, [h, w, self.raw_channels()])
 
     # tfrecord ---------------------------------------------------------
 

@@ -207,7 +207,8 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
 
     logdir.mkdir(parents=True, exist_ok=True)
     checkpoints.clean_stale(logdir)
-    if checkpoints.check_fingerprint(logdir, fp, data.spec.span if not cands else spec.span, bool(cands)):
+    model_span = spec.model.span if spec.model.span.source else spec.span
+    if checkpoints.check_fingerprint(logdir, fp, model_span, bool(cands)):
         checkpoints.write_fingerprint(logdir, fp)
     if data.class_names:
         (logdir / "labels.txt").write_text("".join(f"{i}:{c}\n" for i, c in enumerate(data.class_names)))

@@ -1,0 +1,901 @@
+"""Emit stage: a checked Program -> readable TF-Slim Python (`slimlang build --emit py`).
+
+The output reads like tf_slim/nets/vgg.py: one function per `defaults` block
+returning its `slim.arg_scope` (vgg_arg_scope style), one `@slim.add_arg_scope`
+function per block, one function per model with the .slim signature plus
+`scope=`, returning `net, end_points`.  Structure is kept: `xN` is
+`slim.repeat`, stacks are `slim.stack`, `defaults` are `with slim.arg_scope`,
+`collect` is an end-points collection, `if`/`for`/`let` stay Python.
+
+Every string is computed here, in view-models (`Stmt`, `FunctionView`,
+`ModuleView`); templates/*.j2 only loop and branch.  The result goes through
+`black` and `compile()`, so it is deterministic and formatted.
+
+Safety: nothing from a .slim file reaches the code except as a validated
+Python identifier (model, block and parameter names are checked and rejected
+with a located error; local names that clash with Python keywords, builtins or
+the names the generated code uses are renamed) or as a `repr()` literal.
+Importing this module never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import ast as pyast
+import builtins
+import functools
+import keyword
+import re
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import ast
+from .diagnostics import SlimError, Span
+from .evaluate import PURE_FUNCTIONS
+from .layers import LAYERS
+from .values import BUILTINS, STRING_CONSTANTS, py_literal
+
+# Names the generated code defines or uses itself; .slim names never take them.
+RESERVED = frozenset({
+    "tf", "slim", "math", "net", "end_points", "end_points_collection", "sc", "arg_sc", "scope",
+    "outputs_collections", "end_point", "final_endpoint_value", "list", "ValueError",
+})
+BLOCK_SINK_PARAMS = ("end_points_collection", "end_points", "final_endpoint")
+_AMBIGUOUS = frozenset({"l", "I", "O"})  # pycodestyle E741
+_BUILTIN_NAMES = frozenset(dir(builtins))
+_PREC = {"or": 2, "and": 3, "not": 4, "cmp": 5, "+": 6, "-": 6, "*": 7, "/": 7, "//": 7, "%": 7, "neg": 8, "**": 9}
+
+
+# ------------------------------------------------------------ view-models ---
+
+
+@dataclass
+class Stmt:
+    """One line of code, with an indented body when it ends with a colon."""
+
+    text: str
+    body: list | None = None
+    comment: str = ""  # `file.slim:LINE`, after the statement (and its colon)
+
+
+@dataclass
+class FunctionView:
+    name: str
+    decorators: list
+    params: list  # rendered parameters: "inputs", "num_classes=1000", ...
+    doc: list  # docstring lines
+    body: list  # of Stmt
+    after: list = field(default_factory=list)  # module-level lines after the function
+
+
+@dataclass
+class ModuleView:
+    doc: list
+    imports_math: bool
+    import_tf: bool
+    import_slim: bool
+    constants: list  # "NAME = literal"
+    functions: list  # of FunctionView
+
+
+def _safe_text(text: str) -> str:
+    """Text for a docstring: backslashes and double quotes escaped, so it cannot close the string."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _safe_comment(name: str) -> str:
+    """A file name for a `# file.slim:LINE` comment: letters, digits and `._-+` only."""
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", name) or "source"
+
+
+def _wrap(lines, width: int) -> list:
+    """Docstring lines wrapped to `width` (keeping each line's indentation), for pycodestyle's E501."""
+    out = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        out += textwrap.wrap(line.strip(), width, initial_indent=indent, subsequent_indent=indent + ("  " if indent else ""),
+                             break_long_words=False, break_on_hyphens=False) or [line]
+    return out
+
+
+def _err(code: str, message: str, span: Span | None, notes=()):
+    return SlimError.single(code, message, span, list(notes))
+
+
+# --------------------------------------------------------------- analysis ---
+
+
+def _walk(body):
+    """Every statement of a body, nested ones included (not into let functions)."""
+    for s in body:
+        yield s
+        if isinstance(s, ast.Assign):
+            yield from _walk([s.stmt])
+        for attr in ("body", "orelse"):
+            sub = getattr(s, attr, None)
+            if isinstance(sub, tuple):
+                yield from _walk(sub)
+
+
+def _names_in(node, out: set):
+    """Every Name id mentioned in an AST subtree (expressions and statements)."""
+    if isinstance(node, ast.Name):
+        out.add(node.id)
+    elif isinstance(node, (tuple, list)):
+        for n in node:
+            _names_in(n, out)
+    elif hasattr(node, "__dataclass_fields__"):
+        for f in node.__dataclass_fields__:
+            if f in ("span", "kind_span", "name_span", "kind_spans"):
+                continue
+            v = getattr(node, f)
+            if isinstance(v, str):
+                if f == "from_name":
+                    out.add(v)
+                continue
+            _names_in(v, out)
+    return out
+
+
+def _writes(body) -> bool:
+    """Does this body change the current tensor (so branches must agree on its variable)?"""
+    return any(isinstance(s, (ast.Layer, ast.Scope, ast.DefaultsStmt)) for s in body) or any(
+        _writes(s.body) or _writes(s.orelse) for s in body if isinstance(s, ast.If)) or any(
+        _writes(s.body) for s in body if isinstance(s, ast.For))
+
+
+class _Facts:
+    """What each block needs passed in: end points dict, collection, final end point."""
+
+    def __init__(self, prog):
+        self.prog = prog
+        self.direct_endpoints = {}
+        self.direct_collect = {}
+        self.calls = {}
+        for name, b in list(prog.blocks.items()) + list(prog.models.items()):
+            stmts = list(_walk(b.body))
+            self.direct_endpoints[name] = any(isinstance(s, ast.Endpoint) or isinstance(s, ast.Layer) and s.endpoint
+                                              for s in stmts)
+            self.direct_collect[name] = any(isinstance(s, ast.Collect) for s in stmts)
+            self.calls[name] = {s.kind for s in stmts if isinstance(s, ast.Layer) and s.kind in prog.blocks}
+        self.collected_blocks = set()
+        for s in (s for b in list(prog.blocks.values()) + list(prog.models.values()) for s in _walk(b.body)):
+            if isinstance(s, ast.Collect):
+                self.collected_blocks |= {k for k in s.kinds if k in prog.blocks and not prog.blocks[k].inline}
+
+    @functools.lru_cache(maxsize=None)
+    def endpoints(self, name) -> bool:
+        return self.direct_endpoints[name] or any(self.endpoints(c) for c in self.calls[name])
+
+    @functools.lru_cache(maxsize=None)
+    def collects(self, name) -> bool:
+        return self.direct_collect[name] or any(self.collects(c) for c in self.calls[name])
+
+
+def _defaults_touched(prog) -> set:
+    """(kind, param) pairs some `defaults` rule sets: calls pass those by keyword, never positionally."""
+    rules = []
+    for d in prog.defaults.values():
+        rules += [r for r in d.lines if isinstance(r, ast.DefaultsRule)]
+    for m in list(prog.blocks.values()) + list(prog.models.values()):
+        for s in _walk(m.body):
+            spec = getattr(s, "spec", None) if isinstance(s, ast.DefaultsStmt) else getattr(s, "defaults", None) \
+                if isinstance(s, ast.Scope) else None
+            if isinstance(spec, ast.DefaultsRule):
+                rules.append(spec)
+    out = set()
+    for r in rules:
+        for k in r.kinds:
+            kind = LAYERS.get(k)
+            for kw in r.kwargs:
+                p = kind.param(kw.name) if kind else None
+                out.add((k, p.name if p else kw.name))
+    return out
+
+
+# ---------------------------------------------------------------- frames ---
+
+
+@dataclass
+class _Frame:
+    read: str  # Python expression of the current tensor (`net` in .slim)
+    write: str  # variable layers of this frame assign to
+    depth: int = 0  # 0: the function's own frame; scopes and defaults nest
+    control: bool = False  # inside an if/for of this frame
+    collected: frozenset = frozenset()
+
+
+@dataclass
+class _Fn:
+    """One function being emitted."""
+
+    node: object  # ast.Model | ast.DefaultsDef
+    kind: str  # model | block | inline | defaults
+    names: dict  # .slim name -> Python name
+    scope_var: bool = False  # `as sc` available at depth 0
+    uses_sc: bool = False
+    end_points: bool = False
+    collection: bool = False
+    until: str | None = None  # Python expression of the final end point (models and blocks that stop)
+    block_collected: bool = False
+    read_names: set = field(default_factory=set)  # .slim names some expression reads
+
+
+class Emitter:
+    def __init__(self, prog):
+        self.prog = prog
+        self.file = _safe_comment(Path(prog.source_name).name)
+        self.facts = _Facts(prog)
+        self.touched = _defaults_touched(prog)
+        self.uses_math = False
+        self.functions = set(prog.models) | set(prog.blocks) | set(prog.defaults)
+        self.globals = {}
+        taken = set(self.functions)
+        for name in prog.globals:
+            self.globals[name] = self._fresh(name, taken, force=name in self.functions)
+            taken.add(self.globals[name])
+
+    # ------------------------------------------------------------ names --
+    def _clashes(self, name: str) -> bool:
+        return (keyword.iskeyword(name) or name in RESERVED or name in _BUILTIN_NAMES or name in _AMBIGUOUS
+                or name.startswith("__") or name in self.functions)
+
+    def _fresh(self, name: str, taken: set, force: bool = False) -> str:
+        if not force and not self._clashes(name) and name not in taken:
+            return name
+        out = name + "_"
+        while self._clashes(out) or out in taken:
+            out += "_"
+        return out
+
+    def check_name(self, name: str, span, what: str, extra=()):
+        if keyword.iskeyword(name) or name in RESERVED or name in extra or name.startswith("__"):
+            raise _err("E501", f"{what} `{name}` cannot be a Python name in the emitted module "
+                       "(a Python keyword, or a name the generated code uses itself)", span,
+                       ["help: rename it (the graph lowering accepts it; `--emit py` cannot)"])
+        if name in self.functions and what != "model" and what != "block" and what != "defaults":
+            raise _err("E501", f"{what} `{name}` would hide the function `{name}` in the emitted module", span,
+                       ["help: rename it"])
+        if name in _BUILTIN_NAMES and what in ("model", "block", "defaults"):
+            raise _err("E501", f"{what} `{name}` would hide Python's builtin `{name}` in the emitted module",
+                       span, ["help: rename it"])
+
+    def local_names(self, node, params) -> dict:
+        names = {}
+        taken = set(self.globals.values()) | set(self.functions)
+        for p in params:
+            names[p] = p
+            taken.add(p)
+        bound = []
+        for s in _walk(node.body if hasattr(node, "body") else ()):
+            if isinstance(s, ast.Assign):
+                bound.append(s.target)
+            elif isinstance(s, (ast.Let, ast.LetFunction)):
+                bound.append(s.name)
+                if isinstance(s, ast.LetFunction):
+                    bound += [p.name for p in s.params]
+            elif isinstance(s, ast.For):
+                bound += list(s.targets)
+        for b in bound:
+            if b not in names:
+                names[b] = self._fresh(b, taken)
+                taken.add(names[b])
+        return names
+
+    # ------------------------------------------------------- expressions --
+    def expr(self, e, fn: _Fn, fr: _Frame | None, arg=False, iter_ctx=False) -> str:
+        return self._expr(e, fn, fr, arg, iter_ctx)[0]
+
+    def _sub(self, e, fn, fr, min_prec, strict=False) -> str:
+        src, prec = self._expr(e, fn, fr)
+        if prec < min_prec or strict and prec == min_prec:
+            return f"({src})"
+        return src
+
+    def _expr(self, e, fn: _Fn, fr, arg=False, iter_ctx=False):
+        if isinstance(e, ast.Const):
+            return py_literal(e.value), 10
+        if isinstance(e, ast.Kernel):
+            return (f"[{e.height}, {e.width}]" if arg else f"({e.height}, {e.width})"), 10
+        if isinstance(e, ast.Name):
+            return self.name_ref(e, fn, fr), 10
+        if isinstance(e, ast.ListExpr):
+            return "[" + ", ".join(self.expr(i, fn, fr, arg) for i in e.items) + "]", 10
+        if isinstance(e, ast.TupleExpr):
+            items = [self.expr(i, fn, fr, False) for i in e.items]
+            return ("(" + items[0] + ",)" if len(items) == 1 else "(" + ", ".join(items) + ")"), 10
+        if isinstance(e, ast.BinOp):
+            p = _PREC[e.op]
+            if e.op == "**":
+                return f"{self._sub(e.left, fn, fr, p, True)} ** {self._sub(e.right, fn, fr, p)}", p
+            return f"{self._sub(e.left, fn, fr, p)} {e.op} {self._sub(e.right, fn, fr, p, True)}", p
+        if isinstance(e, ast.Compare):
+            p = _PREC["cmp"]
+            parts = [self._sub(e.left, fn, fr, p, True)]
+            left = e.left
+            for op, r in zip(e.ops, e.rights):
+                if op in ("==", "!=") and any(isinstance(x, ast.Const) and x.value is None for x in (left, r)):
+                    op = "is" if op == "==" else "is not"  # same result for None; pycodestyle's E711
+                parts += [op, self._sub(r, fn, fr, p, True)]
+                left = r
+            return " ".join(parts), p
+        if isinstance(e, ast.BoolOp):
+            p = _PREC[e.op]
+            return f" {e.op} ".join(self._sub(v, fn, fr, p, True) for v in e.values), p
+        if isinstance(e, ast.Not):
+            return f"not {self._sub(e.operand, fn, fr, _PREC['not'])}", _PREC["not"]
+        if isinstance(e, ast.Neg):
+            return f"-{self._sub(e.operand, fn, fr, _PREC['neg'])}", _PREC["neg"]
+        if isinstance(e, ast.CondExpr):
+            return (f"{self._sub(e.body, fn, fr, 2)} if {self._sub(e.test, fn, fr, 2)} else "
+                    f"{self._sub(e.orelse, fn, fr, 1)}"), 1
+        if isinstance(e, ast.Index):
+            return f"{self._sub(e.value, fn, fr, 10)}[{self.expr(e.index, fn, fr)}]", 10
+        if isinstance(e, ast.Call):
+            return self.call(e, fn, fr, iter_ctx), 10
+        raise _err("E510", f"cannot emit this expression ({type(e).__name__})", getattr(e, "span", None))
+
+    def tensor_var(self, fr) -> str:
+        if fr is None:
+            raise _err("E510", "`net` has no value here", None)
+        return fr.read
+
+    def name_ref(self, e: ast.Name, fn: _Fn, fr) -> str:
+        name = e.id
+        if fn is not None and name in fn.names:
+            return fn.names[name]
+        if name in self.globals:
+            return self.globals[name]
+        if name == "net" and fr is not None:
+            return fr.read
+        if name == "depth_in" and fr is not None:
+            return f"{fr.read}.get_shape().as_list()[-1]"
+        if name in STRING_CONSTANTS:
+            return repr(STRING_CONSTANTS[name])
+        if name in BUILTINS:
+            b = BUILTINS[name]
+            if b.kind == "initializer":
+                return f"{b.py}()"
+            if b.callable:
+                raise _err("E227", f"`{name}` must be called with its arguments, e.g. `{name}(...)`", e.span)
+            return b.py
+        raise _err("E510", f"`{name}` cannot be used as a value here", e.span)
+
+    def call(self, e: ast.Call, fn: _Fn, fr, iter_ctx=False) -> str:
+        if not isinstance(e.func, ast.Name):
+            raise _err("E229", "only named functions can be called", e.span)
+        name = e.func.id
+        args = [self.expr(a, fn, fr) for a in e.args]
+        local = fn.names.get(name) if fn is not None else None
+        if local is not None:  # a let function, or a parameter holding one (the evaluator calls it)
+            kws = [f"{fn.names.get(k.name, k.name)}={self.expr(k.value, fn, fr)}" for k in e.kwargs]
+            return f"{local}({', '.join(args + kws)})"
+        for k in e.kwargs:
+            if not k.name.isidentifier() or keyword.iskeyword(k.name):
+                raise _err("E511", f"`{k.name}` cannot be a keyword argument in Python", k.span)
+        kws = [f"{k.name}={self.expr(k.value, fn, fr)}" for k in e.kwargs]
+        if name in BUILTINS:
+            b = BUILTINS[name]
+            if not b.callable:
+                raise _err("E210", f"`{name}` is not called: write `{name}` without parentheses", e.span)
+            known = [p for p, _ in b.params]
+            for k in e.kwargs:
+                if k.name not in known:
+                    raise _err("E206", f"`{name}` has no parameter `{k.name}`", k.span)
+            return f"{b.py}({', '.join(args + kws)})"
+        if name == "dict":
+            if e.args:
+                raise _err("E210", "dict(...) takes keyword arguments only", e.span)
+            return "{" + ", ".join(f"{k.name!r}: {self.expr(k.value, fn, fr)}" for k in e.kwargs) + "}"
+        if name in ("range", "enumerate", "zip"):
+            inner = f"{name}({', '.join(args + kws)})"
+            return inner if iter_ctx else f"list({inner})"
+        if name in ("ceil", "floor", "sqrt"):
+            self.uses_math = True
+            return f"math.{name}({', '.join(args + kws)})"
+        if name in PURE_FUNCTIONS:
+            return f"{name}({', '.join(args + kws)})"
+        if name in ("shape", "depth"):
+            t = args[0] if args else self.tensor_var(fr)
+            return f"{t}.get_shape().as_list()" + ("[-1]" if name == "depth" else "")
+        if name == "scope_name":
+            if fr is not None and fr.depth == 0 and fn.scope_var:
+                fn.uses_sc = True
+                return "sc.name"
+            return "tf.compat.v1.get_variable_scope().name"
+        raise _err("E201", f"undefined function `{name}`", e.func.span)
+
+    def _is_let_fn(self, fn, name) -> bool:
+        node = fn.node
+        return any(isinstance(s, ast.LetFunction) and s.name == name for s in _walk(getattr(node, "body", ())))
+
+    # ---------------------------------------------------------- defaults --
+    def rule_scopes(self, r: ast.DefaultsRule, fn, fr) -> list:
+        values = {}
+        for kw in r.kwargs:
+            name = kw.name
+            for k in r.kinds:
+                kind = LAYERS.get(k)
+                if kind is not None and kind.param(name) is not None:
+                    name = kind.param(name).name
+            values[name] = self.expr(kw.value, fn, fr, arg=True)
+        groups = {}
+        for k in r.kinds:
+            kind = LAYERS.get(k)
+            if kind is not None:
+                keys = tuple(kind.param(n).py_name if kind.param(n) else n for n in values)
+                groups.setdefault(keys, []).append(kind.fn)
+            else:
+                groups.setdefault(tuple(values), []).append(k)
+        out = []
+        for keys, fns in groups.items():
+            kw = "".join(f", {k}={v}" for k, v in zip(keys, values.values()))
+            out.append(f"slim.arg_scope([{', '.join(fns)}]{kw})")
+        return out
+
+    def defaults_ctx(self, spec, fn, fr) -> list:
+        if isinstance(spec, ast.DefaultsRule):
+            return self.rule_scopes(spec, fn, fr)
+        return [f"slim.arg_scope({self.callref(spec, fn, fr)})"]
+
+    def callref(self, ref: ast.CallRef, fn, fr) -> str:
+        args = [self.expr(a, fn, fr) for a in ref.args] + [f"{k.name}={self.expr(k.value, fn, fr)}" for k in ref.kwargs]
+        return f"{ref.name}({', '.join(args)})"
+
+    def defaults_fn(self, d: ast.DefaultsDef) -> FunctionView:
+        self.check_name(d.name, d.name_span, "defaults")
+        params = self.params(d.params, "defaults parameter")
+        fn = _Fn(d, "defaults", {p.name: p.name for p in d.params})
+        scopes = []
+        for line in d.lines:
+            scopes += self.defaults_ctx(line, fn, None)
+        if not scopes:
+            scopes = ["slim.arg_scope([])"]
+        inner = [Stmt("return arg_sc")]
+        body = [Stmt(f"with {scopes[-1]} as arg_sc", inner)]
+        for s in reversed(scopes[:-1]):
+            body = [Stmt(f"with {s}", body)]
+        doc = [f"Defaults `{d.name}` of {self.file} (line {d.span.line}): the arg_scope its models are built under.",
+               "", "Returns:", "  An arg_scope (use it as `with slim.arg_scope(...)`)."]
+        return FunctionView(d.name, [], params, _wrap(doc, 80), body)
+
+    def params(self, params, what, extra=(), allow=()) -> list:
+        out = []
+        seen_default = False
+        for p in params:
+            if p.name not in allow:
+                self.check_name(p.name, p.span, what, extra)
+            if p.default is None:
+                if seen_default:
+                    raise _err("E502", f"{what} `{p.name}` has no default but follows one that has: Python "
+                               "cannot spell that signature", p.span, ["help: give it a default or move it first"])
+                out.append(p.name)
+            else:
+                seen_default = True
+                out.append(f"{p.name}={self.expr(p.default, None, None)}")
+        return out
+
+    # ------------------------------------------------------------ bodies --
+    def body(self, stmts, fn: _Fn, fr: _Frame) -> list:
+        out = []
+        for i, s in enumerate(stmts):
+            if isinstance(s, ast.Collect):
+                if fr.control:
+                    raise _err("E504", "`collect` inside `if` or `for` has no TF-Slim spelling "
+                               "(it would outlive the branch); move it before", s.span)
+                fns = []
+                for k in s.kinds:
+                    if k in fr.collected:
+                        continue
+                    if k in self.prog.blocks:
+                        if not self.prog.blocks[k].inline:
+                            fns.append(k)
+                    else:
+                        fns.append(LAYERS[k].fn)
+                fr.collected = fr.collected | frozenset(s.kinds)
+                if fns:
+                    rest = self.body(stmts[i + 1:], fn, fr)
+                    out.append(Stmt(f"with slim.arg_scope([{', '.join(fns)}], "
+                                    "outputs_collections=end_points_collection)", rest or [Stmt("pass")]))
+                    return out
+                continue
+            out.extend(self.stmt(s, fn, fr))
+        return out
+
+    def stmt(self, s, fn: _Fn, fr: _Frame) -> list:
+        if isinstance(s, ast.Layer):
+            return self.layer(s, fn, fr)
+        if isinstance(s, ast.Assign):
+            target = fn.names[s.target]
+            if isinstance(s.stmt, ast.Layer):
+                return self.layer(s.stmt, fn, fr, target)
+            return self.scope(s.stmt, fn, fr, target, s.target)
+        if isinstance(s, ast.Scope):
+            return self.scope(s, fn, fr)
+        if isinstance(s, ast.DefaultsStmt):
+            inner = _Frame(fr.read, fr.write, fr.depth + 1, False, fr.collected)
+            ctx = self.defaults_ctx(s.spec, fn, fr)
+            body = self.body(s.body, fn, inner)
+            fr.read = inner.read
+            return [Stmt(f"with {', '.join(ctx)}", body or [Stmt("pass")])]
+        if isinstance(s, ast.If):
+            out = self.normalize(fr) if _writes(s.body + s.orelse) else []
+            return out + self.if_chain(s, fn, fr, "if")
+        if isinstance(s, ast.For):
+            out = self.normalize(fr) if _writes(s.body) else []
+            targets = ", ".join(fn.names[t] for t in s.targets)
+            sub = _Frame(fr.read, fr.write, fr.depth, True, fr.collected)
+            body = self.body(s.body, fn, sub) + self.end_branch(sub)
+            return out + [Stmt(f"for {targets} in {self.expr(s.iter, fn, fr, iter_ctx=True)}", body or [Stmt("pass")])]
+        if isinstance(s, ast.Let):
+            if s.name not in fn.read_names:
+                return [Stmt(self.expr(s.value, fn, fr))]
+            return [Stmt(f"{fn.names[s.name]} = {self.expr(s.value, fn, fr)}")]
+        if isinstance(s, ast.LetFunction):
+            params = []
+            for p in s.params:
+                pname = fn.names[p.name]
+                params.append(pname if p.default is None else f"{pname}={self.expr(p.default, fn, fr)}")
+            inner = _Frame(fr.read, fr.write, fr.depth, fr.control, fr.collected)
+            return [Stmt(f"def {fn.names[s.name]}({', '.join(params)})",
+                         [Stmt(f"return {self.expr(s.value, fn, inner)}")])]
+        if isinstance(s, ast.Endpoint):
+            value = fn.names[s.from_name] if s.from_name else fr.read
+            return self.endpoint(self.expr(s.key, fn, fr), s.key, value, fn, fr, s.span)
+        if isinstance(s, ast.Return):
+            if fr.depth > 0:
+                raise _err("E508", "`return` inside a `scope` or `defaults` body has no faithful Python spelling "
+                           "here; move it out of the nested body", s.span)
+            return [*self.returns(fn, fr.read)]
+        if isinstance(s, ast.Fail):
+            return [Stmt(f"raise ValueError({self.expr(s.message, fn, fr)})")]
+        raise _err("E510", f"cannot emit {type(s).__name__}", getattr(s, "span", None))
+
+    def normalize(self, fr: _Frame) -> list:
+        if fr.read != fr.write:
+            out = [Stmt(f"{fr.write} = {fr.read}")]
+            fr.read = fr.write
+            return out
+        return []
+
+    def end_branch(self, sub: _Frame) -> list:
+        if sub.read != sub.write:
+            return [Stmt(f"{sub.write} = {sub.read}")]
+        return []
+
+    def if_chain(self, s: ast.If, fn, fr, word) -> list:
+        sub = _Frame(fr.read, fr.write, fr.depth, True, fr.collected)
+        body = self.body(s.body, fn, sub)
+        if not (body and body[-1].text.startswith(("return", "raise"))):
+            body += self.end_branch(sub)
+        out = [Stmt(f"{word} {self.expr(s.test, fn, fr)}", body or [Stmt("pass")])]
+        if len(s.orelse) == 1 and isinstance(s.orelse[0], ast.If):
+            out += self.if_chain(s.orelse[0], fn, fr, "elif")
+        elif s.orelse:
+            sub = _Frame(fr.read, fr.write, fr.depth, True, fr.collected)
+            body = self.body(s.orelse, fn, sub)
+            if not (body and body[-1].text.startswith(("return", "raise"))):
+                body += self.end_branch(sub)
+            out.append(Stmt("else", body or [Stmt("pass")]))
+        return out
+
+    def returns(self, fn: _Fn, value: str) -> list:
+        if fn.kind == "model":
+            out = []
+            if fn.collection and fn.end_points:
+                out.append(Stmt("end_points = {**slim.utils.convert_collection_to_dict(end_points_collection), "
+                                "**end_points}"))
+            elif fn.collection:
+                out.append(Stmt("end_points = slim.utils.convert_collection_to_dict(end_points_collection)"))
+            elif not fn.end_points:
+                out.append(Stmt("end_points = {}"))
+            return out + [Stmt(f"return {value}, end_points")]
+        if fn.block_collected:
+            fn.uses_sc = True
+            return [Stmt(f"return slim.utils.collect_named_outputs(outputs_collections, sc.name, {value})")]
+        return [Stmt(f"return {value}")]
+
+    def endpoint(self, key: str, key_node, value: str, fn: _Fn, fr: _Frame, span) -> list:
+        if fn.until is None:
+            return [Stmt(f"end_points[{key}] = {value}")]
+        simple = isinstance(key_node, ast.Const) or isinstance(key_node, ast.ScopePath)
+        out = []
+        if not simple:
+            out.append(Stmt(f"end_point = {key}"))
+            key = "end_point"
+        out.append(Stmt(f"end_points[{key}] = {value}"))
+        stop = self.returns(fn, value) if fn.kind == "model" else [Stmt(f"return {value}")]
+        out.append(Stmt(f"if {fn.until} == {key}", stop))
+        return out
+
+    def scope(self, s: ast.Scope, fn: _Fn, fr: _Frame, target: str | None = None, slim_target=None) -> list:
+        if isinstance(s.name, ast.ScopePath):
+            ctx = [f"tf.compat.v1.variable_scope({s.name.path!r})"]
+        else:
+            ctx = [f"tf.compat.v1.variable_scope({self.expr(s.name.expr, fn, fr)}, 'Scope')"]
+        if s.defaults is not None:
+            ctx += self.defaults_ctx(s.defaults, fn, fr)
+        start = fn.names[s.from_name] if s.from_name else fr.read
+        out = []
+        write = fr.write
+        if target is not None:
+            write = target
+            if slim_target in _names_in(s.body, set()):
+                write = self._fresh(slim_target, set(fn.names.values()), force=True)
+        inner = _Frame(start, write, fr.depth + 1, False, fr.collected)
+        body = self.body(s.body, fn, inner)
+        if target is not None:
+            if inner.read != write:
+                body.append(Stmt(f"{write} = {inner.read}"))
+        else:
+            fr.read = inner.read
+        out.append(Stmt(f"with {', '.join(ctx)}", body or [Stmt("pass")], f"{self.file}:{s.span.line}"))
+        if target is not None and write != target:
+            out.append(Stmt(f"{target} = {write}"))
+        return out
+
+    # ------------------------------------------------------------ layers --
+    def layer(self, s: ast.Layer, fn: _Fn, fr: _Frame, target: str | None = None) -> list:
+        kind = LAYERS.get(s.kind)
+        block = self.prog.blocks.get(s.kind)
+        inp = fn.names[s.from_name] if s.from_name else fr.read
+        scope = None
+        if s.as_name is not None:
+            scope = repr(s.as_name.path) if isinstance(s.as_name, ast.ScopePath) else self.expr(s.as_name.expr, fn, fr)
+        if block is not None:
+            names = [p.name for p in block.params]
+            py_positional = names
+            fname = block.name
+            kw_name = lambda n: n  # noqa: E731
+            if block.inline and scope is not None and "scope" not in names:
+                raise _err("E231", f"inline block `{block.name}` takes no `as` name: it declares no `scope` "
+                           "parameter", s.as_name.span)
+        else:
+            names = [p.name for p in kind.params]
+            py_positional = list(kind.positional)
+            fname = kind.fn
+            kw_name = lambda n: kind.param(n).py_name  # noqa: E731
+        stack = (len(s.args) == 1 and isinstance(s.args[0], ast.ListExpr)
+                 and (block is not None or bool(kind.positional)
+                      and kind.param(kind.positional[0]).type in ("int", "size2")))
+        pos, kws = [], {}
+        if not stack:
+            if len(s.args) > len(names):
+                raise _err("E203", f"`{s.kind}` takes at most {len(names)} positional arguments, got {len(s.args)}",
+                           s.span)
+            positional_ok = True
+            for j, a in enumerate(s.args):
+                n = names[j]
+                src = self.expr(a, fn, fr, arg=True)
+                if (positional_ok and j < len(py_positional) and py_positional[j] == n
+                        and (s.kind, n) not in self.touched):
+                    pos.append(src)
+                else:
+                    positional_ok = False
+                    kws[kw_name(n)] = src
+        for kw in s.kwargs:
+            n = kind.param(kw.name).name if kind is not None else kw.name
+            key = kw_name(n)
+            if key in kws and any(names[j] == n for j in range(len(s.args))):
+                raise _err("E204", f"`{s.kind}` got `{kw.name}` twice (positionally and by name)", kw.span)
+            if not stack and any(names[j] == n for j in range(len(s.args))):
+                raise _err("E204", f"`{s.kind}` got `{kw.name}` twice (positionally and by name)", kw.span)
+            kws.pop(key, None)
+            kws[key] = self.expr(kw.value, fn, fr, arg=True)
+        sinks = []
+        if block is not None:
+            if self.facts.collects(block.name):
+                sinks.append("end_points_collection=end_points_collection")
+            if self.facts.endpoints(block.name):
+                sinks.append("end_points=end_points")
+                if fn.until is not None:
+                    sinks.append(f"final_endpoint={fn.until}")
+        kw_src = [f"{k}={v}" for k, v in kws.items()] + sinks
+        out_var = target if target is not None else fr.write
+        lines = []
+        unused = target is not None and not s.endpoint and target not in {fn.names.get(n) for n in fn.read_names}
+        if stack or s.repeat:
+            if block is not None and fn.until is not None and self.facts.endpoints(block.name):
+                raise _err("E509", "a repeated or stacked block that records end points cannot stop at the "
+                           "model's `until` end point in Python; write the calls out", s.span)
+            if stack:
+                first_int = block is not None or kind.param(kind.positional[0]).type == "int"
+                items = []
+                for item in s.args[0].items:
+                    src = self.expr(item, fn, fr, arg=True)
+                    if isinstance(item, (ast.ListExpr, ast.TupleExpr)) and first_int:
+                        src = "(" + ", ".join(self.expr(i, fn, fr, arg=True) for i in item.items) + \
+                              ("," if len(item.items) == 1 else "") + ")"
+                    elif isinstance(item, (ast.ListExpr, ast.TupleExpr, ast.Kernel)):
+                        src = f"({src},)"
+                    items.append(src)
+                args = [inp, fname, "[" + ", ".join(items) + "]"] + kw_src
+                call = f"slim.stack({', '.join(args)}"
+            else:
+                call = f"slim.repeat({', '.join([inp, str(s.repeat), fname] + pos + kw_src)}"
+            call += f", scope={scope})" if scope is not None else ")"
+        else:
+            if block is None and kind.inputs == "none":
+                if scope is None:
+                    raise _err("E232", f"`{kind.name}` needs a name: add `as NAME`", s.span)
+                first = [scope]
+            elif block is None and kind.inputs == "list":
+                first = []
+            else:
+                first = [inp]
+            tail = []
+            if scope is not None and (block is not None or kind.inputs != "none"):
+                tail = [f"{'scope' if block is not None else kind.scope_kw}={scope}"]
+            call = f"{fname}({', '.join(first + pos + kw_src + tail)})"
+        # A named tensor nothing reads is still built (as the evaluator does), without a dead variable.
+        lines.append(Stmt(call if unused else f"{out_var} = {call}", None, f"{self.file}:{s.span.line}"))
+        if block is not None and fn.until is not None and self.facts.endpoints(block.name):
+            stop = self.returns(fn, out_var) if fn.kind == "model" else [Stmt(f"return {out_var}")]
+            lines.append(Stmt(f"if {fn.until} in end_points", stop))
+        if target is None:
+            fr.read = fr.write
+        if s.endpoint:
+            if scope is None:
+                raise _err("E506", "`endpoint` on a layer without `as NAME`: name it so the end point has a "
+                           "key the emitted Python can spell", s.span)
+            lines += self.endpoint(scope, s.as_name, out_var, fn, fr, s.span)
+        return lines
+
+    # --------------------------------------------------------- functions --
+    def block_fn(self, b: ast.Model) -> FunctionView:
+        self.check_name(b.name, b.name_span, "block")
+        extra = {"inputs", "final_endpoint"} | ({"scope"} if not b.inline else set())
+        params = ["inputs"] + self.params(b.params, "block parameter", extra, {"scope"} if b.inline else ())
+        fn = _Fn(b, "inline" if b.inline else "block", self.local_names(b, ["inputs"] + [p.name for p in b.params]))
+        fn.scope_var = not b.inline
+        fn.read_names = _names_in(b.body, set())
+        fn.block_collected = b.name in self.facts.collected_blocks
+        fn.collection = self.facts.collects(b.name)
+        fn.end_points = self.facts.endpoints(b.name)
+        if fn.end_points:
+            fn.until = "final_endpoint"
+        if not b.inline:
+            params.append("scope=None")
+        if fn.block_collected:
+            params.append("outputs_collections=None")
+        if fn.collection:
+            params.append("end_points_collection=None")
+        if fn.end_points:
+            params += ["end_points=None", "final_endpoint=None"]
+        fr = _Frame("inputs", "net")
+        body = self.body(b.body, fn, fr)
+        if not (body and body[-1].text.startswith(("return", "raise"))):
+            body += self.returns(fn, fr.read)
+        pre = [Stmt("end_points = {} if end_points is None else end_points")] if fn.end_points else []
+        if b.inline:
+            full = pre + body
+        else:
+            as_sc = " as sc" if fn.uses_sc else ""
+            full = pre + [Stmt(f"with tf.compat.v1.variable_scope(scope, {b.name!r}, [inputs]){as_sc}", body)]
+        doc = [f"Block `{b.name}` of {self.file} (line {b.span.line})"
+               + (": inline, it opens no variable scope." if b.inline else ".")]
+        if fn.end_points:
+            doc += ["", "Records its end points in `end_points`; returns early at `final_endpoint`."]
+        return FunctionView(b.name, ["slim.add_arg_scope"], params, _wrap(doc, 80), full)
+
+    def model_fn(self, m: ast.Model) -> FunctionView:
+        self.check_name(m.name, m.name_span, "model")
+        if not m.params:
+            raise _err("E110", f"model `{m.name}` needs an input parameter first", m.name_span)
+        first = m.params[0]
+        self.check_name(first.name, first.span, "model input")
+        params = [first.name] + self.params(m.params[1:], "model parameter", {"inputs"}, {"scope"})
+        declared = {p.name for p in m.params}
+        fn = _Fn(m, "model", self.local_names(m, [p.name for p in m.params]))
+        fn.names.setdefault("inputs", first.name)
+        fn.scope_var = True
+        fn.read_names = _names_in(m.body, set())
+        fn.collection = self.facts.collects(m.name)
+        fn.end_points = self.facts.endpoints(m.name) or m.until is not None
+        pre = []
+        if fn.collection:
+            fn.uses_sc = True
+            pre.append(Stmt("end_points_collection = sc.original_name_scope + '_end_points'"))
+        if fn.end_points:
+            pre.append(Stmt("end_points = {}"))
+        if m.until is not None:
+            until = self.expr(m.until, fn, None)
+            if not (isinstance(m.until, (ast.Name, ast.Const))):
+                pre.append(Stmt(f"final_endpoint_value = {until}"))
+                until = "final_endpoint_value"
+            fn.until = until
+        if "scope" not in declared:
+            params.append(f"scope={m.name!r}")
+        fr = _Frame(first.name, "net")
+        body = self.body(m.body, fn, fr)
+        tail = []
+        if m.until is not None:
+            tail.append(Stmt(f"if {fn.until} is not None",
+                             [Stmt(f"raise ValueError('Unknown final endpoint %s' % ({fn.until},))")]))
+        if not (body and body[-1].text.startswith(("return", "raise"))):
+            tail += self.returns(fn, fr.read)
+        reuse = ", reuse=reuse" if "reuse" in declared else ""
+        as_sc = " as sc" if fn.uses_sc else ""
+        full = [Stmt(f"with tf.compat.v1.variable_scope(scope, {m.name!r}, [{first.name}]{reuse}){as_sc}",
+                     pre + body + tail)]
+        shape = self.prog.input_shape(m.name)
+        doc = [f"Model `{m.name}` of {self.file} (line {m.span.line})."]
+        if m.uses is not None:
+            doc += ["", "Like tf_slim's nets it does not open its defaults itself; build it under them:", "",
+                    f"    with slim.arg_scope({self.callref(m.uses, None, None)}):",
+                    f"        net, end_points = {m.name}({first.name})"]
+        doc += ["", "Args:", f"  {first.name}: a tensor of shape "
+                + (f"[batch, {', '.join('None' if d is None else str(d) for d in shape)}]." if shape else
+                   "[batch, height, width, channels].")]
+        if "scope" not in declared:
+            doc.append("  scope: optional variable scope name.")
+        doc += ["", "Returns:", "  net: the output tensor.", "  end_points: a dict of the end points by name."]
+        after = []
+        if shape and len(shape) >= 2 and isinstance(shape[0], int):
+            after.append(f"{m.name}.default_image_size = {shape[0]!r}")
+        return FunctionView(m.name, [], params, _wrap(doc, 80), full, after)
+
+    # ------------------------------------------------------------ module --
+    def module(self, train: bool = False) -> ModuleView:
+        functions = []
+        for item in self.prog.module.items:
+            if isinstance(item, ast.DefaultsDef):
+                functions.append(self.defaults_fn(item))
+            elif isinstance(item, ast.Model) and item.is_block:
+                functions.append(self.block_fn(item))
+            elif isinstance(item, ast.Model):
+                functions.append(self.model_fn(item))
+        constants = []
+        for name, value in self.prog.globals.items():
+            try:
+                constants.append(f"{self.globals[name]} = {py_literal(value)}")
+            except TypeError:
+                raise _err("E510", f"the value of `{name}` has no Python spelling", None) from None
+        models = list(self.prog.models)
+        doc = [f"TF-Slim model definitions compiled by slimlang from {self.file}.", ""]
+        if models:
+            doc.append("Models: " + ", ".join(models) + ".  Each returns `net, end_points` like tf_slim.nets;")
+            doc.append("build it under its defaults' arg_scope, as the model docstrings show.")
+            doc.append("")
+        doc.append(f"Generated code: edit {self.file} and run `slimlang build {self.file} --emit py` again.")
+        return ModuleView(_wrap(doc, 84), self.uses_math, True, True, constants, functions)
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    import jinja2
+
+    here = Path(__file__).resolve().parent.parent / "templates"
+    loader = jinja2.FileSystemLoader(str(here)) if (here / "module.py.j2").exists() else \
+        jinja2.PackageLoader("slimlang", "templates")
+    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                              lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+
+
+def _used_names(source: str) -> set:
+    return {n.id for n in pyast.walk(pyast.parse(source)) if isinstance(n, pyast.Name)}
+
+
+def emit_module(program, train: bool = False) -> str:
+    """The TF-Slim Python module for a checked Program (deterministic, formatted, compiled)."""
+    import black
+
+    em = Emitter(program)
+    view = em.module(train=train)
+    env = _environment()
+    # Render once to learn which imports the code uses (no unused imports for ruff/pyflakes).
+    probe = env.get_template("module.py.j2").render(m=view)
+    used = _used_names(probe)
+    view.import_tf = "tf" in used
+    view.import_slim = "slim" in used
+    view.imports_math = "math" in used
+    text = env.get_template("module.py.j2").render(m=view)
+    try:
+        text = black.format_str(text, mode=black.Mode())
+    except Exception as e:  # a bug in the emitter, never the user's
+        raise RuntimeError(f"slimlang emitted invalid Python for {program.source_name}: {e}\n{text}") from e
+    compile(text, f"<emitted from {program.source_name}>", "exec")
+    return text

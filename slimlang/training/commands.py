@@ -1,0 +1,148 @@
+"""The train-stage sub-commands: `slimlang train`, `eval`, `export`.
+
+Each loads the .slim file with `slimlang.load` (parse + check, no TensorFlow),
+picks a train section and a model, applies the command-line overrides and
+hands them to the engine.  Registered into the CLI by `add_arguments`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..diagnostics import SlimError, UsageError, did_you_mean
+
+
+def add_arguments(sub) -> None:
+    def common(p, logdir_help):
+        p.add_argument("file", metavar="FILE", help="the .slim file")
+        p.add_argument("-s", "--section", metavar="NAME", help="which train section (default: the only one)")
+        p.add_argument("--model", metavar="M", help="which model (default: the train section's, or the only one)")
+        p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
+                       help="a model parameter value, e.g. --set num_classes=5 (repeatable)")
+        p.add_argument("--logdir", metavar="DIR", help=logdir_help)
+
+    p = sub.add_parser(
+        "train", help="train a model as the file's train section says",
+        description="Train a model of FILE as its train section says. Flags override the file. Resumes from the "
+                    "latest checkpoint in the logdir; Ctrl-C saves a checkpoint first.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(p, "checkpoints and summaries (default: the section's logdir, else runs/FILE[-SECTION])")
+    p.add_argument("--steps", type=int, metavar="N", help="train until global_step N")
+    p.add_argument("--epochs", type=int, metavar="N", help="train N passes over the training split")
+    p.add_argument("--batch-size", type=int, metavar="N")
+    p.add_argument("--init-from", metavar="CKPT", help="start from this checkpoint (as `init_from`)")
+    p.add_argument("--plan", action="store_true",
+                   help="print what each variable is restored from, then stop (no training)")
+    p.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a checkpoint on the held-out data",
+                       description="Run the whole held-out split (the data line's validation=) through the newest "
+                                   "checkpoint and print one `name: value` line per metric.")
+    common(p, "evaluate the newest checkpoint here (default: as for train)")
+    p.add_argument("--checkpoint", metavar="PATH", help="evaluate this checkpoint instead")
+    p.add_argument("--batch-size", type=int, metavar="N")
+    p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser("export", help="write a SavedModel for serving",
+                       description="Write a SavedModel with a serving_default signature (input `images`).")
+    common(p, "export the newest checkpoint here (default: as for train)")
+    p.add_argument("--checkpoint", metavar="PATH", help="export this checkpoint instead")
+    p.add_argument("--out", required=True, metavar="DIR", help="the SavedModel folder to write")
+    p.add_argument("--overwrite", action="store_true", help="replace DIR if it exists")
+    p.set_defaults(handler=cmd_export)
+
+
+def resolve(args):
+    """(spec, model_fn, model_name, logdir) for a command's FILE/--section/--model/--set/--logdir."""
+    import slimlang
+
+    from ..trainspec import with_overrides
+    from .loop import default_logdir
+
+    module = slimlang.load(args.file)
+    specs = list(getattr(module, "train_specs", []) or [])
+    if not specs:
+        raise UsageError(f"{args.file} has no train section; add `train {{ ... }}` (see docs/training.md)")
+    names = [s.name for s in specs]
+    if args.section is not None:
+        chosen = [s for s in specs if s.name == args.section]
+        if not chosen:
+            hint = did_you_mean(args.section, [n for n in names if n])
+            raise UsageError(f"{args.file} has no train section {args.section!r}"
+                             + (f" ({hint})" if hint else "")
+                             + "; sections: " + ", ".join(n or "(unnamed)" for n in names))
+        spec = chosen[0]
+    elif len(specs) == 1:
+        spec = specs[0]
+    else:
+        raise UsageError(f"{args.file} has {len(specs)} train sections; pick one with --section: "
+                         + ", ".join(n or "(unnamed)" for n in names))
+    models = module.models
+    model_name = args.model or spec.model.name
+    if model_name is None:
+        if len(models) == 1:
+            model_name = next(iter(models))
+        else:
+            raise SlimError.single("E307", "the train section does not say which model to train", spec.span,
+                                   ["help: add `model NAME` to it, or pass --model; models: " + ", ".join(models)])
+    if model_name not in models:
+        hint = did_you_mean(model_name, models)
+        raise UsageError(f"{args.file} has no model {model_name!r}" + (f" ({hint})" if hint else "")
+                         + "; models: " + ", ".join(models))
+    overrides = {"model": model_name}
+    for key in ("steps", "epochs", "batch_size"):
+        if getattr(args, key, None) is not None:
+            overrides[key] = getattr(args, key)
+    spec = with_overrides(spec, **overrides)
+    if getattr(args, "set", None):
+        from ..commands import parse_sets
+
+        import dataclasses
+
+        params = dict(spec.model.params)
+        params.update(parse_sets(args.set))
+        spec = dataclasses.replace(spec, model=dataclasses.replace(spec.model, params=params))
+    if getattr(args, "init_from", None):
+        import dataclasses
+
+        from ..trainspec import InitSpec
+
+        init = spec.init_from or InitSpec(args.init_from, (), (), "", "", (), False, spec.span, spec.span)
+        spec = dataclasses.replace(spec, init_from=dataclasses.replace(init, path=args.init_from))
+    logdir = args.logdir or spec.logdir or default_logdir(args.file, spec.name)
+    return spec, models[model_name], model_name, logdir
+
+
+def cmd_train(args) -> int:
+    from .loop import train
+
+    spec, model_fn, name, logdir = resolve(args)
+    progress = False if args.no_progress else None
+    result = train(spec, model_fn, logdir=logdir, plan=args.plan, model_name=name, progress=progress)
+    return 130 if result.interrupted else 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate
+
+    spec, model_fn, name, logdir = resolve(args)
+    result = evaluate(spec, model_fn, logdir=None if args.checkpoint else logdir, checkpoint=args.checkpoint,
+                      batch_size=args.batch_size, model_name=name)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"{result.checkpoint} (step {result.step}): {result.examples} {result.split} examples", file=sys.stderr)
+    for line in result.lines():
+        print(line)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export
+
+    spec, model_fn, name, logdir = resolve(args)
+    used = export(spec, model_fn, out=args.out, logdir=None if args.checkpoint else logdir,
+                  checkpoint=args.checkpoint, model_name=name, overwrite=args.overwrite)
+    print(f"exported {used} to {args.out} (signature serving_default, input `images`)", file=sys.stderr)
+    return 0

@@ -1,0 +1,157 @@
+"""Eval stage: a checkpoint -> metrics over the whole held-out split.
+
+One `name: value` line per metric, in a fixed order:
+
+    accuracy: 0.9806            classification heads (softmax cross entropy)
+    top_5_accuracy: 0.9994      when a head has more than 5 classes
+    mean_squared_error: 0.0123  regression heads (and mean_absolute_error)
+    loss/NAME: 0.0712           each loss line, unweighted
+    loss: 0.0712                the weighted sum of the losses (no regularization)
+
+With several heads, head metrics are prefixed by the loss name
+(`digit/accuracy`).  Without a held-out split (`validation` 0) the training
+data is evaluated and a note says so.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..diagnostics import SlimError
+from ..trainspec import TrainSpec
+from . import checkpoints
+from .data import Data, open_data
+from .losses import build_losses
+from .loop import _need_data, _runtime_error, build_inputs
+from .model import call_model
+from ._tf import OpError, session_config, tf, tf1
+
+
+@dataclass
+class EvalResult:
+    metrics: dict  # name -> float, in print order
+    examples: int
+    checkpoint: str
+    step: int | None
+    split: str
+    notes: list = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [f"{k}: {v:.4f}" for k, v in self.metrics.items()]
+
+
+def find_checkpoint(logdir: str | None, checkpoint: str | None, span=None) -> list[str]:
+    """Checkpoints to try, newest first: an explicit one, or the logdir's."""
+    if checkpoint:
+        return [checkpoints.resolve_checkpoint(checkpoint, span, code="E344")]
+    if logdir is None:
+        raise SlimError.single("E344", "nothing to evaluate: pass --logdir DIR or --checkpoint PATH", span)
+    ld = pathlib.Path(logdir)
+    cands = checkpoints.candidates(ld) if ld.is_dir() else []
+    if not cands:
+        raise SlimError.single("E344", f"no checkpoint in {logdir}", span,
+                               ["help: train first (`slimlang train FILE --logdir DIR`) or pass --checkpoint PATH"])
+    return cands
+
+
+def restore_any(sess, saver, cands: list[str], span) -> str:
+    """Restore the first readable of `cands` (newest first)."""
+    errors = []
+    for c in cands:
+        try:
+            saver.restore(sess, c)
+            return c
+        except (OpError, ValueError) as e:
+            msg = getattr(e, "message", str(e)).strip().splitlines()[0][:200]
+            if isinstance(e, tf.errors.NotFoundError) and "not found in checkpoint" in msg:
+                raise SlimError.single("E340", f"checkpoint {c} does not hold this model: {msg}", span,
+                                       ["help: evaluate with the model and train section that wrote it"]) from None
+            errors.append(f"note: {pathlib.Path(c).name}: {msg}")
+    raise SlimError.single("E341", "no readable checkpoint", span, errors)
+
+
+def evaluate(spec: TrainSpec, model_fn, *, logdir: str | None = None, checkpoint: str | None = None,
+             batch_size: int | None = None, model_name: str | None = None, data: Data | None = None,
+             stream=None) -> EvalResult:
+    """Evaluate the newest readable checkpoint of `logdir` (or `checkpoint`)."""
+    stream = stream or sys.stderr
+    name = model_name or spec.model.name
+    ld = logdir if logdir is not None else (spec.logdir if checkpoint is None else None)
+    cands = find_checkpoint(ld, checkpoint, spec.span)
+    if data is None:
+        data = open_data(_need_data(spec))
+    split = "eval"
+    notes = []
+    if not data.opts["validation"]:
+        split = "all"
+        notes.append("the data line holds nothing out (validation=0): evaluating on the training data")
+    bs = batch_size or max(spec.batch_size, 256)
+    graph = tf.Graph()
+    with graph.as_default():
+        it, images, labels, feed = build_inputs(data, split, bs, training=False, repeat=False, drop_remainder=False)
+        net, end_points = call_model(model_fn, images, spec.model.params, is_training=False, data=data,
+                                     model_name=name)
+        heads = build_losses(spec.losses, net, end_points, labels, data, add_to_collection=False)
+        fetch = {"n": tf.shape(images)[0]}
+        for i, h in enumerate(heads):
+            fetch[f"loss{i}"] = h.value
+            if h.task == "classification":
+                target = h.labels if h.sparse else tf.argmax(h.labels, -1)
+                fetch[f"correct{i}"] = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(h.predictions, -1), target),
+                                                             tf.float32))
+                if h.num_classes and h.num_classes > 5:
+                    fetch[f"top5_{i}"] = tf.reduce_sum(tf.cast(tf.nn.in_top_k(
+                        predictions=h.predictions, targets=tf.cast(target, tf.int32), k=5), tf.float32))
+            elif h.task == "multilabel":
+                if h.spec.kind == "log_loss" and not h.spec.options.get("from_logits"):
+                    hit = tf.equal(h.predictions > 0.5, h.labels > 0.5)
+                else:
+                    hit = tf.equal(h.predictions > 0.0, h.labels > 0.5)
+                per = tf.reshape(tf.cast(hit, tf.float32), [tf.shape(h.predictions)[0], -1])
+                fetch[f"correct{i}"] = tf.reduce_sum(tf.reduce_mean(per, 1))
+            elif h.task == "regression":
+                diff = tf.reshape(h.predictions - h.labels, [tf.shape(h.predictions)[0], -1])
+                fetch[f"sq{i}"] = tf.reduce_sum(tf.reduce_mean(tf.square(diff), 1))
+                fetch[f"abs{i}"] = tf.reduce_sum(tf.reduce_mean(tf.abs(diff), 1))
+        saver = tf1.train.Saver(var_list=tf1.global_variables())
+        graph.finalize()
+        with tf1.Session(config=session_config()) as sess:
+            used = restore_any(sess, saver, cands, spec.span)
+            sess.run(it.initializer, feed_dict=feed)
+            sums: dict = {}
+            n = 0
+            while True:
+                try:
+                    out = sess.run(fetch)
+                except tf.errors.OutOfRangeError:
+                    break
+                except OpError as e:
+                    raise _runtime_error(e, data, spec, 0) from None
+                b = int(out["n"])
+                n += b
+                for k, v in out.items():
+                    if k == "n":
+                        continue
+                    sums[k] = sums.get(k, 0.0) + (float(v) * b if k.startswith("loss") else float(v))
+    if n == 0:
+        raise SlimError.single("E324", "the held-out split is empty", data.spec.span)
+    several = len(heads) > 1
+    metrics: dict = {}
+    for i, h in enumerate(heads):
+        pre = f"{h.spec.name}/" if several else ""
+        if f"correct{i}" in sums:
+            metrics[pre + "accuracy"] = sums[f"correct{i}"] / n
+        if f"top5_{i}" in sums:
+            metrics[pre + "top_5_accuracy"] = sums[f"top5_{i}"] / n
+        if f"sq{i}" in sums:
+            metrics[pre + "mean_squared_error"] = sums[f"sq{i}"] / n
+            metrics[pre + "mean_absolute_error"] = sums[f"abs{i}"] / n
+    for i, h in enumerate(heads):
+        metrics[f"loss/{h.spec.name}"] = sums[f"loss{i}"] / n
+    metrics["loss"] = float(np.sum([h.spec.weight * sums[f"loss{i}"] / n for i, h in enumerate(heads)]))
+    step = checkpoints.checkpoint_step(used)
+    return EvalResult(metrics, n, used, step, split, notes)
