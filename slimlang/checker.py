@@ -35,6 +35,9 @@ class Program:
     trains: list = field(default_factory=list)  # ast.Train
     globals: dict = field(default_factory=dict)  # top-level `let` values
     train_specs: list = field(default_factory=list)  # trainspec.TrainSpec, when checked
+    # (model, input shape with batch) -> shapes.Summary at default parameters, from the check's own
+    # elaboration: `summary` and `build --emit summary` reuse it instead of elaborating again.
+    summaries: dict = field(default_factory=dict, repr=False, compare=False)
 
     def input_shape(self, model_name: str):
         """The declared input shape of a model (without batch), or None."""
@@ -376,6 +379,7 @@ def _elaborate_declared(prog: Program, c: Collector):
         if shape is None:
             continue
         try:
-            summarize_model(prog, name, (1,) + tuple(shape))
+            full = (1,) + tuple(shape)
+            prog.summaries[(name, full)] = summarize_model(prog, name, full)
         except SlimError as e:
             c.extend(e)

@@ -10,6 +10,7 @@ fit.  No Lark type leaves this module.
 from __future__ import annotations
 
 import functools
+import gc
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -115,11 +116,21 @@ def parse(text: str, filename: str = "<string>") -> ast.Module:
 
 
 def _parse(source: Source) -> ast.Module:
+    # The parse tree and the AST are many small objects; on a big file the
+    # cyclic garbage collector rescans them again and again while they are
+    # built (DESIGN.md: ~16k statements/s at 100k with it).  They hold no
+    # cycles that need it, so it is paused for the parse (benchmarks/ row 2).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
-        tree = _parser().parse(_ensure_newline(source.text))
-    except UnexpectedInput as e:
-        raise _syntax_error(e, source) from None
-    return _ToAst(source).transform(tree)
+        try:
+            tree = _parser().parse(_ensure_newline(source.text))
+        except UnexpectedInput as e:
+            raise _syntax_error(e, source) from None
+        return _ToAst(source).transform(tree)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _ensure_newline(text: str) -> str:

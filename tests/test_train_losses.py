@@ -28,7 +28,8 @@ def npz(tmp_path):
     np.savez(tmp_path / "d.npz", images=rng.rand(n, 4).astype(np.float32),
              labels=np.array([0, 1, 2, 0, 1, 2, 0, 1], np.int64),
              onehot=np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 2, 0, 1]],
-             target=rng.rand(n, 3).astype(np.float32), big=np.arange(n, dtype=np.int64))
+             target=rng.rand(n, 3).astype(np.float32), big=np.arange(n, dtype=np.int64),
+             pair=rng.rand(n, 2).astype(np.float32), scores=rng.randn(n, 3).astype(np.float32) * 5)
     return tmp_path / "d.npz"
 
 
@@ -149,8 +150,11 @@ def test_label_errors_are_caught_before_training(npz):
         run_losses(spec_with(npz, setting("loss", "mean_squared_error")), LOGITS[:, :2])
     assert ei.value.first.code == "E327"
     with pytest.raises(SlimError) as ei:
-        run_losses(spec_with(npz, setting("loss", "softmax_cross_entropy", labels="target")), LOGITS)
-    assert ei.value.first.code == "E327"  # non-integer [3] labels fit as probabilities? no: 3 == 3 -> ok
+        run_losses(spec_with(npz, setting("loss", "softmax_cross_entropy", labels="pair")), LOGITS)
+    assert ei.value.first.code == "E327" and "one-hot [3]" in ei.value.first.message
+    with pytest.raises(SlimError) as ei:  # [3] per example but not probabilities
+        run_losses(spec_with(npz, setting("loss", "softmax_cross_entropy", labels="scores")), LOGITS)
+    assert ei.value.first.code == "E327" and "0..1" in ei.value.first.message
     with pytest.raises(SlimError) as ei:
         run_losses(spec_with(npz, setting("loss", "softmax_cross_entropy", on="logitz")), LOGITS,
                    {"net/logits": LOGITS})

@@ -75,7 +75,10 @@ def clean_stale(logdir: pathlib.Path) -> None:
     if not logdir.is_dir():
         return
     for f in logdir.iterdir():
-        if "_temp" in f.name and f.name.startswith(PREFIX):
+        # model.ckpt-N_temp/ (the V2 saver's shards) and checkpoint.tmp<hex>
+        # (the state file's atomic write) of a save that was killed.
+        if ("_temp" in f.name and f.name.startswith(PREFIX)) or f.name.startswith("checkpoint.tmp") \
+                or f.name == FINGERPRINT + ".tmp":
             if f.is_dir():
                 shutil.rmtree(f, ignore_errors=True)
             else:

@@ -140,6 +140,9 @@ def _build_one(loss: LossSpec, pred, labels, field, data: Data) -> Head:
                 value = tf1.losses.sparse_softmax_cross_entropy(idx, pred, loss_collection=None)
             return Head(loss, value, pred, idx, "classification", classes, sparse=True)
         if fshape == (classes,):
+            if field.lo is not None and (field.lo < 0 or field.hi > 1):
+                raise _label_err(loss, data, field, "E327", f"labels `{field.name}` [{classes}] per example are read "
+                                 f"as class probabilities, but range over {field.lo:g}..{field.hi:g}, not 0..1")
             onehot = tf.cast(labels, tf.float32)
             value = tf1.losses.softmax_cross_entropy(onehot, pred, label_smoothing=opts["label_smoothing"],
                                                      loss_collection=None)

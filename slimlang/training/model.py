@@ -33,14 +33,15 @@ def call_model(model_fn, images, params: dict, *, is_training: bool, data: Data 
     if accepts(model_fn, "is_training"):
         kwargs["is_training"] = is_training
     where = f"model `{model_name}`" if model_name else "the model"
-    shape = _fmt(images.shape.as_list()) if images.shape.rank is not None else "?"
+    dims = images.shape.as_list() if images.shape.rank is not None else None
+    shape = f"{_fmt(dims[1:])} (batches of {_fmt(dims)})" if dims else "?"
     try:
         out = model_fn(images, **kwargs)
     except SlimError as e:
         if data is None:
             raise
         raise SlimError(e.diagnostics + [Diagnostic(
-            "E325", f"{where} was built on images of shape {shape} from this data line", data.spec.span,
+            "E325", f"{where} was built on examples of shape {shape} from this data line", data.spec.span,
             severity="note")]) from None
     except (ValueError, TypeError, tf.errors.InvalidArgumentError) as e:
         msg = str(getattr(e, "message", e)).strip().splitlines()[0]
@@ -50,7 +51,7 @@ def call_model(model_fn, images, params: dict, *, is_training: bool, data: Data 
         if data is not None and images.shape.rank == 2:
             notes.append("help: for a convolutional model, give the data line shape=[height, width, channels]")
         span = data.spec.span if data is not None else None
-        raise SlimError.single("E325", f"{where} cannot be built on images of shape {shape}", span, notes) from None
+        raise SlimError.single("E325", f"{where} cannot be built on the data's examples of shape {shape}", span, notes) from None
     if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict):
         net, end_points = out
     elif isinstance(out, (list, tuple)) and out:

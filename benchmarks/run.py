@@ -1,0 +1,752 @@
+#!/usr/bin/env python
+"""slimlang benchmarks: slimlang side by side with what it replaces, paired in one run.
+
+    python benchmarks/run.py            # the full run (about 10-15 minutes on 2 cores)
+    python benchmarks/run.py --quick    # under 3 minutes: fewer repeats, small sizes
+    python benchmarks/run.py --rows 1,2 # only some rows
+
+Prints a table and writes benchmarks/RESULTS.md (the figures, the machine, the
+date, the exact commands; earlier runs are kept below as history).  Every
+figure is a median over repeated runs and every comparison is measured in the
+same run, interleaved, so the ratios hold even when the machine is busy.
+Not part of the pytest suite.
+
+Rows (see issue 6):
+ 1. whole-process wall time of `slimlang check` / `build --emit py` on vgg.slim
+    vs `python -c "import lark, jinja2"`                       target <= 2.0x
+ 2. front-end throughput (check + summary) of 1k/10k/100k layer statements
+    vs Lark LALR's raw parse; >= 40,000 statements/s at 100k, per-statement
+    time at 100k within 1.5x of 1k; peak memory
+ 3. graph construction: slimlang.load + build vs tf_slim.nets    target <= 1.10x
+ 4. training steps/s after warm-up, batch 64: the slimlang engine vs a
+    hand-written tf_slim loop (>= 1.0x) and Keras model.fit (>= 1.05x)
+ 5. input pipeline images/s (JPEG folder, TFRecord): slimlang.training.data
+    vs hand-tuned tf.data                                       target >= 0.95x
+
+Rows 2-5 run in worker sub-processes (`run.py --worker ROW`) that print JSON,
+so TensorFlow's state of one row never leaks into another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+VGG = "examples/nets/vgg.slim"
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def slimlang_cmd() -> list:
+    """The installed `slimlang` console script next to this Python (no pyenv shim), else -m."""
+    exe = Path(PY).with_name("slimlang")
+    return [str(exe)] if exe.is_file() else [PY, "-m", "slimlang.cli"]
+
+
+# ------------------------------------------------------------------ row 1 ---
+
+
+def row1(quick: bool) -> list:
+    repeats = 5 if quick else 11
+    out_py = Path(tempfile.mkdtemp(prefix="slimbench-")) / "vgg.py"
+    cmds = {
+        "baseline": [PY, "-c", "import lark, jinja2"],
+        "check": slimlang_cmd() + ["check", VGG],
+        "emit": slimlang_cmd() + ["build", VGG, "--emit", "py", "-o", str(out_py)],
+    }
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="")
+    ok = {}
+    for k, c in cmds.items():  # warm-up: page cache, .pyc, Lark's grammar cache
+        r = subprocess.run(c, cwd=ROOT, capture_output=True, text=True, env=env)
+        ok[k] = r.returncode == 0
+        if not ok[k]:
+            ok[k + "_err"] = (r.stderr.strip().splitlines() or ["?"])[-1][:200]
+    times = {k: [] for k in cmds}
+    for i in range(repeats):
+        order = list(cmds)
+        order = order[i % 3:] + order[:i % 3]
+        for k in order:
+            if not ok[k]:
+                continue
+            t0 = time.perf_counter()
+            subprocess.run(cmds[k], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            times[k].append(time.perf_counter() - t0)
+    base = median(times["baseline"])
+    rows = []
+    for k, label in (("check", f"`slimlang check {VGG}`"), ("emit", f"`slimlang build {VGG} --emit py`")):
+        if not ok[k]:
+            rows.append(dict(row="1", what=label + " wall time", slim="n/a", base=f"{base:.3f} s",
+                             ratio=None, target="<= 2.0x", status="not available",
+                             note=ok.get(k + "_err", "")))
+            continue
+        t = median(times[k])
+        rows.append(dict(row="1", what=label + " wall time", slim=f"{t:.3f} s", base=f"{base:.3f} s",
+                         ratio=t / base, target="<= 2.0x", status="met" if t / base <= 2.0 else "MISSED",
+                         note=f"median of {repeats}; baseline `python -c \"import lark, jinja2\"`"))
+    shutil.rmtree(out_py.parent, ignore_errors=True)
+    return rows
+
+
+# ------------------------------------------------------------------ row 2 ---
+
+
+def gen_statements(n: int) -> str:
+    """One model of n layer statements: `conv 8 3x3` / `relu` alternating (shapes stay 8x8x8)."""
+    lines = ["model big(inputs: [8, 8, 8]) {"]
+    for i in range(n):
+        lines.append("  conv 8 3x3" if i % 2 == 0 else "  relu")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def worker_row2(n: int, repeats: int, memory: bool) -> dict:
+    import gc
+    import tracemalloc
+
+    from lark import Lark
+
+    from slimlang.checker import check_text
+    from slimlang.parser import _parser, grammar_text
+    from slimlang.shapes import summarize_model
+
+    text = gen_statements(n)
+    raw = Lark(grammar_text(), parser="lalr")
+    _parser()  # the slimlang parser, built once per process (as the CLI does)
+
+    def run_raw():
+        raw.parse(text)
+
+    def run_slim():
+        prog = check_text(text, "big.slim")
+        s = summarize_model(prog, "big", (1, 8, 8, 8))
+        s.render()
+        assert len(s.rows) == n, len(s.rows)
+
+    t_raw, t_slim = [], []
+    for i in range(repeats):
+        for which in ((run_raw, run_slim) if i % 2 == 0 else (run_slim, run_raw)):
+            gc.collect()
+            t0 = time.perf_counter()
+            which()
+            dt = time.perf_counter() - t0
+            (t_raw if which is run_raw else t_slim).append(dt)
+    out = {"n": n, "raw": median(t_raw), "slim": median(t_slim), "raw_all": t_raw, "slim_all": t_slim}
+    if memory:
+        for name, fn in (("raw", run_raw), ("slim", run_slim)):
+            gc.collect()
+            tracemalloc.start()
+            fn()
+            out[name + "_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+    import resource
+
+    out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def row2(quick: bool) -> list:
+    sizes = [1000, 10000] if quick else [1000, 10000, 100000]
+    res = {}
+    for n in sizes:
+        repeats = (3 if n <= 10000 else 2) if not quick else 3
+        # tracemalloc roughly doubles the run time: traced peak up to 10k, max RSS everywhere
+        res[n] = run_worker("2", [str(n), str(repeats), "1" if n <= 10000 and not quick else "0"])
+    rows = []
+    for n in sizes:
+        r = res[n]
+        rate = n / r["slim"]
+        raw_rate = n / r["raw"]
+        mem = ""
+        if "slim_peak_mb" in r:
+            mem = f"; peak traced memory {r['slim_peak_mb']:.0f} MB (raw parse {r['raw_peak_mb']:.0f} MB)"
+        mem += f"; process max RSS {r['maxrss_mb']:.0f} MB"
+        target, status = "", "info"
+        if n == 100000:
+            target = ">= 40,000/s"
+            status = "met" if rate >= 40000 else "MISSED"
+        rows.append(dict(row="2", what=f"check+summary, {n:,} statements", slim=f"{rate:,.0f} stmt/s",
+                         base=f"{raw_rate:,.0f} stmt/s", ratio=rate / raw_rate, target=target, status=status,
+                         note=f"ratio = slimlang rate / raw Lark rate{mem}"))
+    big = max(sizes)
+    per_small = res[1000]["slim"] / 1000
+    per_big = res[big]["slim"] / big
+    lin = per_big / per_small
+    rows.append(dict(row="2", what=f"per-statement time, {big:,} vs 1,000", slim=f"{per_big * 1e6:.1f} us",
+                     base=f"{per_small * 1e6:.1f} us", ratio=lin, target="<= 1.5x",
+                     status=("met" if lin <= 1.5 else "MISSED") if big == 100000 else
+                     ("(10k only: " + ("ok" if lin <= 1.5 else "over") + ")"),
+                     note="linearity: time per statement at the large size / at 1,000"))
+    return rows
+
+
+# ------------------------------------------------------------------ row 3 ---
+
+
+def worker_row3(nets: list, repeats: int) -> dict:
+    import gc
+
+    import slimlang
+    from slimlang.tfcompat import slim, tf
+
+    tf1 = tf.compat.v1
+    from tf_slim.nets import inception_v3 as ref_inc3
+    from tf_slim.nets import resnet_v1 as ref_res
+    from tf_slim.nets import vgg as ref_vgg
+
+    spec = {
+        "vgg_16": ("vgg.slim", "vgg_16", "vgg_arg_scope", ref_vgg.vgg_16, ref_vgg.vgg_arg_scope, 224, {}),
+        "resnet_v1_152": ("resnet_v1.slim", "resnet_v1_152", "resnet_arg_scope", ref_res.resnet_v1_152,
+                          ref_res.resnet_arg_scope, 224, {}),
+        "inception_v3": ("inception_v3.slim", "inception_v3", "inception_v3_arg_scope", ref_inc3.inception_v3,
+                         ref_inc3.inception_v3_arg_scope, 299, {}),
+    }
+    out = {}
+    for name in nets:
+        fname, model, _scope, ref_fn, ref_scope, size, kw = spec[name]
+        path = ROOT / "examples" / "nets" / fname
+
+        def build_slim():
+            t0 = time.perf_counter()
+            mod = slimlang.load(path)
+            with tf.Graph().as_default() as g:
+                x = tf1.placeholder(tf.float32, [1, size, size, 3])
+                getattr(mod, model)(x, num_classes=1000, is_training=True, **kw)
+            dt = time.perf_counter() - t0
+            return dt, len(g.get_operations())
+
+        def build_ref():
+            t0 = time.perf_counter()
+            with tf.Graph().as_default() as g:
+                x = tf1.placeholder(tf.float32, [1, size, size, 3])
+                with slim.arg_scope(ref_scope()):
+                    ref_fn(x, num_classes=1000, is_training=True, **kw)
+            dt = time.perf_counter() - t0
+            return dt, len(g.get_operations())
+
+        build_slim(), build_ref()  # warm-up (imports, first-call caches)
+        ts, tr, ops = [], [], None
+        for i in range(repeats):
+            for fn in ((build_slim, build_ref) if i % 2 == 0 else (build_ref, build_slim)):
+                gc.collect()
+                dt, n_ops = fn()
+                (ts if fn is build_slim else tr).append(dt)
+                ops = ops or {}
+                ops["slim" if fn is build_slim else "ref"] = n_ops
+        out[name] = {"slim": median(ts), "ref": median(tr), "slim_all": ts, "ref_all": tr, "ops": ops}
+    return out
+
+
+def row3(quick: bool) -> list:
+    nets = ["vgg_16"] if quick else ["vgg_16", "resnet_v1_152", "inception_v3"]
+    res = run_worker("3", [",".join(nets), "3"])
+    rows = []
+    for name in nets:
+        r = res[name]
+        ratio = r["slim"] / r["ref"]
+        rows.append(dict(row="3", what=f"graph construction {name}", slim=f"{r['slim']:.3f} s",
+                         base=f"{r['ref']:.3f} s", ratio=ratio, target="<= 1.10x",
+                         status="met" if ratio <= 1.10 else "MISSED",
+                         note=f"slimlang.load + build vs tf_slim.nets under its arg_scope; ops {r['ops']['slim']} "
+                              f"vs {r['ops']['ref']}"))
+    return rows
+
+
+# ------------------------------------------------------------------ row 4 ---
+
+TRAIN_NETS = {
+    # name: (.slim file, model, data maker, hand-written tf_slim builder, keras builder)
+    "lenet_28x28x1": "examples/mnist.slim",
+    "digits_net": "examples/digits.slim",
+}
+
+
+def _lenet_slim(inputs, slim, tf, is_training=True):
+    tf1 = tf.compat.v1
+    with slim.arg_scope([slim.conv2d, slim.fully_connected], activation_fn=tf.nn.relu,
+                        weights_initializer=tf1.truncated_normal_initializer(stddev=0.1),
+                        weights_regularizer=slim.l2_regularizer(0.0)):
+        net = slim.conv2d(inputs, 32, [5, 5], scope="conv1")
+        net = slim.max_pool2d(net, [2, 2], 2, scope="pool1")
+        net = slim.conv2d(net, 64, [5, 5], scope="conv2")
+        net = slim.max_pool2d(net, [2, 2], 2, scope="pool2")
+        net = slim.flatten(net)
+        net = slim.fully_connected(net, 1024, scope="fc3")
+        net = slim.dropout(net, 0.5, is_training=is_training, scope="dropout3")
+        return slim.fully_connected(net, 10, activation_fn=None, scope="fc4")
+
+
+def _digits_slim(inputs, slim, tf, is_training=True):
+    with slim.arg_scope([slim.conv2d, slim.fully_connected], activation_fn=tf.nn.relu,
+                        weights_regularizer=slim.l2_regularizer(0.0001)):
+        with slim.arg_scope([slim.conv2d], padding="SAME"):
+            net = slim.conv2d(inputs, 32, [3, 3], scope="conv1")
+            net = slim.conv2d(net, 64, [3, 3], scope="conv2")
+            net = slim.max_pool2d(net, [2, 2], scope="pool2")
+            net = slim.flatten(net)
+            net = slim.fully_connected(net, 128, scope="fc3")
+            net = slim.dropout(net, 0.5, is_training=is_training, scope="dropout3")
+            return slim.fully_connected(net, 10, activation_fn=None, scope="logits")
+
+
+def _lenet_keras(K, shape):
+    L = K.layers
+    init = K.initializers.TruncatedNormal(stddev=0.1)
+    return K.Sequential([
+        K.Input(shape),
+        L.Conv2D(32, 5, padding="same", activation="relu", kernel_initializer=init),
+        L.MaxPooling2D(2), L.Conv2D(64, 5, padding="same", activation="relu", kernel_initializer=init),
+        L.MaxPooling2D(2), L.Flatten(), L.Dense(1024, activation="relu", kernel_initializer=init),
+        L.Dropout(0.5), L.Dense(10, kernel_initializer=init)])
+
+
+def _digits_keras(K, shape):
+    L = K.layers
+    reg = K.regularizers.l2(0.0001 / 2)  # slim's l2(s) is s * sum(w^2) / 2
+    return K.Sequential([
+        K.Input(shape),
+        L.Conv2D(32, 3, padding="same", activation="relu", kernel_regularizer=reg),
+        L.Conv2D(64, 3, padding="same", activation="relu", kernel_regularizer=reg),
+        L.MaxPooling2D(2), L.Flatten(), L.Dense(128, activation="relu", kernel_regularizer=reg),
+        L.Dropout(0.5), L.Dense(10, kernel_regularizer=reg)])
+
+
+def worker_row4(nets: list, repeats: int, warm: int, steps: dict, kerases: list) -> dict:
+    import gc
+    import io
+
+    import numpy as np
+
+    import slimlang
+    from slimlang.tfcompat import slim, tf
+    from slimlang.training import train
+
+    tf1 = tf.compat.v1
+    tmp = Path(tempfile.mkdtemp(prefix="slimbench-train-"))
+    rng = np.random.RandomState(0)
+    np.savez(tmp / "rand28.npz", images=rng.rand(2048, 28, 28, 1).astype(np.float32),
+             labels=rng.randint(0, 10, 2048).astype(np.int64))
+    data_path = {"lenet_28x28x1": tmp / "rand28.npz", "digits_net": ROOT / "examples" / "data" / "digits.npz"}
+    models = {"lenet_28x28x1": ("examples/mnist.slim", "lenet", _lenet_slim, _lenet_keras),
+              "digits_net": ("examples/digits.slim", "digits_net", _digits_slim, _digits_keras)}
+    out = {}
+    for name in nets:
+        src, model, hand_fn, keras_fn = models[name]
+        n = steps[name]
+        arrays = np.load(data_path[name])
+        x_all, y_all = arrays["images"], arrays["labels"]
+        text = (ROOT / src).read_text()
+        text += (f'\ntrain {{\n  model {model}\n  data npz "{data_path[name]}"\n  loss softmax_cross_entropy\n'
+                 f'  optimizer momentum lr=0.01\n  batch_size 64\n  steps {warm + n}\n}}\n')
+        slim_file = tmp / f"{name}.slim"
+        slim_file.write_text(text)
+
+        def run_engine():
+            from slimlang.trainspec import with_overrides
+
+            mod = slimlang.load(slim_file)
+            spec = mod.train_specs[0]
+            secs = []
+            for total in (warm, warm + n):
+                ld = tempfile.mkdtemp(dir=tmp)
+                r = train(with_overrides(spec, steps=total), mod.models[model], logdir=ld, stream=io.StringIO(),
+                          progress=False, model_name=model)
+                secs.append(r.seconds)
+                shutil.rmtree(ld, ignore_errors=True)
+            return n / (secs[1] - secs[0])
+
+        def run_hand():
+            with tf.Graph().as_default():
+                gs = tf1.train.get_or_create_global_step()
+                xp = tf1.placeholder(tf.float32, (None,) + x_all.shape[1:])
+                yp = tf1.placeholder(tf.int64, (None,))
+                ds = tf.data.Dataset.from_tensor_slices((xp, yp)).shuffle(len(x_all)).repeat()
+                ds = ds.batch(64, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+                it = tf1.data.make_initializable_iterator(ds)
+                images, labels = it.get_next()
+                logits = hand_fn(images, slim, tf)
+                tf1.losses.sparse_softmax_cross_entropy(labels, logits)
+                total_loss = tf1.losses.get_total_loss()
+                opt = tf1.train.MomentumOptimizer(0.01, 0.9)
+                train_op = slim.learning.create_train_op(total_loss, opt, global_step=gs)
+                with tf1.Session() as sess:
+                    sess.run(tf1.global_variables_initializer())
+                    sess.run(it.initializer, {xp: x_all, yp: y_all})
+                    for _ in range(warm):
+                        sess.run(train_op)
+                    t0 = time.perf_counter()
+                    for _ in range(n):
+                        sess.run(train_op)
+                    return n / (time.perf_counter() - t0)
+
+        def make_run_keras(kname):
+            def run_keras():
+                K = __import__(kname)
+                K.backend.clear_session()
+                m = keras_fn(K, x_all.shape[1:])
+                m.compile(optimizer=K.optimizers.SGD(0.01, momentum=0.9),
+                          loss=K.losses.SparseCategoricalCrossentropy(from_logits=True))
+                ds = tf.data.Dataset.from_tensor_slices((x_all, y_all)).shuffle(len(x_all)).repeat()
+                ds = ds.batch(64, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+                marks = {}
+
+                class Timer(K.callbacks.Callback):
+                    def on_train_batch_end(self, batch, logs=None):
+                        if batch == warm - 1 or batch == warm + n - 1:
+                            marks[batch] = time.perf_counter()
+
+                m.fit(ds, epochs=1, steps_per_epoch=warm + n, verbose=0, callbacks=[Timer()])
+                return n / (marks[warm + n - 1] - marks[warm - 1])
+            run_keras.__name__ = kname
+            return run_keras
+
+        variants = {"slimlang": run_engine, "hand": run_hand}
+        for k in kerases:
+            variants[k] = make_run_keras(k)
+        res = {k: [] for k in variants}
+        names = list(variants)
+        for i in range(repeats):
+            order = names[i % len(names):] + names[:i % len(names)]
+            for k in order:
+                gc.collect()
+                res[k].append(variants[k]())
+        out[name] = {k: median(v) for k, v in res.items()}
+        out[name]["all"] = res
+    shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def row4(quick: bool) -> list:
+    kerases = []
+    for k in ("tf_keras", "keras"):
+        if _importable(k):
+            kerases.append(k)
+    if quick:
+        kerases = kerases[:1]
+    nets = ["lenet_28x28x1", "digits_net"]
+    steps = {"lenet_28x28x1": 30 if quick else 100, "digits_net": 150 if quick else 400}
+    res = run_worker("4", [",".join(nets), "1" if quick else "3", "10" if quick else "20", json.dumps(steps),
+                           ",".join(kerases)])
+    rows = []
+    for name in nets:
+        r = res[name]
+        s, h = r["slimlang"], r["hand"]
+        rows.append(dict(row="4a", what=f"training {name}, batch 64", slim=f"{s:.1f} steps/s",
+                         base=f"{h:.1f} steps/s", ratio=s / h, target=">= 1.0x",
+                         status="met" if s / h >= 1.0 else "MISSED",
+                         note="vs hand-written tf_slim loop sess.run(train_op) over in-graph tf.data"))
+        for k in kerases:
+            kr = r[k]
+            rows.append(dict(row="4b", what=f"training {name}, batch 64", slim=f"{s:.1f} steps/s",
+                             base=f"{kr:.1f} steps/s", ratio=s / kr, target=">= 1.05x",
+                             status="met" if s / kr >= 1.05 else "MISSED",
+                             note=f"vs {k} model.fit on tf.data"))
+    return rows
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+# ------------------------------------------------------------------ row 5 ---
+
+
+def worker_row5(n_images: int, batches: int, repeats: int) -> dict:
+    import gc
+
+    import numpy as np
+
+    from slimlang.tfcompat import tf
+    from slimlang.trainspec import build_spec, setting
+    from slimlang.training.data import open_data
+
+    tf1 = tf.compat.v1
+    AUTOTUNE = tf.data.AUTOTUNE
+    tmp = Path(tempfile.mkdtemp(prefix="slimbench-data-"))
+    rng = np.random.RandomState(0)
+    folder = tmp / "jpegs"
+    size = 64
+    files, labels, records = [], [], []
+    with tf.Graph().as_default(), tf1.Session() as s:
+        ph = tf1.placeholder(tf.uint8, [size, size, 3])
+        enc = tf.io.encode_jpeg(ph, quality=90)
+        for i in range(n_images):
+            c = i % 10
+            d = folder / f"class{c}"
+            d.mkdir(parents=True, exist_ok=True)
+            img = (rng.rand(size, size, 3) * 255).astype(np.uint8)
+            img = ((img.astype(np.int32) + np.linspace(0, 255, size)[None, :, None]) // 2).astype(np.uint8)
+            data = s.run(enc, {ph: img})
+            p = d / f"img{i:04d}.jpg"
+            p.write_bytes(data)
+            records.append((data, c))
+    tfr = tmp / "images.tfrecord"
+    with tf.io.TFRecordWriter(str(tfr)) as w:
+        for data, c in records:
+            ex = tf.train.Example(features=tf.train.Features(feature={
+                "image/encoded": tf.train.Feature(bytes_list=tf.train.BytesList(value=[data])),
+                "image/class/label": tf.train.Feature(int64_list=tf.train.Int64List(value=[c]))}))
+            w.write(ex.SerializeToString())
+    classes = sorted(p.name for p in folder.iterdir())
+    for i, c in enumerate(classes):
+        for f in sorted((folder / c).iterdir()):
+            files.append(str(f))
+            labels.append(i)
+
+    def model(inputs, num_classes=10, is_training=True):
+        return inputs
+
+    def slim_pipeline(kind):
+        path = folder if kind == "folder" else tfr
+        spec = build_spec([setting("data", kind, str(path)), setting("loss", "softmax_cross_entropy")],
+                          {"model": model}).data
+        data = open_data(spec)
+        ds, feed = data.dataset("train", 64, training=True, repeat=True)
+        return ds, feed
+
+    def hand_pipeline(kind):
+        if kind == "folder":
+            ds = tf.data.Dataset.from_tensor_slices((files, labels)).shuffle(len(files)).repeat()
+            ds = ds.map(lambda f, y: (tf.io.decode_jpeg(tf.io.read_file(f), channels=3), y),
+                        num_parallel_calls=AUTOTUNE, deterministic=False)
+        else:
+            feat = {"image/encoded": tf.io.FixedLenFeature([], tf.string),
+                    "image/class/label": tf.io.FixedLenFeature([], tf.int64)}
+
+            def parse(r):
+                p = tf.io.parse_single_example(r, feat)
+                return tf.io.decode_jpeg(p["image/encoded"], channels=3), p["image/class/label"]
+
+            ds = tf.data.TFRecordDataset(str(tfr)).shuffle(n_images).repeat()
+            ds = ds.map(parse, num_parallel_calls=AUTOTUNE, deterministic=False)
+        ds = ds.batch(64, drop_remainder=True)
+        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32) * (1.0 / 255), y), num_parallel_calls=AUTOTUNE)
+        return ds.prefetch(AUTOTUNE), {}
+
+    def measure(make, kind):
+        with tf.Graph().as_default():
+            ds, feed = make(kind)
+            it = tf1.data.make_initializable_iterator(ds)
+            nxt = it.get_next()
+            with tf1.Session() as sess:
+                sess.run(it.initializer, feed)
+                for _ in range(5):
+                    x = sess.run(nxt)
+                assert x[0].shape == (64, size, size, 3) and x[0].dtype == np.float32, (x[0].shape, x[0].dtype)
+                t0 = time.perf_counter()
+                for _ in range(batches):
+                    sess.run(nxt)
+                return batches * 64 / (time.perf_counter() - t0)
+
+    out = {}
+    for kind in ("folder", "tfrecord"):
+        measure(slim_pipeline, kind), measure(hand_pipeline, kind)  # warm-up
+        rs, rh = [], []
+        for i in range(repeats):
+            for make in ((slim_pipeline, hand_pipeline) if i % 2 == 0 else (hand_pipeline, slim_pipeline)):
+                gc.collect()
+                (rs if make is slim_pipeline else rh).append(measure(make, kind))
+        out[kind] = {"slim": median(rs), "hand": median(rh), "slim_all": rs, "hand_all": rh}
+    shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def row5(quick: bool) -> list:
+    res = run_worker("5", ["500", "20" if quick else "60", "3" if quick else "5"])
+    rows = []
+    for kind, label in (("folder", "a folder of 500 64x64 JPEGs"), ("tfrecord", "a TFRecord of 500 JPEGs")):
+        r = res[kind]
+        ratio = r["slim"] / r["hand"]
+        rows.append(dict(row="5", what=f"input pipeline, {label}", slim=f"{r['slim']:,.0f} img/s",
+                         base=f"{r['hand']:,.0f} img/s", ratio=ratio, target=">= 0.95x",
+                         status="met" if ratio >= 0.95 else "MISSED",
+                         note="slimlang.training.data (train pipeline) vs hand-tuned tf.data, batches of 64"))
+    return rows
+
+
+# ------------------------------------------------------------------ plumbing ---
+
+
+def run_worker(row: str, args: list) -> dict:
+    cmd = [PY, str(Path(__file__).resolve()), "--worker", row, *args]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+    m = re.search(r"^@@RESULT (.*)$", r.stdout, re.M)
+    if r.returncode != 0 or not m:
+        raise RuntimeError(f"worker {row} failed ({r.returncode}):\n{r.stderr[-3000:]}")
+    return json.loads(m.group(1))
+
+
+def worker_main(row: str, args: list):
+    sys.path.append(str(ROOT))  # an installed or PYTHONPATH slimlang wins (to measure another version)
+    if row == "2":
+        out = worker_row2(int(args[0]), int(args[1]), args[2] == "1")
+    elif row == "3":
+        out = worker_row3(args[0].split(","), int(args[1]))
+    elif row == "4":
+        out = worker_row4(args[0].split(","), int(args[1]), int(args[2]), json.loads(args[3]),
+                          [k for k in args[4].split(",") if k])
+    elif row == "5":
+        out = worker_row5(int(args[0]), int(args[1]), int(args[2]))
+    else:
+        raise SystemExit(f"unknown row {row}")
+    print("@@RESULT " + json.dumps(out), flush=True)
+
+
+def machine() -> dict:
+    info = {}
+    try:
+        cpu = Path("/proc/cpuinfo").read_text()
+        m = re.search(r"^model name\s*:\s*(.*)$", cpu, re.M)
+        info["cpu"] = m.group(1).strip() if m else "?"
+        info["logical cpus in /proc/cpuinfo"] = len(re.findall(r"^processor\s*:", cpu, re.M))
+    except OSError:
+        info["cpu"] = platform.processor() or "?"
+    info["nproc"] = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())
+    try:
+        info["memory"] = re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text()).group(1)
+        info["memory"] = f"{int(info['memory']) / 2**20:.1f} GiB"
+    except (OSError, AttributeError):
+        pass
+    info["load average at start"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    info["python"] = platform.python_version()
+    info["platform"] = platform.platform()
+    from importlib import metadata
+
+    for dist in ("tensorflow", "tf-slim", "lark", "jinja2", "tf_keras", "keras", "numpy", "black"):
+        try:
+            info[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            info[dist] = "not installed"
+    try:
+        info["slimlang commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                                 capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "slimlang"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        if dirty:
+            info["slimlang commit"] += " (+ uncommitted changes in slimlang/)"
+    except OSError:
+        pass
+    return info
+
+
+def fmt_ratio(r):
+    return "n/a" if r is None else f"{r:.2f}x"
+
+
+def render_table(rows: list) -> str:
+    head = ["#", "what", "slimlang", "baseline", "ratio", "target", "status"]
+    body = [[r["row"], r["what"], r["slim"], r["base"], fmt_ratio(r["ratio"]), r["target"], r["status"]]
+            for r in rows]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    line = "  ".join("{:<%d}" % w for w in widths)
+    return "\n".join([line.format(*head), line.format(*("-" * w for w in widths))] + [line.format(*b) for b in body])
+
+
+def render_md(rows, info, args_line, started, elapsed, quick) -> str:
+    out = [f"## Run of {started} ({'--quick' if quick else 'full'}, {elapsed:.0f} s)", ""]
+    out.append(f"Command: `{args_line}` (from the repository root).")
+    out.append("")
+    out.append("| # | what | slimlang | baseline | ratio | target | status | notes |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        out.append(f"| {r['row']} | {r['what']} | {r['slim']} | {r['base']} | {fmt_ratio(r['ratio'])} | "
+                   f"{r['target']} | {r['status']} | {r.get('note', '')} |")
+    out.append("")
+    out.append("Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + ".")
+    out.append("")
+    return "\n".join(out)
+
+
+RESULTS_HEAD = """# slimlang benchmarks: results
+
+Produced by `python benchmarks/run.py` (full) or `python benchmarks/run.py --quick`;
+see the docstring of benchmarks/run.py for what each row measures.  The newest
+run is first; earlier runs are kept below it, so the history is visible.
+Ratios are slimlang / baseline for times (lower is better) and for rates
+(higher is better), as the target column says.
+
+Commands measured (row 1, whole processes, from the repository root):
+
+    slimlang check examples/nets/vgg.slim
+    slimlang build examples/nets/vgg.slim --emit py -o OUT.py
+    python -c "import lark, jinja2"
+
+"""
+
+
+def write_results(section: str, notes_marker="<!-- runs -->"):
+    path = HERE / "RESULTS.md"
+    previous = ""
+    analysis = ""
+    if path.exists():
+        text = path.read_text()
+        if notes_marker in text:
+            pre, previous = text.split(notes_marker, 1)
+            m = re.search(r"<!-- analysis -->.*?<!-- /analysis -->", pre, re.S)
+            analysis = m.group(0) if m else ""
+    runs = [s for s in re.split(r"(?m)^(?=## Run of )", previous) if s.startswith("## Run of ")]
+    runs = runs[:9]
+    text = RESULTS_HEAD + (analysis + "\n\n" if analysis else "") + notes_marker + "\n\n" + section + "\n" + \
+        "".join(r if r.endswith("\n") else r + "\n" for r in runs)
+    path.write_text(text)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="under 3 minutes: fewer repeats and sizes")
+    p.add_argument("--rows", default="1,2,3,4,5", help="which rows, e.g. 1,2")
+    p.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
+    p.add_argument("--worker", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        return worker_main(args.worker[0], args.worker[1:])
+    os.chdir(ROOT)
+    started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    info = machine()
+    t0 = time.perf_counter()
+    rows = []
+    fns = {"1": row1, "2": row2, "3": row3, "4": row4, "5": row5}
+    for r in args.rows.split(","):
+        r = r.strip()
+        t1 = time.perf_counter()
+        try:
+            new = fns[r](args.quick)
+        except Exception as e:  # a row that cannot run is reported, not fatal
+            new = [dict(row=r, what=f"row {r}", slim="n/a", base="n/a", ratio=None, target="", status="error",
+                        note=str(e).strip().splitlines()[-1][:300] if str(e).strip() else type(e).__name__)]
+            print(f"row {r} failed: {e}", file=sys.stderr)
+        rows += new
+        print(render_table(new), flush=True)
+        print(f"(row {r}: {time.perf_counter() - t1:.0f} s)\n", flush=True)
+    elapsed = time.perf_counter() - t0
+    print("=" * 30 + " all rows " + "=" * 30)
+    print(render_table(rows))
+    print(f"\n{elapsed:.0f} s in all")
+    cmd = "python benchmarks/run.py" + (" --quick" if args.quick else "") + \
+        (f" --rows {args.rows}" if args.rows != "1,2,3,4,5" else "")
+    if not args.no_write:
+        write_results(render_md(rows, info, cmd, started, elapsed, args.quick))
+        print(f"wrote {HERE / 'RESULTS.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

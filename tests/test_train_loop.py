@@ -1,0 +1,185 @@
+"""Train loop: real (short) training runs, checkpoints, summaries, resume, damage, fingerprint, NaN."""
+
+import pathlib
+
+import numpy as np
+import pytest
+
+from slimlang.diagnostics import SlimError
+from slimlang.trainspec import build_spec, setting
+
+tfc = pytest.importorskip("slimlang.tfcompat")
+tf, slim = tfc.tf, tfc.slim
+tf1 = tf.compat.v1
+
+from slimlang.training import evaluate, register_loss, train, unregister_loss  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DIGITS = str(ROOT / "examples" / "data" / "digits.npz")
+
+
+def mlp(inputs, num_classes=10, hidden=32, is_training=True):
+    with slim.arg_scope([slim.fully_connected], weights_regularizer=slim.l2_regularizer(1e-4)):
+        net = slim.flatten(inputs)
+        net = slim.fully_connected(net, hidden, scope="fc1")
+        net = slim.fully_connected(net, num_classes, activation_fn=None, scope="logits")
+    return net, {"logits": net}
+
+
+def make_spec(*extra, steps=40, lr=0.05, **data_opts):
+    settings = [setting("data", "npz", DIGITS, validation=0.2, seed=1, **data_opts),
+                setting("loss", "softmax_cross_entropy"), setting("optimizer", "adam", lr=lr),
+                setting("batch_size", 32), setting("steps", steps), setting("log_every", 5)]
+    names = {s.name for s in extra}
+    settings = [s for s in settings if s.name not in names or s.name == "loss"] + list(extra)
+    return build_spec(settings, {"mlp": mlp})
+
+
+def run(spec, logdir, capsys=None, **kw):
+    return train(spec, mlp, logdir=str(logdir), progress=False, **kw)
+
+
+def test_training_lowers_the_loss_and_resumes_continuing_global_step(tmp_path):
+    spec = make_spec(setting("save_interval_steps", 100))
+    r1 = run(make_spec(steps=1), tmp_path)
+    before = evaluate(spec, mlp, logdir=str(tmp_path)).metrics
+    r2 = run(spec, tmp_path)
+    after = evaluate(spec, mlp, logdir=str(tmp_path)).metrics
+    assert (r1.step, r2.start_step, r2.step) == (1, 1, 40)
+    assert r2.resumed_from.endswith("model.ckpt-1")
+    assert after["loss"] < 0.5 * before["loss"]
+    assert after["accuracy"] > 0.8 > before["accuracy"]
+    assert r2.steps_per_sec > 0
+
+
+def test_checkpoints_are_tf_slim_layout_and_summaries_are_written(tmp_path):
+    run(make_spec(setting("save_interval_steps", 10), setting("save_summaries_steps", 5), steps=20), tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    for step in (10, 20):
+        assert f"model.ckpt-{step}.index" in names and f"model.ckpt-{step}.data-00000-of-00001" in names
+    assert "checkpoint" in names and "slimlang-model.json" in names
+    latest = tf1.train.latest_checkpoint(str(tmp_path))
+    assert latest.endswith("model.ckpt-20")
+    ckpt_vars = dict(tf.train.list_variables(latest))
+    assert ckpt_vars["fc1/weights"] == [64, 32] and ckpt_vars["logits/biases"] == [10] and "global_step" in ckpt_vars
+    # plain tf_slim / tf.compat.v1 code restores it
+    with tf.Graph().as_default():
+        x = tf1.placeholder(tf.float32, [None, 8, 8, 1])
+        mlp(x)
+        init_fn = slim.assign_from_checkpoint_fn(latest, slim.get_model_variables())
+        with tf1.Session() as s:
+            init_fn(s)
+            (w,) = slim.get_model_variables("fc1/weights")
+            assert s.run(w).std() > 0
+    tags = set()
+    for ev in (tmp_path.glob("events.out.tfevents.*")):
+        for e in tf1.train.summary_iterator(str(ev)):
+            tags |= {v.tag for v in e.summary.value}
+    assert {"summaries/total_loss", "summaries/learning_rate", "summaries/losses/softmax_cross_entropy",
+            "summaries/losses/regularization"} <= tags
+
+
+def test_a_finished_run_does_nothing_and_epochs_count_steps(tmp_path, capsys):
+    spec = make_spec(steps=5)
+    run(spec, tmp_path)
+    r = run(spec, tmp_path)
+    assert r.step == 5 and r.start_step == 5 and r.seconds == 0
+    assert "already at step 5" in capsys.readouterr().err
+    from slimlang.trainspec import with_overrides
+
+    r = run(with_overrides(make_spec(), epochs=1, batch_size=500), tmp_path / "e")
+    assert r.total_steps == 3  # ceil(1438 / 500)
+
+
+def _damage(path: pathlib.Path, how: str):
+    if how == "truncate":
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    else:
+        data = bytearray(path.read_bytes())
+        for i in range(64, min(len(data), 4096), 97):
+            data[i] ^= 0xFF
+        path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("part,how", [("data-00000-of-00001", "truncate"), ("data-00000-of-00001", "flip"),
+                                      ("index", "truncate")])
+def test_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path, capsys, part, how):
+    run(make_spec(setting("save_interval_steps", 5), steps=10), tmp_path)
+    _damage(tmp_path / f"model.ckpt-10.{part}", how)
+    capsys.readouterr()
+    r = run(make_spec(setting("save_interval_steps", 5), steps=12), tmp_path)
+    err = capsys.readouterr().err
+    assert r.resumed_from.endswith("model.ckpt-5") and r.start_step == 5 and r.step == 12
+    assert "model.ckpt-10 is damaged" in err and "Traceback" not in err
+    assert (tmp_path / f"model.ckpt-10.{part}.broken").exists()
+    assert tf1.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-12")
+    assert evaluate(make_spec(), mlp, logdir=str(tmp_path)).step == 12
+
+
+def test_no_readable_checkpoint_is_a_clear_error(tmp_path):
+    run(make_spec(steps=3), tmp_path)
+    _damage(tmp_path / "model.ckpt-3.data-00000-of-00001", "truncate")
+    with pytest.raises(SlimError) as ei:
+        run(make_spec(steps=6), tmp_path)
+    e = ei.value.first
+    assert e.code == "E341" and "no readable checkpoint" in e.message
+    assert any("mv " in n for n in e.notes)
+
+
+def test_a_changed_architecture_is_refused_with_what_changed(tmp_path):
+    run(make_spec(steps=2), tmp_path)
+    spec = build_spec([setting("model", "mlp", hidden=48), setting("data", "npz", DIGITS),
+                       setting("loss", "softmax_cross_entropy"), setting("steps", 4)], {"mlp": mlp})
+    with pytest.raises(SlimError) as ei:
+        run(spec, tmp_path)
+    e = ei.value.first
+    assert e.code == "E340" and "different model" in e.message
+    assert "note: shape:   fc1/weights [64, 32] -> [64, 48]" in e.notes
+    assert "note: shape:   fc1/biases [32] -> [48]" in e.notes
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    def nan_after_7(predictions, labels):
+        step = tf1.train.get_or_create_global_step()
+        loss = tf.reduce_mean(tf.square(predictions))
+        return tf.where(step >= 7, tf.constant(float("nan")), loss)
+
+    register_loss("nan_after_7_test", nan_after_7)
+    try:
+        spec = make_spec(setting("loss", "nan_after_7_test"), setting("save_interval_steps", 5), steps=20)
+        with pytest.raises(SlimError) as ei:
+            run(spec, tmp_path)
+    finally:
+        unregister_loss("nan_after_7_test")
+    e = ei.value.first
+    assert e.code == "E342" and "step 8" in e.message and "model.ckpt-5" in e.message
+    assert tf1.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-5")
+    assert not list(tmp_path.glob("model.ckpt-8*"))
+
+
+def test_labels_out_of_range_for_the_model_are_refused_before_the_first_step(tmp_path):
+    spec = build_spec([setting("model", "mlp", num_classes=5), setting("data", "npz", DIGITS),
+                       setting("loss", "softmax_cross_entropy"), setting("steps", 4)], {"mlp": mlp})
+    with pytest.raises(SlimError) as ei:
+        run(spec, tmp_path)
+    e = ei.value.first
+    assert e.code == "E323" and "labels must be 0..4" in e.message
+    assert not list(tmp_path.glob("model.ckpt*"))
+
+
+def test_model_that_cannot_take_the_data_shape(tmp_path):
+    def conv(inputs, is_training=True):
+        net = slim.conv2d(inputs, 4, [3, 3])
+        return slim.fully_connected(slim.flatten(net), 10), {}
+
+    np.savez(tmp_path / "flat.npz", images=np.zeros((10, 64), np.float32), labels=np.zeros(10, np.int64))
+    spec = build_spec([setting("data", "npz", str(tmp_path / "flat.npz")), setting("loss", "softmax_cross_entropy"),
+                       setting("steps", 2)], {"conv": conv})
+    with pytest.raises(SlimError) as ei:
+        train(spec, conv, logdir=str(tmp_path / "L"), progress=False)
+    e = ei.value.first
+    assert e.code == "E325" and "examples of shape [64]" in e.message
+    assert any("shape=[height, width, channels]" in n for n in e.notes)
