@@ -34,16 +34,32 @@ import dataclasses
 import math
 import pathlib
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from .diagnostics import NO_SPAN, Collector, SlimError, Span, did_you_mean
 
 __all__ = [
-    "Setting", "ModelSig", "TrainSpec", "ModelRef", "DataSpec", "LossSpec",
-    "OptimizerSpec", "ScheduleSpec", "InitSpec", "TRAIN_SETTINGS", "ERROR_CODES",
-    "check_train_section", "setting", "build_spec", "with_overrides",
-    "reference_markdown", "LOSS_KINDS", "DATA_KINDS", "OPTIMIZERS", "SCHEDULES",
+    "DATA_KINDS",
+    "ERROR_CODES",
+    "LOSS_KINDS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "TRAIN_SETTINGS",
+    "DataSpec",
+    "InitSpec",
+    "LossSpec",
+    "ModelRef",
+    "ModelSig",
+    "OptimizerSpec",
+    "ScheduleSpec",
+    "Setting",
+    "TrainSpec",
+    "build_spec",
+    "check_train_section",
+    "reference_markdown",
+    "setting",
+    "with_overrides",
 ]
 
 

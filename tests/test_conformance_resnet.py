@@ -83,10 +83,10 @@ def _checkpoint_roundtrip(name, kwargs, input_shape, tmp_path):
 
 # One graph per version covers the head, no global pooling and both atrous settings.
 @pytest.mark.parametrize("name,kwargs,input_shape", [
-    ("resnet_v1_50", {"num_classes": 10, "is_training": False, "global_pool": False, "output_stride": 8},
-     (1, 225, 225, 3)),
-    ("resnet_v2_50", {"num_classes": 10, "is_training": False, "global_pool": False, "output_stride": 16},
-     (1, 321, 321, 3)),
+    pytest.param("resnet_v1_50", {"num_classes": 10, "is_training": False, "global_pool": False, "output_stride": 8},
+                 (1, 225, 225, 3), id="resnet_v1_50-output_stride_8-225"),
+    pytest.param("resnet_v2_50", {"num_classes": 10, "is_training": False, "global_pool": False, "output_stride": 16},
+                 (1, 321, 321, 3), id="resnet_v2_50-output_stride_16-321"),
 ])
 def test_reference_checkpoint_restores_into_slim_graph(name, kwargs, input_shape, tmp_path):
     _checkpoint_roundtrip(name, kwargs, input_shape, tmp_path)

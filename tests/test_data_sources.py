@@ -9,7 +9,7 @@ from slimlang.trainspec import build_spec, setting
 tf = pytest.importorskip("slimlang.tfcompat").tf
 tf1 = tf.compat.v1
 
-from slimlang.training.data import open_data  # noqa: E402
+from slimlang.training.data import open_data
 
 
 def model(inputs, num_classes=3, is_training=True):

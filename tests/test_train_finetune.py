@@ -12,7 +12,7 @@ tfc = pytest.importorskip("slimlang.tfcompat")
 tf, slim = tfc.tf, tfc.slim
 tf1 = tf.compat.v1
 
-from slimlang.training import evaluate, restore_plan, train  # noqa: E402
+from slimlang.training import evaluate, restore_plan, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 

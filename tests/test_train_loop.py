@@ -12,7 +12,7 @@ tfc = pytest.importorskip("slimlang.tfcompat")
 tf, slim = tfc.tf, tfc.slim
 tf1 = tf.compat.v1
 
-from slimlang.training import evaluate, register_loss, train, unregister_loss  # noqa: E402
+from slimlang.training import evaluate, register_loss, train, unregister_loss
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 

@@ -11,10 +11,10 @@ from slimlang.trainspec import build_spec, setting
 tf = pytest.importorskip("slimlang.tfcompat").tf
 tf1 = tf.compat.v1
 
-from slimlang.training import register_loss, unregister_loss  # noqa: E402
-from slimlang.training.data import open_data  # noqa: E402
-from slimlang.training.losses import build_losses  # noqa: E402
-from slimlang.training.optim import learning_rate, make_train_op  # noqa: E402
+from slimlang.training import register_loss, unregister_loss
+from slimlang.training.data import open_data
+from slimlang.training.losses import build_losses
+from slimlang.training.optim import learning_rate, make_train_op
 
 
 def model(inputs, num_classes=3, is_training=True):

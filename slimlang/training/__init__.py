@@ -14,8 +14,15 @@ from __future__ import annotations
 
 from .registry import register_loss, registered_losses, unregister_loss
 
-__all__ = ["register_loss", "registered_losses", "unregister_loss", "train", "evaluate", "export",
-           "restore_plan"]
+__all__ = [
+    "evaluate",
+    "export",
+    "register_loss",
+    "registered_losses",
+    "restore_plan",
+    "train",
+    "unregister_loss",
+]
 
 
 def train(spec, model_fn, **kwargs):

@@ -97,9 +97,9 @@ def resolve(args):
             overrides[key] = getattr(args, key)
     spec = with_overrides(spec, **overrides)
     if getattr(args, "set", None):
-        from ..commands import parse_sets
-
         import dataclasses
+
+        from ..commands import parse_sets
 
         params = dict(spec.model.params)
         params.update(parse_sets(args.set))

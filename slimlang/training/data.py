@@ -127,13 +127,15 @@ class Data:
     # -- tf.data
 
     def dataset(self, split: str, batch_size: int, *, training: bool, repeat: bool,
-                drop_remainder: bool = True):
+                drop_remainder: bool = True, shuffle_offset: int = 0):
         """A batched tf.data pipeline for `split` ("train", "eval" or "all").
 
         Returns (dataset, feed_dict); feed the dict when running the iterator's
-        initializer.  Elements are (images, {field: labels}).
+        initializer.  Elements are (images, {field: labels}).  `shuffle_offset`
+        (the step a resumed run starts at) varies the shuffle order, so a
+        resumed run does not replay the first run's batches.
         """
-        seed = self.opts["seed"]
+        seed = self.opts["seed"] + shuffle_offset
         shuffle = self.opts["shuffle"] if training else False
         if self.arrays is not None:
             ds, feed, n = self._array_source(split)

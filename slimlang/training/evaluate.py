@@ -24,11 +24,11 @@ import numpy as np
 from ..diagnostics import SlimError
 from ..trainspec import TrainSpec
 from . import checkpoints
-from .data import Data, open_data
-from .losses import build_losses
-from .loop import _need_data, _runtime_error, build_inputs
-from .model import call_model
 from ._tf import OpError, session_config, tf, tf1
+from .data import Data, open_data
+from .loop import _need_data, _runtime_error, build_inputs
+from .losses import build_losses
+from .model import call_model
 
 
 @dataclass

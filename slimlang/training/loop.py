@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from ..diagnostics import SlimError
 from ..trainspec import TrainSpec
 from . import checkpoints
+from ._tf import OpError, session_config, tf, tf1
 from .data import LABEL_ASSERT, Data, count_records, open_data
 from .losses import build_losses
 from .model import call_model
 from .optim import make_train_op, steps_for
 from .restore import check_plan, plan_for, restore_saver
-from ._tf import OpError, session_config, tf, tf1
 
 
 @dataclass
@@ -94,10 +94,11 @@ def _main_thread() -> bool:
 
 
 def build_inputs(data: Data, split: str, batch_size: int, *, training: bool, repeat: bool,
-                 drop_remainder: bool = True):
+                 drop_remainder: bool = True, shuffle_offset: int = 0):
     """(iterator, images, labels, feed) in the current graph; data ops pinned to the CPU."""
     with tf.device("/cpu:0"), tf1.name_scope("data"):
-        ds, feed = data.dataset(split, batch_size, training=training, repeat=repeat, drop_remainder=drop_remainder)
+        ds, feed = data.dataset(split, batch_size, training=training, repeat=repeat, drop_remainder=drop_remainder,
+                                shuffle_offset=shuffle_offset)
         it = tf1.data.make_initializable_iterator(ds)
         images, labels = it.get_next()
     return it, images, labels, feed
@@ -163,7 +164,9 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
         if spec.seed is not None:
             tf1.set_random_seed(spec.seed)
         global_step = tf1.train.get_or_create_global_step()
-        it, images, labels, feed = build_inputs(data, "train", spec.batch_size, training=True, repeat=True)
+        offset = checkpoints.checkpoint_step(cands[0]) or 0 if cands else 0
+        it, images, labels, feed = build_inputs(data, "train", spec.batch_size, training=True, repeat=True,
+                                                shuffle_offset=offset)
         net, end_points = call_model(model_fn, images, spec.model.params, is_training=True, data=data,
                                      model_name=name)
         model_vars = [v for v in tf1.global_variables() if v is not global_step]
@@ -192,7 +195,7 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
             check_plan(init_plan)
             init_saver = restore_saver(init_plan, model_vars)
 
-        train_op, lr, train_vars = make_train_op(spec, total_loss, global_step, total)
+        train_op, lr, _ = make_train_op(spec, total_loss, global_step, total)
 
         with tf1.name_scope("summaries"):
             sums = [tf1.summary.scalar("total_loss", total_loss), tf1.summary.scalar("learning_rate", lr)]
@@ -216,11 +219,11 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
     with graph.as_default():
         return _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan,
                         init_saver if init_plan is not None else None, init_op, global_step, it, feed, saver,
-                        train_op, summary_op, lr, heads, total, stream, progress)
+                        train_op, summary_op, lr, heads, total, stream, progress, name)
 
 
 def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_saver, init_op, global_step, it,
-             feed, saver, train_op, summary_op, lr, heads, total, stream, progress) -> TrainResult:
+             feed, saver, train_op, summary_op, lr, heads, total, stream, progress, model_name) -> TrainResult:
     notes: list = []
     resumed = None
     sess = tf1.Session(graph=graph, config=session_config())
@@ -240,6 +243,8 @@ def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_s
             return TrainResult(str(logdir), start, start, total, None, 0.0, 0.0, resumed, resumed_from=resumed,
                                notes=notes)
         sess.run(it.initializer, feed_dict=feed)
+        _say(stream, f"training {model_name or 'the model'} on {data.describe()}: steps {start}..{total} "
+             f"of {spec.batch_size} into {logdir}")
         writer = tf1.summary.FileWriter(str(logdir), graph=graph if start == 0 else None)
         try:
             result = _run(sess, spec, data, saver, writer, train_op, summary_op, lr, global_step, heads,
@@ -288,7 +293,7 @@ def _resume(sess, graph, cands, model_vars, fp, logdir, spec, stream, notes) -> 
             _say(stream, "note: " + msg)
         if bad:
             for b, why in bad:
-                moved = checkpoints.move_aside(b)
+                checkpoints.move_aside(b)
                 msg = (f"checkpoint {pathlib.Path(b).name} is damaged ({why}); its files were renamed *.broken")
                 notes.append(msg)
                 _say(stream, "warning: " + msg)

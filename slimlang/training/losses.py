@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from ..diagnostics import SlimError, did_you_mean
 from ..trainspec import LossSpec
+from ._tf import tf, tf1
 from .data import LABEL_ASSERT, Data
 from .registry import registered_losses
-from ._tf import tf, tf1
 
 CLASSIFICATION = ("softmax_cross_entropy",)
 MULTILABEL = ("sigmoid_cross_entropy", "log_loss", "hinge")

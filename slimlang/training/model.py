@@ -10,8 +10,8 @@ from __future__ import annotations
 import inspect
 
 from ..diagnostics import Diagnostic, SlimError
-from .data import Data
 from ._tf import tf
+from .data import Data
 
 
 def accepts(fn, name: str) -> bool:

@@ -7,7 +7,7 @@ without importing TensorFlow.
 from __future__ import annotations
 
 import keyword
-from typing import Callable
+from collections.abc import Callable
 
 _LOSSES: dict[str, Callable] = {}
 
@@ -25,7 +25,7 @@ def register_loss(name: str, fn: Callable | None = None):
     """
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"loss name must be an identifier, got {name!r}")
-    from ..trainspec import LOSS_KINDS, _LOSS_ALIASES
+    from ..trainspec import _LOSS_ALIASES, LOSS_KINDS
 
     if name in LOSS_KINDS or name in _LOSS_ALIASES:
         raise ValueError(f"`{name}` is a built-in loss; register yours under another name")
