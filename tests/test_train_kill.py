@@ -109,3 +109,26 @@ def test_sigkill_at_random_moments_while_saving_every_step(tmp_path):
     assert m and int(m.group(1)) >= steps[-1] - 1, r.stderr
     assert latest_step(logdir) == final
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_checkpoint_and_exits_130(tmp_path):
+    f = tmp_path / "digits.slim"
+    f.write_text(SLIM.replace("STEPS", "100000").replace("EVERY", "1000000"))
+    logdir = tmp_path / "L"
+    proc = start(f, logdir)
+    t0 = time.monotonic()
+    out = ""
+    while "training digits_net" not in out and time.monotonic() - t0 < 240:  # wait for the first steps
+        line = proc.stdout.readline()
+        if not line:
+            break
+        out += line
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    rest, _ = proc.communicate(timeout=60)
+    out += rest
+    assert proc.returncode == 130, out
+    m = re.search(r"stopped by SIGTERM at step (\d+); saved model\.ckpt-(\d+)", out)
+    assert m and m.group(1) == m.group(2), out
+    assert latest_step(logdir) == int(m.group(1)) > 0

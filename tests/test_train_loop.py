@@ -183,3 +183,71 @@ def test_model_that_cannot_take_the_data_shape(tmp_path):
     e = ei.value.first
     assert e.code == "E325" and "examples of shape [64]" in e.message
     assert any("shape=[height, width, channels]" in n for n in e.notes)
+
+
+def two_heads(inputs, is_training=True):
+    net = slim.fully_connected(slim.flatten(inputs), 32, scope="trunk")
+    digit = slim.fully_connected(net, 10, activation_fn=None, scope="digit")
+    value = slim.fully_connected(net, 1, activation_fn=None, scope="value")
+    return digit, {"heads/digit": digit, "heads/value": value}
+
+
+def test_multi_task_two_weighted_losses_eval_and_export(tmp_path):
+    d = np.load(DIGITS)
+    np.savez(tmp_path / "mt.npz", images=d["images"], labels=d["labels"],
+             value=(d["labels"] / 9.0).astype(np.float32))
+    spec = build_spec([setting("data", "npz", str(tmp_path / "mt.npz"), validation=0.2),
+                       setting("loss", "softmax_cross_entropy", on="digit"),
+                       setting("loss", "mean_squared_error", on="value", labels="value", weight=4.0),
+                       setting("optimizer", "adam", lr=0.01), setting("steps", 150)], {"two_heads": two_heads})
+    r = train(spec, two_heads, logdir=str(tmp_path / "L"), progress=False)
+    assert r.step == 150
+    m = evaluate(spec, two_heads, logdir=str(tmp_path / "L")).metrics
+    assert list(m) == ["digit/accuracy", "digit/top_5_accuracy", "value/mean_squared_error",
+                       "value/mean_absolute_error", "loss/digit", "loss/value", "loss"]
+    assert m["digit/accuracy"] > 0.85 and m["value/mean_squared_error"] < 0.05
+    assert m["loss"] == pytest.approx(m["loss/digit"] + 4.0 * m["loss/value"], rel=1e-4)
+    assert m["value/mean_squared_error"] == pytest.approx(m["loss/value"], rel=1e-4)
+    from slimlang.training import export
+
+    export(spec, two_heads, out=str(tmp_path / "sm"), logdir=str(tmp_path / "L"))
+    fn = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
+    out = fn(images=tf.constant(d["images"][:50]))
+    assert set(out) == {"digit_logits", "digit_probabilities", "digit_classes", "value_predictions"}
+    assert np.mean(out["digit_classes"].numpy() == d["labels"][:50]) > 0.8
+    assert out["value_predictions"].shape == (50, 1)
+
+
+def tiny_conv(inputs, num_classes=2, is_training=True):
+    net = slim.conv2d(inputs, 4, [3, 3], scope="conv1")
+    net = slim.fully_connected(slim.flatten(net), num_classes, activation_fn=None, scope="logits")
+    return net, {}
+
+
+def _png(value, h=10, w=12):
+    with tf.Graph().as_default(), tf1.Session() as s:
+        return s.run(tf.io.encode_png(np.full((h, w, 3), value, np.uint8)))
+
+
+def test_train_and_eval_on_image_files_folder_and_tfrecord(tmp_path):
+    root = tmp_path / "imgs"
+    records = tmp_path / "r.tfrecord"
+    with tf.io.TFRecordWriter(str(records)) as w:
+        for ci, cls in enumerate(["dark", "light"]):
+            (root / cls).mkdir(parents=True)
+            for i in range(12):
+                png = _png(30 + 180 * ci + i, h=10 + i % 3)  # mixed sizes: resized one by one
+                (root / cls / f"{i}.png").write_bytes(png)
+                feats = {"image/encoded": tf.train.Feature(bytes_list=tf.train.BytesList(value=[png])),
+                         "image/class/label": tf.train.Feature(int64_list=tf.train.Int64List(value=[ci]))}
+                w.write(tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString())
+    for kind, path in (("folder", root), ("tfrecord", records)):
+        spec = build_spec([setting("data", kind, str(path), validation=0.25, resize=[8, 8], crop=[6, 6], flip=True),
+                           setting("loss", "softmax_cross_entropy"), setting("optimizer", "adam", lr=0.05),
+                           setting("batch_size", 6), setting("steps", 40)], {"tiny_conv": tiny_conv})
+        r = train(spec, tiny_conv, logdir=str(tmp_path / kind), progress=False)
+        assert r.step == 40
+        res = evaluate(spec, tiny_conv, logdir=str(tmp_path / kind))
+        assert res.examples == (6 if kind == "folder" else res.examples) and res.examples > 0
+        assert res.metrics["accuracy"] == 1.0, (kind, res.metrics)
+    assert (tmp_path / "folder" / "labels.txt").read_text() == "0:dark\n1:light\n"
