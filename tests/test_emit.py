@@ -31,6 +31,9 @@ EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("*.slim"))
 GOLDEN = Path(__file__).resolve().parent / "golden" / "emit"
 GOLDEN_NAMES = ("vgg", "inception_v1", "resnet_v1", "multitask")
 LARGE = ("resnet", "inception", "overfeat", "alexnet")
+# The deepest nets are compared structurally only: their values path is the same
+# code as resnet_*_50/101's, and copying ~60M weights one by one takes minutes.
+STRUCTURE_ONLY = ("resnet_v1_152", "resnet_v1_200", "resnet_v2_152", "resnet_v2_200")
 SLOW_MODELS = ("vgg_19", "resnet_v1_101", "resnet_v1_152", "resnet_v1_200", "resnet_v2_101", "resnet_v2_152",
                "resnet_v2_200", "inception_v3")
 
@@ -156,7 +159,7 @@ def test_emitted_model_equals_direct_lowering(path, model, tmp_path):
     a, b = _facts(g1, n1, ep1), _facts(g2, n2, ep2)
     for key in a:
         assert a[key] == b[key], key
-    if "is_training" in params:
+    if "is_training" in params and model not in STRUCTURE_ONLY:
         _values((g1, x1, n1), (g2, x2, n2))
 
 

@@ -81,6 +81,15 @@ def test_checkpoints_are_tf_slim_layout_and_summaries_are_written(tmp_path):
             "summaries/losses/regularization"} <= tags
 
 
+def test_keep_checkpoints_counts_across_resumed_runs(tmp_path):
+    run(make_spec(setting("save_interval_steps", 2), setting("keep_checkpoints", 3), steps=6), tmp_path)
+    run(make_spec(setting("save_interval_steps", 2), setting("keep_checkpoints", 3), steps=10), tmp_path)
+    assert sorted(int(p.name.split("-")[1].split(".")[0]) for p in tmp_path.glob("model.ckpt-*.index")) == [6, 8, 10]
+    state = tf1.train.get_checkpoint_state(str(tmp_path))
+    assert [pathlib.Path(p).name for p in state.all_model_checkpoint_paths] == [
+        "model.ckpt-6", "model.ckpt-8", "model.ckpt-10"]
+
+
 def test_a_finished_run_does_nothing_and_epochs_count_steps(tmp_path, capsys):
     spec = make_spec(steps=5)
     run(spec, tmp_path)

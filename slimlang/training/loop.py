@@ -87,6 +87,14 @@ class _Stop:
             signal.signal(sig, old)
 
 
+def _columns(stream) -> int:
+    """Terminal width (0 for a pseudo-terminal without a size, where a bar would not show)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
 def _main_thread() -> bool:
     import threading
 
@@ -142,7 +150,7 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
     """
     stream = stream or sys.stderr
     if progress is None:
-        progress = hasattr(stream, "isatty") and stream.isatty()
+        progress = hasattr(stream, "isatty") and stream.isatty() and _columns(stream) > 0
     ld = logdir if logdir is not None else spec.logdir
     if ld is None:
         raise SlimError.single("E309", "no logdir: add `logdir \"PATH\"` to the train section or pass --logdir",
@@ -231,6 +239,8 @@ def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_s
         sess.run(init_op)
         if cands:
             resumed = _resume(sess, graph, cands, model_vars, fp, logdir, spec, stream, notes)
+            # keep_checkpoints counts the earlier runs' checkpoints too, as in one long run
+            saver.recover_last_checkpoints(list(reversed(checkpoints.candidates(logdir))))
         elif init_plan is not None:
             init_saver.restore(sess, init_plan.checkpoint)
             _say(stream, f"initialised {init_plan.count('restore')} variables from {init_plan.checkpoint} "
