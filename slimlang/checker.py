@@ -87,7 +87,7 @@ def check_module(module: ast.Module, filename: str, *, elaborate: bool = True) -
 
 def _collect_definitions(module: ast.Module, prog: Program, c: Collector):
     seen: dict[str, Span] = {}
-    from .evaluate import Evaluator
+    from .evaluate import Defaults, Evaluator, Frame, Function, ModelRun
     from .shapes import ShapeBackend
 
     for item in module.items:
@@ -112,12 +112,13 @@ def _collect_definitions(module: ast.Module, prog: Program, c: Collector):
         elif isinstance(item, ast.Let):
             try:
                 ev = Evaluator(prog, ShapeBackend())
-                from .evaluate import Defaults, Frame, ModelRun
-
                 prog.globals[name] = ev.eval(item.value, Frame(dict(prog.globals), None, Defaults(), frozenset(),
                                                                ModelRun({})))
             except SlimError as e:
                 c.extend(e)
+        elif isinstance(item, ast.LetFunction):
+            # Shares the globals dict, so constants defined later in the file are visible when it is called.
+            prog.globals[name] = Function(item, prog.globals)
 
 
 class _Static:
@@ -158,6 +159,8 @@ class _Static:
                     self.call_ref(line, scope)
         elif isinstance(item, ast.Let):
             pass  # evaluated in _collect_definitions
+        elif isinstance(item, ast.LetFunction):
+            self.expr(item.value, set(self.known_globals) | {p.name for p in item.params} | {item.name})
 
     def body(self, stmts, scope: set):
         for s in stmts:

@@ -329,13 +329,13 @@ class Evaluator:
         if not args or not isinstance(args[0], list):
             return None
         if kind is not None:
+            # Only a list where the output count goes is a stack; `pool [3, 3]` is a kernel size.
             first = kind.param(kind.positional[0]) if kind.positional else None
-            if first is None or first.type not in ("int", "size2"):
+            if first is None or first.type != "int":
                 return None
         if len(args) > 1:
             return None
-        return [item if isinstance(item, (list, tuple)) and (kind is None or kind.param(kind.positional[0]).type == "int")
-                else (item,) for item in args[0]]
+        return [item if isinstance(item, (list, tuple)) else (item,) for item in args[0]]
 
     def resolve_args(self, kind_name: str, names: list, pos: tuple, kwargs: dict, frame: Frame, stmt, kw_spans,
                      what: str):
