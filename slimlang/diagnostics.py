@@ -104,7 +104,7 @@ class SlimError(Exception):
 
     @classmethod
     def single(cls, code: str, message: str, span: Span | None = None, notes: Iterable[str] = ()) -> "SlimError":
-        return cls(Diagnostic(code, message, span, tuple(notes)))
+        return cls(Diagnostic(code, message, span, tuple(n for n in notes if n)))
 
     @property
     def first(self) -> Diagnostic:

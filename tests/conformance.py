@@ -88,23 +88,26 @@ def compare(ref_fn, ref_arg_scope, file_name, model_name=None, input_shape=(1, 2
     return diffs
 
 
+def _load_all(session, variables, values):
+    """Assign every variable in one run by feeding its initial value (one session call, not one per variable)."""
+    session.run([v.initializer for v in variables], {v.initial_value: values[v.op.name] for v in variables})
+
+
 def _compare_values(g1, x1, net1, g2, x2, net2, input_shape, rtol, atol):
     rng = np.random.RandomState(0)
     batch = rng.uniform(-1, 1, size=[d or 1 for d in input_shape]).astype(np.float32)
     with g1.as_default(), tf.compat.v1.Session(graph=g1) as s1:
-        s1.run(tf.compat.v1.global_variables_initializer())
-        weights = {v.op.name: s1.run(v) for v in tf.compat.v1.global_variables()}
+        variables = tf.compat.v1.global_variables()
+        s1.run(tf.compat.v1.variables_initializer(variables))
+        weights = dict(zip([v.op.name for v in variables], s1.run(variables)))
         # Non-trivial moving statistics so batch norm in inference mode is exercised.
-        for v in tf.compat.v1.global_variables():
-            if v.op.name.endswith(("moving_mean", "moving_variance")):
-                new = rng.uniform(0.5, 1.5, size=v.shape.as_list()).astype(np.float32)
-                v.load(new, s1)
-                weights[v.op.name] = new
+        for name, value in weights.items():
+            if name.endswith(("moving_mean", "moving_variance")):
+                weights[name] = rng.uniform(0.5, 1.5, size=value.shape).astype(np.float32)
+        _load_all(s1, variables, weights)
         out1 = s1.run(net1, {x1: batch})
     with g2.as_default(), tf.compat.v1.Session(graph=g2) as s2:
-        s2.run(tf.compat.v1.global_variables_initializer())
-        for v in tf.compat.v1.global_variables():
-            v.load(weights[v.op.name], s2)
+        _load_all(s2, tf.compat.v1.global_variables(), weights)
         out2 = s2.run(net2, {x2: batch})
     if out1.shape != out2.shape:
         return [f"output values: shapes {out1.shape} and {out2.shape}"]
