@@ -96,7 +96,8 @@ def _wrap(lines, width: int) -> list:
             out.append(line)
             continue
         indent = line[: len(line) - len(line.lstrip())]
-        out += textwrap.wrap(line.strip(), width, initial_indent=indent, subsequent_indent=indent + ("  " if indent else ""),
+        more = indent + ("  " if indent else "")
+        out += textwrap.wrap(line.strip(), width, initial_indent=indent, subsequent_indent=more,
                              break_long_words=False, break_on_hyphens=False) or [line]
     return out
 

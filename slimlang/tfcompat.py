@@ -168,6 +168,42 @@ def apply_patches():
         APPLIED.append(f"{tf_normalization.__name__}.normalization -> "
                        "tf_keras.src.legacy_tf_layers.normalization")
 
+    # 7. Background threads of TF1 training (not a removal; a TF2 default).
+    #    In TF2 eager execution is the process default and the default graph
+    #    is thread-local, so a thread started from inside
+    #    `with tf.Graph().as_default():` runs *eagerly*. slim.learning.train
+    #    uses tf.compat.v1.train.Supervisor, whose looper threads (step
+    #    counter, summaries, timed checkpoints) then call
+    #    training_util.global_step / Saver.save on graph tensors eagerly and
+    #    die with "tf.Tensor 'global_step:0' ... is out of scope". Only a
+    #    process-wide tf.compat.v1.disable_eager_execution() avoided it. Make
+    #    coordinator.LooperThread remember the graph that was the default (in
+    #    graph mode) where the thread object was created, and run inside it.
+    from tensorflow.python.eager import context
+    from tensorflow.python.training import coordinator
+
+    looper = coordinator.LooperThread
+    if not getattr(looper, "_slimlang_tfcompat", False):
+        orig_init, orig_run = looper.__init__, looper.run
+
+        def __init__(self, *args, **kwargs):
+            orig_init(self, *args, **kwargs)
+            self._slimlang_graph = (None if context.executing_eagerly()
+                                    else ops.get_default_graph())
+
+        def run(self):
+            graph = getattr(self, "_slimlang_graph", None)
+            if graph is None:
+                return orig_run(self)
+            with graph.as_default():
+                return orig_run(self)
+
+        __init__.__wrapped__, run.__wrapped__ = orig_init, orig_run
+        looper.__init__, looper.run = __init__, run
+        looper._slimlang_tfcompat = True
+        APPLIED.append(f"{coordinator.__name__}.LooperThread runs in its "
+                       "creator's graph")
+
     _done = True
     return APPLIED
 
