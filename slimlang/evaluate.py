@@ -550,7 +550,8 @@ class Evaluator:
         if name in BUILTINS:
             b = BUILTINS[name]
             if b.callable:
-                if b.kind == "initializer" and all(d is not None or True for _, d in b.params):
+                # `xavier` alone means `xavier()`: every initializer's arguments have defaults.
+                if b.kind == "initializer":
                     return Op(name, ())
                 raise SlimError.single("E227", f"`{name}` must be called with its arguments, e.g. `{name}(...)`", node.span)
             return Op(name)

@@ -101,14 +101,12 @@ class ShapeBackend:
         out = kind.shape(shapes, call.full)
         counts_args = dict(call.full)
         trainable, non_trainable = kind.count(shapes, counts_args, _CountCtx(call.normalizer_params))
-        if kind.scope_kw == "name" and not kind.creates_variables:
-            base = call.scope if call.scope is not None else self._unique(kind.default_scope)
-            full = self._full(base)
-            self.counts[full] = self.counts.get(full, 0) + 1
-        else:
-            base = call.scope if call.scope is not None else self._unique(kind.default_scope)
-            full = self._full(base)
-            self.counts[full] = self.counts.get(full, 0) + 1
+        # Name scopes (plain TF ops) and variable scopes (slim layers) are
+        # uniquified alike here; they differ only when one graph holds the
+        # same model twice, which a summary never does.
+        base = call.scope if call.scope is not None else self._unique(kind.default_scope)
+        full = self._full(base)
+        self.counts[full] = self.counts.get(full, 0) + 1
         self.rows.append(Row(full, kind.name, tuple(out), trainable, non_trainable,
                              tuple(t.node for t in call.inputs), call))
         return ShapeTensor(tuple(out), full, len(self.rows) - 1)
