@@ -76,6 +76,8 @@ class ModuleView:
     import_slim: bool
     constants: list  # "NAME = literal"
     functions: list  # of FunctionView
+    extra_imports: list = field(default_factory=list)  # "import os", ... (--train)
+    tail: list = field(default_factory=list)  # module-level lines at the end (--train: the __main__ guard)
 
 
 def _safe_text(text: str) -> str:
@@ -862,7 +864,16 @@ class Emitter:
             doc.append("build it under its defaults' arg_scope, as the model docstrings show.")
             doc.append("")
         doc.append(f"Generated code: edit {self.file} and run `slimlang build {self.file} --emit py` again.")
-        return ModuleView(_wrap(doc, 84), self.uses_math, True, True, constants, functions)
+        tail = []
+        if train:
+            from .emit_train import TrainEmitter, docstring_lines
+
+            more_constants, more_functions, tail = TrainEmitter(self).functions()
+            if more_functions:
+                doc += docstring_lines(self.file)
+            constants += more_constants
+            functions += more_functions
+        return ModuleView(_wrap(doc, 84), self.uses_math, True, True, constants, functions, tail=tail)
 
 
 @functools.lru_cache(maxsize=1)
@@ -937,6 +948,8 @@ def emit_module(program, train: bool = False) -> str:
     view.import_tf = "tf" in used
     view.import_slim = "slim" in used
     view.imports_math = "math" in used
+    view.extra_imports = [line for name, line in (("os", "import os"), ("re", "import re"), ("np", "import numpy as np"))
+                          if name in used and view.tail]
     text = env.get_template("module.py.j2").render(m=view)
     try:
         text = _black_format(text)

@@ -1,52 +1,60 @@
-"""Make tf_slim 1.1.0 (its last release, 2020) work on TensorFlow 2.21.
+"""Make tf_slim 1.1.0 (its last release) work on TensorFlow 2.21 / tf-keras 2.21.
 
 Use it instead of importing TensorFlow and tf_slim directly::
 
     from slimlang.tfcompat import tf, slim
 
-``tf`` is the ``tensorflow`` module and ``slim`` is ``tf_slim``. Both are the
-real modules; nothing in site-packages is edited. Importing this module applies
-a small set of runtime patches, once (the patching is idempotent: importing
-again, or calling :func:`apply_patches` again, changes nothing).
+``tf`` is the ``tensorflow`` module and ``slim`` is ``tf_slim``: the real
+modules, patched at runtime; nothing in site-packages is edited. Importing this
+module applies the patches once; importing it again, or calling
+:func:`apply_patches` again, changes nothing. :data:`APPLIED` lists what was
+patched in this process.
 
 Why patches are needed
 ----------------------
-tf_slim reaches into TensorFlow's private ``tensorflow.python.*`` modules.
-Between TF 2.13 and TF 2.21 several of those private names were moved to new
-modules and the old names were then deleted, and TF's lazy import of the
-TF1-style batch-norm layer points at a tf-keras path that tf-keras never
-shipped. Every patch below only *adds back a missing name* (or re-points one
-broken lazy import); nothing that exists is replaced, so on a TensorFlow that
-still has a name the patch is a no-op. :data:`APPLIED` lists what was patched
-in this process.
+tf_slim (last released in 2020) reaches into TensorFlow's private
+``tensorflow.python.*`` modules. Since then TensorFlow moved several of those
+names to new modules and deleted the old names, and the lazy import behind the
+TF1 batch-norm layer points at a tf_keras path that tf-keras does not ship.
+Patches 1-6 below only *add back a missing name* (or re-point that one broken
+lazy import): nothing that exists is replaced, so on a TensorFlow that still
+has a name the patch is a no-op. Patch 7 is the one behaviour change: TF1
+looper threads run in the graph they were created from (see below).
 
 Graph mode
 ----------
-tf_slim is TF1 code: it needs graph mode (``tf.compat.v1``). This module does
-**not** call ``tf.compat.v1.disable_eager_execution()``, because that is a
-process-wide switch that would surprise other code in the same process (and
-cannot be undone once a graph has been built). Build inside a graph instead::
+tf_slim is TF1 code and needs graph mode. This module does **not** call
+``tf.compat.v1.disable_eager_execution()``: that is a process-wide, in
+practice one-way, switch that would change every other TensorFlow user in the
+process (other slimlang code, tests, a user's program). Build inside a graph
+instead::
+
+    from tf_slim.nets import vgg
 
     with graph_mode() as g:          # a fresh tf.Graph, made the default
         x = tf.compat.v1.placeholder(tf.float32, [1, 224, 224, 3])
-        net, end_points = slim.nets.vgg.vgg_16(x)
+        with slim.arg_scope(vgg.vgg_arg_scope()):
+            net, end_points = vgg.vgg_16(x, is_training=False)
 
 Inside ``graph_mode()`` (or any ``tf.Graph().as_default()``) everything is
-built symbolically: placeholders, ``tf.compat.v1.Session``,
-``slim.learning.train`` and the TF1 losses and metrics all work. A program
-that wants the TF1 behaviour everywhere may still call
-``tf.compat.v1.disable_eager_execution()`` itself, before building anything.
+symbolic: placeholders, ``tf.compat.v1.Session``, the TF1 losses and metrics,
+``slim.evaluation`` and ``slim.learning.train`` all work. (The last one needed
+patch 7: its Supervisor's background threads would otherwise run eagerly,
+because only the calling thread sees the graph.) A program that wants TF1
+behaviour everywhere may still call ``tf.compat.v1.disable_eager_execution()``
+itself, before building anything; the patches work either way.
 
 Log noise
 ---------
-``TF_CPP_MIN_LOG_LEVEL`` is set to ``"2"`` (errors only) before TensorFlow is
-first imported, unless the caller already set it. It does not hide the few
-lines TensorFlow's C++ runtime writes before its logging is set up (the CUDA
-stub notice); those come from below Python.
+``TF_CPP_MIN_LOG_LEVEL`` is set to ``"2"`` (warnings and info hidden, errors
+shown) before TensorFlow is first imported, unless the caller already set it.
+That cannot hide the few lines the C++ runtime prints before its logging is
+initialised (the "cudart_stub ... Could not find cuda drivers" notice), nor
+TF's Python deprecation warnings, which are left alone.
 
-This module imports only TensorFlow, tf_keras (lazily, on first use of
-``slim.batch_norm``) and tf_slim, so generated code can use it without the
-rest of slimlang.
+Dependencies: only tensorflow, tf_keras (imported lazily, on the first
+``slim.batch_norm`` that needs it) and tf_slim, so generated code can import
+this module without the rest of slimlang.
 """
 
 from __future__ import annotations
@@ -58,9 +66,9 @@ import os
 # a caller's explicit setting wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
-__all__ = ["tf", "slim", "graph_mode", "apply_patches", "APPLIED"]
+__all__ = ["APPLIED", "apply_patches", "graph_mode", "slim", "tf"]
 
 #: Human-readable record of the patches applied in this process ("module.name").
 APPLIED: list[str] = []
@@ -75,10 +83,20 @@ def _add_missing(module, name, value):
         APPLIED.append(f"{module.__name__}.{name}")
 
 
-def _variable(initial_value=None, trainable=None, collections=None,
-              validate_shape=True, caching_device=None, name=None,
-              dtype=None, constraint=None, use_resource=None,
-              synchronization=None, aggregation=None, shape=None):
+def _variable(
+    initial_value=None,
+    trainable=None,
+    collections=None,
+    validate_shape=True,
+    caching_device=None,
+    name=None,
+    dtype=None,
+    constraint=None,
+    use_resource=None,
+    synchronization=None,
+    aggregation=None,
+    shape=None,
+):
     """Stand-in for the deleted ``variable_scope.variable`` (a TF1 Variable).
 
     The old function forwarded its arguments to ``VariableV1``; so does this.
@@ -92,11 +110,19 @@ def _variable(initial_value=None, trainable=None, collections=None,
     if aggregation is None:
         aggregation = variables.VariableAggregation.NONE
     return variable_v1.VariableV1(
-        initial_value=initial_value, trainable=trainable,
-        collections=collections, validate_shape=validate_shape,
-        caching_device=caching_device, name=name, dtype=dtype,
-        constraint=constraint, use_resource=use_resource,
-        synchronization=synchronization, aggregation=aggregation, shape=shape)
+        initial_value=initial_value,
+        trainable=trainable,
+        collections=collections,
+        validate_shape=validate_shape,
+        caching_device=caching_device,
+        name=name,
+        dtype=dtype,
+        constraint=constraint,
+        use_resource=use_resource,
+        synchronization=synchronization,
+        aggregation=aggregation,
+        shape=shape,
+    )
 
 
 def apply_patches():
@@ -107,36 +133,45 @@ def apply_patches():
     from tensorflow.python.framework import indexed_slices, ops
     from tensorflow.python.framework import tensor as tensor_lib
     from tensorflow.python.layers import normalization as tf_normalization
-    from tensorflow.python.ops import (array_ops, array_ops_stack, cond,
-                                       control_flow_assert, control_flow_case,
-                                       control_flow_ops, variable_scope,
-                                       while_loop)
+    from tensorflow.python.ops import (
+        array_ops,
+        array_ops_stack,
+        cond,
+        control_flow_assert,
+        control_flow_case,
+        control_flow_ops,
+        variable_scope,
+        while_loop,
+    )
     from tensorflow.python.util import lazy_loader
 
-    # 1. ops.Tensor: the Tensor class moved to framework/tensor.py in TF 2.14;
-    #    the `ops.Tensor` alias is gone in TF 2.21. tf_slim does
-    #    `isinstance(x, ops.Tensor)` in layers/utils.constant_value (so every
-    #    slim.batch_norm / dropout with a Python-bool is_training),
-    #    learning.multiply_gradients and layers/optimizers.optimize_loss.
+    # 1. ops.Tensor: the Tensor class moved to framework/tensor.py in the
+    #    TF 2.13/2.14 refactors and TF 2.21's `ops` no longer re-exports it.
+    #    tf_slim does `isinstance(x, ops.Tensor)` in layers/utils.constant_value,
+    #    which every utils.smart_cond goes through (tf_slim's own batch-norm
+    #    code: 2-D inputs, zero_debias_moving_mean, updates_collections other
+    #    than UPDATE_OPS, batch_weights), in learning.multiply_gradients
+    #    (create_train_op's gradient_multipliers) and in optimize_loss.
     _add_missing(ops, "Tensor", tensor_lib.Tensor)
 
-    # 2. ops.IndexedSlices: moved to framework/indexed_slices.py (TF 2.5),
-    #    `ops` alias gone by TF 2.21. Used by slim.learning.clip_gradient_norms,
+    # 2. ops.IndexedSlices: lives in framework/indexed_slices.py; TF 2.21's
+    #    `ops` no longer re-exports it. Used by slim.learning.clip_gradient_norms,
     #    multiply_gradients and add_gradients_summaries (create_train_op with
     #    clip_gradient_norm / summarize_gradients).
     _add_missing(ops, "IndexedSlices", indexed_slices.IndexedSlices)
 
-    # 3. array_ops.stack / unstack: moved to ops/array_ops_stack.py (TF 2.13),
-    #    aliases gone by TF 2.21. Used by slim.metrics (streaming_auc,
-    #    streaming_curve_points, streaming_concat, ...),
+    # 3. array_ops.stack / unstack: moved to ops/array_ops_stack.py in the
+    #    TF 2.13/2.14 refactors; TF 2.21's array_ops no longer has them. Used by slim.metrics
+    #    (streaming_concat, streaming_curve_points, the *_at_thresholds family),
     #    slim.layers.legacy_fully_connected and slim.tfexample_decoder.
     _add_missing(array_ops, "stack", array_ops_stack.stack)
     _add_missing(array_ops, "unstack", array_ops_stack.unstack)
 
     # 4. control_flow_ops.cond / Assert / case / while_loop: split out into
     #    ops/cond.py, control_flow_assert.py, control_flow_case.py and
-    #    while_loop.py (TF 2.13); the old names were deleted (case was already
-    #    gone in TF 2.15). `cond` is used by slim's utils.smart_cond, i.e.
+    #    while_loop.py (TF 2.13/2.14); TF 2.21's control_flow_ops lacks all four
+    #    (`case` was already reported missing on TF 2.15, tensorflow#63515).
+    #    `cond` is used by slim's utils.smart_cond, i.e.
     #    batch_norm / dropout with a *tensor* is_training, and by slim.metrics;
     #    `Assert` by histogram_ops; `case` by tfexample_decoder; `while_loop`
     #    by slim.losses.metric_learning.
@@ -145,28 +180,33 @@ def apply_patches():
     _add_missing(control_flow_ops, "case", control_flow_case.case)
     _add_missing(control_flow_ops, "while_loop", while_loop.while_loop)
 
-    # 5. variable_scope.variable: deleted when VariableV1 moved to
-    #    ops/variable_v1.py (TF 2.13-2.14). tf_slim's slim.local_variable and
+    # 5. variable_scope.variable: gone from TF 2.21 (VariableV1 now lives in
+    #    ops/variable_v1.py). tf_slim's slim.local_variable and
     #    slim.global_variable call it.
     _add_missing(variable_scope, "variable", _variable)
 
     # 6. TF1 batch-norm layer: tensorflow/python/layers/normalization.py
-    #    lazily imports 'tf_keras.legacy_tf_layers.normalization', but tf-keras
-    #    (2.15 onward, including 2.21) ships that module only as
+    #    lazily imports 'tf_keras.legacy_tf_layers.normalization', but
+    #    tf-keras 2.21 ships that module only as
     #    'tf_keras.src.legacy_tf_layers.normalization' (Keras moved its code
-    #    under src/ in 2.13). slim.batch_norm takes that path for the common
-    #    case (4-D input, UPDATE_OPS collection, no zero-debias), fused or not,
-    #    so every network using batch norm (inception, resnet) failed with
-    #    ModuleNotFoundError. Re-point the still-unloaded lazy loader; tf_keras
+    #    under src/; the same break hit 'keras.legacy_tf_layers' on TF 2.14,
+    #    conda-forge/tensorflow-feedstock#356). slim.batch_norm takes that
+    #    path in the common case (4-D input, UPDATE_OPS collection, no
+    #    zero-debias), fused or not, so every network using batch norm
+    #    (inception, resnet) failed with ModuleNotFoundError. Re-point the still-unloaded lazy loader; tf_keras
     #    is still imported only when batch_norm is first used.
     bad = "tf_keras.legacy_tf_layers.normalization"
     loader = tf_normalization.__dict__.get("normalization")
     if isinstance(loader, lazy_loader.LazyLoader) and loader.__name__ == bad:
         tf_normalization.normalization = lazy_loader.LazyLoader(
-            "normalization", tf_normalization.__dict__,
-            "tf_keras.src.legacy_tf_layers.normalization")
-        APPLIED.append(f"{tf_normalization.__name__}.normalization -> "
-                       "tf_keras.src.legacy_tf_layers.normalization")
+            "normalization",
+            tf_normalization.__dict__,
+            "tf_keras.src.legacy_tf_layers.normalization",
+        )
+        APPLIED.append(
+            f"{tf_normalization.__name__}.normalization -> "
+            "tf_keras.src.legacy_tf_layers.normalization"
+        )
 
     # 7. Background threads of TF1 training (not a removal; a TF2 default).
     #    In TF2 eager execution is the process default and the default graph
@@ -188,8 +228,9 @@ def apply_patches():
 
         def __init__(self, *args, **kwargs):
             orig_init(self, *args, **kwargs)
-            self._slimlang_graph = (None if context.executing_eagerly()
-                                    else ops.get_default_graph())
+            self._slimlang_graph = (
+                None if context.executing_eagerly() else ops.get_default_graph()
+            )
 
         def run(self):
             graph = getattr(self, "_slimlang_graph", None)
@@ -201,8 +242,9 @@ def apply_patches():
         __init__.__wrapped__, run.__wrapped__ = orig_init, orig_run
         looper.__init__, looper.run = __init__, run
         looper._slimlang_tfcompat = True
-        APPLIED.append(f"{coordinator.__name__}.LooperThread runs in its "
-                       "creator's graph")
+        APPLIED.append(
+            f"{coordinator.__name__}.LooperThread runs in its creator's graph"
+        )
 
     _done = True
     return APPLIED
@@ -223,4 +265,4 @@ apply_patches()
 
 # Patched before tf_slim is imported, so its module-level `from ... import`
 # statements see the restored names too.
-import tf_slim as slim  # noqa: E402
+import tf_slim as slim

@@ -3,11 +3,15 @@
 Every test builds in its own ``graph_mode()`` graph; nothing here disables
 eager execution for the whole process.
 
-Cost: graph *building* dominates (batch size and image size barely matter).
-The tf_slim.nets inception/resnet builds take seconds each (resnet_*_200 about
-half a minute of CPU), so they are marked ``slow`` and each is built once, with
-is_training alternating so both modes are covered for each family; the
-resnet_v1_50 case from the original bug report is built both ways.
+Cost: graph *building* dominates; batch and image size barely matter. The
+light networks, layers, losses and metrics take ~20 s in all (``-m "not
+slow"``). Inception and resnet builds are marked ``slow``: 4-8 s each for
+inception and resnet_*_50, 10-30 s for resnet_*_101/152/200 (CPU time on a
+2-core box). The deep ones grow faster than linearly because tf_keras's TF1
+batch-norm layer rebuilds ``set(global_variables())`` for every weight it
+adds, and hashing a variable is not cheap in TF 2.21. So each heavy network is
+built once, with is_training alternating so both modes are covered in each
+family; resnet_v1_50 (the reported failure) is built both ways.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ import textwrap
 
 import numpy as np
 import pytest
+from tf_slim import nets
 
 from slimlang import tfcompat
 from slimlang.tfcompat import graph_mode, slim, tf
-from tf_slim import nets
 
 tf1 = tf.compat.v1
 UPDATE_OPS = tf1.GraphKeys.UPDATE_OPS
@@ -42,8 +46,7 @@ def _n_params(variables):
 def test_patches_applied_and_idempotent():
     from tensorflow.python.framework import indexed_slices, ops
     from tensorflow.python.framework import tensor as tensor_lib
-    from tensorflow.python.ops import (array_ops, array_ops_stack, cond,
-                                       control_flow_ops)
+    from tensorflow.python.ops import array_ops, array_ops_stack, cond, control_flow_ops
 
     assert ops.Tensor is tensor_lib.Tensor
     assert ops.IndexedSlices is indexed_slices.IndexedSlices
@@ -54,7 +57,8 @@ def test_patches_applied_and_idempotent():
     assert len(before) == len(set(before))
     assert tfcompat.apply_patches() == before  # second call changes nothing
     assert tfcompat.APPLIED == before
-    from slimlang.tfcompat import slim as slim2, tf as tf2
+    from slimlang.tfcompat import slim as slim2
+    from slimlang.tfcompat import tf as tf2
 
     assert tf2 is tf and slim2 is slim
     assert tf.__name__ == "tensorflow" and slim.__name__ == "tf_slim"
@@ -79,10 +83,18 @@ def test_fresh_process_contract():
         assert tf.executing_eagerly()
         print("APPLIED", len(APPLIED))
     """)
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
-    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                       text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert re.search(r"APPLIED [1-9]", r.stdout)
 
@@ -106,10 +118,22 @@ def test_graph_mode_fresh_graph_each_time():
 #  n dropout layers). VGG counts are the published ones (VGG-11 "A",
 # VGG-16, VGG-19).
 LIGHT_NETS = {
-    "alexnet_v2": (nets.alexnet.alexnet_v2, nets.alexnet.alexnet_v2_arg_scope,
-                   224, 16, 50_303_912, 2),
-    "overfeat": (nets.overfeat.overfeat, nets.overfeat.overfeat_arg_scope,
-                 231, 16, 145_704_424, 2),
+    "alexnet_v2": (
+        nets.alexnet.alexnet_v2,
+        nets.alexnet.alexnet_v2_arg_scope,
+        224,
+        16,
+        50_303_912,
+        2,
+    ),
+    "overfeat": (
+        nets.overfeat.overfeat,
+        nets.overfeat.overfeat_arg_scope,
+        231,
+        16,
+        145_704_424,
+        2,
+    ),
     "vgg_a": (nets.vgg.vgg_a, nets.vgg.vgg_arg_scope, 224, 22, 132_863_336, 2),
     "vgg_16": (nets.vgg.vgg_16, nets.vgg.vgg_arg_scope, 224, 32, 138_357_544, 2),
     "vgg_19": (nets.vgg.vgg_19, nets.vgg.vgg_arg_scope, 224, 38, 143_667_240, 2),
@@ -117,8 +141,11 @@ LIGHT_NETS = {
 
 
 def _dropout_random_ops(graph):
-    return [o for o in graph.get_operations()
-            if o.type == "RandomUniform" and "dropout" in o.name.lower()]
+    return [
+        o
+        for o in graph.get_operations()
+        if o.type == "RandomUniform" and "dropout" in o.name.lower()
+    ]
 
 
 @pytest.mark.parametrize("is_training", [True, False])
@@ -134,7 +161,9 @@ def test_light_nets(name, is_training):
         assert len(trainable) == n_vars
         assert _n_params(trainable) == n_params
         # weights (not biases) are L2-regularized by the arg_scope
-        assert len(tf1.get_collection(tf1.GraphKeys.REGULARIZATION_LOSSES)) == n_vars // 2
+        assert (
+            len(tf1.get_collection(tf1.GraphKeys.REGULARIZATION_LOSSES)) == n_vars // 2
+        )
         assert len(_dropout_random_ops(g)) == (n_dropout if is_training else 0)
         assert f"{name}/fc8" in end_points
         assert f"{name}/conv1" in end_points or f"{name}/conv1/conv1_1" in end_points
@@ -149,35 +178,119 @@ def test_light_nets(name, is_training):
 # 152 counts (e.g. torchvision's: 25,557,032 / 44,549,160 / 60,192,808).
 _I, _R1, _R2 = nets.inception, nets.resnet_v1, nets.resnet_v2
 HEAVY_NETS = {
-    "inception_v1": (_I.inception_v1, _I.inception_v1_arg_scope, 224, [1, 1000],
-                     116, 6_617_624, 57),
-    "inception_v2": (_I.inception_v2, _I.inception_v2_arg_scope, 224, [1, 1000],
-                     141, 11_178_336, 68),
-    "inception_v3": (_I.inception_v3, _I.inception_v3_arg_scope, 299, [1, 1000],
-                     196, 27_143_152, 96),
-    "resnet_v1_50": (_R1.resnet_v1_50, _R1.resnet_arg_scope, 224, [1, 1, 1, 1000],
-                     161, 25_557_032, 53),
-    "resnet_v1_101": (_R1.resnet_v1_101, _R1.resnet_arg_scope, 224, [1, 1, 1, 1000],
-                      314, 44_549_160, 104),
-    "resnet_v1_152": (_R1.resnet_v1_152, _R1.resnet_arg_scope, 224, [1, 1, 1, 1000],
-                      467, 60_192_808, 155),
-    "resnet_v1_200": (_R1.resnet_v1_200, _R1.resnet_arg_scope, 224, [1, 1, 1, 1000],
-                      611, 64_673_832, 203),
-    "resnet_v2_50": (_R2.resnet_v2_50, _R2.resnet_arg_scope, 224, [1, 1, 1, 1000],
-                     174, 25_568_360, 49),
-    "resnet_v2_101": (_R2.resnet_v2_101, _R2.resnet_arg_scope, 224, [1, 1, 1, 1000],
-                      344, 44_577_896, 100),
-    "resnet_v2_152": (_R2.resnet_v2_152, _R2.resnet_arg_scope, 224, [1, 1, 1, 1000],
-                      514, 60_236_904, 151),
-    "resnet_v2_200": (_R2.resnet_v2_200, _R2.resnet_arg_scope, 224, [1, 1, 1, 1000],
-                      674, 64_726_120, 199),
+    "inception_v1": (
+        _I.inception_v1,
+        _I.inception_v1_arg_scope,
+        224,
+        [1, 1000],
+        116,
+        6_617_624,
+        57,
+    ),
+    "inception_v2": (
+        _I.inception_v2,
+        _I.inception_v2_arg_scope,
+        224,
+        [1, 1000],
+        141,
+        11_178_336,
+        68,
+    ),
+    "inception_v3": (
+        _I.inception_v3,
+        _I.inception_v3_arg_scope,
+        299,
+        [1, 1000],
+        196,
+        27_143_152,
+        96,
+    ),
+    "resnet_v1_50": (
+        _R1.resnet_v1_50,
+        _R1.resnet_arg_scope,
+        224,
+        [1, 1, 1, 1000],
+        161,
+        25_557_032,
+        53,
+    ),
+    "resnet_v1_101": (
+        _R1.resnet_v1_101,
+        _R1.resnet_arg_scope,
+        224,
+        [1, 1, 1, 1000],
+        314,
+        44_549_160,
+        104,
+    ),
+    "resnet_v1_152": (
+        _R1.resnet_v1_152,
+        _R1.resnet_arg_scope,
+        224,
+        [1, 1, 1, 1000],
+        467,
+        60_192_808,
+        155,
+    ),
+    "resnet_v1_200": (
+        _R1.resnet_v1_200,
+        _R1.resnet_arg_scope,
+        224,
+        [1, 1, 1, 1000],
+        611,
+        64_673_832,
+        203,
+    ),
+    "resnet_v2_50": (
+        _R2.resnet_v2_50,
+        _R2.resnet_arg_scope,
+        224,
+        [1, 1, 1, 1000],
+        174,
+        25_568_360,
+        49,
+    ),
+    "resnet_v2_101": (
+        _R2.resnet_v2_101,
+        _R2.resnet_arg_scope,
+        224,
+        [1, 1, 1, 1000],
+        344,
+        44_577_896,
+        100,
+    ),
+    "resnet_v2_152": (
+        _R2.resnet_v2_152,
+        _R2.resnet_arg_scope,
+        224,
+        [1, 1, 1, 1000],
+        514,
+        60_236_904,
+        151,
+    ),
+    "resnet_v2_200": (
+        _R2.resnet_v2_200,
+        _R2.resnet_arg_scope,
+        224,
+        [1, 1, 1, 1000],
+        674,
+        64_726_120,
+        199,
+    ),
 }
 
 HEAVY_CASES = [
-    ("inception_v1", True), ("inception_v2", False), ("inception_v3", True),
-    ("resnet_v1_50", True), ("resnet_v1_50", False),  # the reported failure
-    ("resnet_v1_101", False), ("resnet_v1_152", True), ("resnet_v1_200", False),
-    ("resnet_v2_50", False), ("resnet_v2_101", True), ("resnet_v2_152", False),
+    ("inception_v1", True),
+    ("inception_v2", False),
+    ("inception_v3", True),
+    ("resnet_v1_50", True),
+    ("resnet_v1_50", False),  # the reported failure
+    ("resnet_v1_101", False),
+    ("resnet_v1_152", True),
+    ("resnet_v1_200", False),
+    ("resnet_v2_50", False),
+    ("resnet_v2_101", True),
+    ("resnet_v2_152", False),
     ("resnet_v2_200", True),
 ]
 
@@ -194,8 +307,9 @@ def test_heavy_nets(name, is_training):
         predictions = end_points.get("predictions", end_points.get("Predictions"))
         assert predictions.shape.as_list() == logits_shape
         trainable = tf1.trainable_variables()
-        moving_means = [v for v in tf1.global_variables()
-                        if v.op.name.endswith("moving_mean")]
+        moving_means = [
+            v for v in tf1.global_variables() if v.op.name.endswith("moving_mean")
+        ]
         assert len(trainable) == n_vars
         assert _n_params(trainable) == n_params
         assert len(moving_means) == n_bn
@@ -216,17 +330,22 @@ def test_batch_norm(fused, is_training):
     data = rng.normal(3.0, 2.0, size=(8, 5, 5, 4)).astype(np.float32)
     with graph_mode():
         x = tf1.placeholder(tf.float32, data.shape)
-        y = slim.batch_norm(x, fused=fused, is_training=is_training, decay=0.5,
-                            scale=True)
+        y = slim.batch_norm(
+            x, fused=fused, is_training=is_training, decay=0.5, scale=True
+        )
         assert y.shape.as_list() == list(data.shape)
         names = sorted(v.op.name for v in tf1.global_variables())
-        assert names == ["BatchNorm/beta", "BatchNorm/gamma",
-                         "BatchNorm/moving_mean", "BatchNorm/moving_variance"]
+        assert names == [
+            "BatchNorm/beta",
+            "BatchNorm/gamma",
+            "BatchNorm/moving_mean",
+            "BatchNorm/moving_variance",
+        ]
         assert len(tf1.trainable_variables()) == 2
         assert len(tf1.get_collection(tf1.GraphKeys.MODEL_VARIABLES)) == 4
         updates = tf1.get_collection(UPDATE_OPS)
         assert len(updates) == (2 if is_training else 0)
-        mean = [v for v in tf1.global_variables() if "moving_mean" in v.op.name][0]
+        mean = next(v for v in tf1.global_variables() if "moving_mean" in v.op.name)
         with tf1.Session() as sess:
             sess.run(tf1.global_variables_initializer())
             out, _ = sess.run([y, updates], {x: data})
@@ -253,9 +372,15 @@ def test_batch_norm_tensor_is_training_and_other_paths():
         slim.batch_norm(x, is_training=training, fused=False, scope="b")
         slim.batch_norm(x, is_training=True, zero_debias_moving_mean=True, scope="c")
         slim.batch_norm(x, is_training=training, updates_collections=None, scope="d")
-        slim.batch_norm(tf1.placeholder(tf.float32, [2, 3]), is_training=True, scope="e")
+        slim.batch_norm(
+            tf1.placeholder(tf.float32, [2, 3]), is_training=True, scope="e"
+        )
         assert len(tf1.get_collection(UPDATE_OPS)) == 2 + 2 + 2 + 0 + 2
-        assert {o.type for o in tf1.get_default_graph().get_operations()} & {"If", "Switch", "StatelessIf"}
+        assert {o.type for o in tf1.get_default_graph().get_operations()} & {
+            "If",
+            "Switch",
+            "StatelessIf",
+        }
 
 
 def test_layer_norm_separable_transpose_and_friends():
@@ -271,11 +396,15 @@ def test_layer_norm_separable_transpose_and_friends():
         assert up.shape.as_list() == [2, 16, 16, 5]
         shapes = {v.op.name: v.shape.as_list() for v in tf1.trainable_variables()}
         assert shapes == {
-            "ln/beta": [3], "ln/gamma": [3],
-            "sep/depthwise_weights": [3, 3, 3, 2], "sep/pointwise_weights": [1, 1, 6, 6],
+            "ln/beta": [3],
+            "ln/gamma": [3],
+            "sep/depthwise_weights": [3, 3, 3, 2],
+            "sep/pointwise_weights": [1, 1, 6, 6],
             "sep/biases": [6],
-            "dw/depthwise_weights": [3, 3, 3, 2], "dw/biases": [6],
-            "up/weights": [3, 3, 5, 3], "up/biases": [5],
+            "dw/depthwise_weights": [3, 3, 3, 2],
+            "dw/biases": [6],
+            "up/weights": [3, 3, 5, 3],
+            "up/biases": [5],
         }
         # control_flow_ops / array_ops users and slim.local_variable
         v = slim.local_variable(np.zeros(3, np.float32), name="counter")
@@ -294,10 +423,16 @@ def test_losses():
     logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
     xent = float(-(onehot * logp).sum(1).mean())
     with graph_mode():
-        w = slim.model_variable("w", [2], regularizer=slim.l2_regularizer(0.5),
-                                initializer=tf1.ones_initializer())
+        slim.model_variable(
+            "w",
+            [2],
+            regularizer=slim.l2_regularizer(0.5),
+            initializer=tf1.ones_initializer(),
+        )
         a = slim.losses.softmax_cross_entropy(tf.constant(logits), tf.constant(onehot))
-        b = tf1.losses.sparse_softmax_cross_entropy(tf.constant([0, 1]), tf.constant(logits))
+        b = tf1.losses.sparse_softmax_cross_entropy(
+            tf.constant([0, 1]), tf.constant(logits)
+        )
         c = slim.losses.mean_squared_error(tf.constant(logits), tf.constant(onehot))
         d = tf1.losses.absolute_difference(tf.constant(onehot), tf.constant(logits))
         total = slim.losses.get_total_loss()
@@ -305,7 +440,8 @@ def test_losses():
         with tf1.Session() as sess:
             sess.run(tf1.global_variables_initializer())
             va, vb, vc, vd, vt, vt1, reg = sess.run(
-                [a, b, c, d, total, total_v1, slim.losses.get_regularization_losses()])
+                [a, b, c, d, total, total_v1, slim.losses.get_regularization_losses()]
+            )
     np.testing.assert_allclose([va, vb], xent, rtol=1e-5)
     np.testing.assert_allclose(vc, ((logits - onehot) ** 2).mean(), rtol=1e-5)
     np.testing.assert_allclose(vd, np.abs(logits - onehot).mean(), rtol=1e-5)
@@ -318,18 +454,26 @@ def test_losses():
 def test_metrics():
     with graph_mode():
         acc, acc_up = slim.metrics.streaming_accuracy(
-            tf.constant([1, 2, 3]), tf.constant([1, 2, 0]))
+            tf.constant([1, 2, 3]), tf.constant([1, 2, 0])
+        )
         auc, auc_up = slim.metrics.streaming_auc(
-            tf.constant([0.1, 0.4, 0.35, 0.8]), tf.constant([0, 0, 1, 1]),
-            num_thresholds=1000)
+            tf.constant([0.1, 0.4, 0.35, 0.8]),
+            tf.constant([0, 0, 1, 1]),
+            num_thresholds=1000,
+        )
         values, updates = slim.metrics.aggregate_metric_map({"acc": (acc, acc_up)})
+        batch = tf1.placeholder(tf.int32, [None])
+        cat, cat_up = slim.metrics.streaming_concat(batch)  # uses array_ops.stack
         with tf1.Session() as sess:
             sess.run(tf1.local_variables_initializer())
             sess.run([updates, auc_up])
             sess.run(list(updates.values()))  # second batch: same data
-            v_acc, v_auc = sess.run([values["acc"], auc])
+            sess.run(cat_up, {batch: [1, 2]})
+            sess.run(cat_up, {batch: [3, 4, 5]})
+            v_acc, v_auc, v_cat = sess.run([values["acc"], auc, cat])
     assert v_acc == pytest.approx(2 / 3)
     assert v_auc == pytest.approx(0.75, abs=0.01)
+    assert v_cat.tolist() == [1, 2, 3, 4, 5]
 
 
 # --------------------------------------------------------------------------
@@ -338,16 +482,26 @@ def test_metrics():
 
 def _tiny_model():
     """conv+BN -> fc; seeded initializers, so every build starts identical."""
-    x = tf.constant(np.random.RandomState(1).normal(size=(4, 8, 8, 3)).astype(np.float32))
+    x = tf.constant(
+        np.random.RandomState(1).normal(size=(4, 8, 8, 3)).astype(np.float32)
+    )
     labels = tf.one_hot([0, 1, 2, 1], 3)
-    with slim.arg_scope([slim.conv2d, slim.fully_connected],
-                        weights_initializer=tf1.truncated_normal_initializer(
-                            stddev=0.1, seed=7),
-                        weights_regularizer=slim.l2_regularizer(1e-4)):
-        net = slim.conv2d(x, 4, [3, 3], normalizer_fn=slim.batch_norm,
-                          normalizer_params={"is_training": True}, scope="conv1")
-        net = slim.fully_connected(slim.flatten(net), 3, activation_fn=None,
-                                   scope="logits")
+    with slim.arg_scope(
+        [slim.conv2d, slim.fully_connected],
+        weights_initializer=tf1.truncated_normal_initializer(stddev=0.1, seed=7),
+        weights_regularizer=slim.l2_regularizer(1e-4),
+    ):
+        net = slim.conv2d(
+            x,
+            4,
+            [3, 3],
+            normalizer_fn=slim.batch_norm,
+            normalizer_params={"is_training": True},
+            scope="conv1",
+        )
+        net = slim.fully_connected(
+            slim.flatten(net), 3, activation_fn=None, scope="logits"
+        )
     slim.losses.softmax_cross_entropy(net, labels)
     return slim.losses.get_total_loss()
 
@@ -361,12 +515,19 @@ def test_learning_train_and_restore(tmp_path):
         total = _tiny_model()
         tf1.summary.scalar("loss", total)
         train_op = slim.learning.create_train_op(
-            total, tf1.train.GradientDescentOptimizer(0.5),
-            clip_gradient_norm=5.0, summarize_gradients=True,
-            gradient_multipliers={"logits/weights": 2.0})
-        final_loss = slim.learning.train(train_op, logdir, number_of_steps=3,
-                                         save_summaries_secs=3600,
-                                         save_interval_secs=3600)
+            total,
+            tf1.train.GradientDescentOptimizer(0.5),
+            clip_gradient_norm=5.0,
+            summarize_gradients=True,
+            gradient_multipliers={"logits/weights": 2.0},
+        )
+        final_loss = slim.learning.train(
+            train_op,
+            logdir,
+            number_of_steps=3,
+            save_summaries_secs=3600,
+            save_interval_secs=3600,
+        )
     assert np.isfinite(final_loss)
     ckpt = tf.train.latest_checkpoint(logdir)
     assert ckpt.endswith("model.ckpt-3")
@@ -380,8 +541,12 @@ def test_learning_train_and_restore(tmp_path):
         _tiny_model()
         to_restore = slim.get_variables_to_restore(exclude=["logits", "global_step"])
         names = sorted(v.op.name for v in to_restore)
-        assert names == ["conv1/BatchNorm/beta", "conv1/BatchNorm/moving_mean",
-                         "conv1/BatchNorm/moving_variance", "conv1/weights"]
+        assert names == [
+            "conv1/BatchNorm/beta",
+            "conv1/BatchNorm/moving_mean",
+            "conv1/BatchNorm/moving_variance",
+            "conv1/weights",
+        ]
         init_fn = slim.assign_from_checkpoint_fn(ckpt, to_restore)
         conv_w = slim.get_unique_variable("conv1/weights")
         logits_w = slim.get_unique_variable("logits/weights")
@@ -390,7 +555,9 @@ def test_learning_train_and_restore(tmp_path):
             conv_init, logits_init = sess.run([conv_w, logits_w])
             init_fn(sess)
             conv_restored, logits_after = sess.run([conv_w, logits_w])
-    np.testing.assert_array_equal(conv_restored, tf.train.load_variable(ckpt, "conv1/weights"))
+    np.testing.assert_array_equal(
+        conv_restored, tf.train.load_variable(ckpt, "conv1/weights")
+    )
     assert not np.allclose(conv_restored, conv_init)  # the three steps trained
     np.testing.assert_array_equal(logits_after, logits_init)  # excluded: untouched
     assert not np.allclose(logits_after, tf.train.load_variable(ckpt, "logits/weights"))
@@ -417,30 +584,57 @@ def run_tf_slim_nets_tests(names=None, extra_args=()):
 
     import tf_slim
 
-    files = sorted(glob.glob(os.path.join(os.path.dirname(tf_slim.__file__),
-                                          "nets", "*_test.py")))
+    files = sorted(
+        glob.glob(os.path.join(os.path.dirname(tf_slim.__file__), "nets", "*_test.py"))
+    )
     if names:
         files = [f for f in files if any(n in os.path.basename(f) for n in names)]
     work = tempfile.mkdtemp(prefix="tfslim_nets_")
     ini = os.path.join(work, "pytest.ini")
     with open(ini, "w") as fh:
         fh.write("[pytest]\n")
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    args = ["-q", "-p", "no:cacheprovider", "-c", ini, "--rootdir", work,
-            *extra_args, *files]
-    return subprocess.run([sys.executable, "-c", _RUNNER, *args], cwd=work,
-                          env=env, capture_output=True, text=True, timeout=3600)
+    env = dict(
+        os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
+    args = [
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-c",
+        ini,
+        "--rootdir",
+        work,
+        *extra_args,
+        *files,
+    ]
+    return subprocess.run(
+        [sys.executable, "-c", _RUNNER, *args],
+        check=False,
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
 
 
 @pytest.mark.slow
 def test_tf_slim_own_nets_tests():
-    """alexnet/overfeat/vgg test files by default (a few seconds); set
-    SLIMLANG_TFSLIM_NETS_TESTS=all to run all eight files (~minutes)."""
-    names = None if os.environ.get("SLIMLANG_TFSLIM_NETS_TESTS") == "all" \
-        else ["alexnet", "overfeat", "vgg"]
-    r = run_tf_slim_nets_tests(names)
+    """By default four of tf_slim's resnet tests that fail without the shim
+    (ModuleNotFoundError: tf_keras.legacy_tf_layers), about 20 s. With
+    SLIMLANG_TFSLIM_NETS_TESTS=all: all eight nets/*_test.py files (105 tests
+    plus 12 skips of tf.test.TestCase.test_session, "Not a test."; 5 CPU
+    minutes or more)."""
+    if os.environ.get("SLIMLANG_TFSLIM_NETS_TESTS") == "all":
+        r = run_tf_slim_nets_tests()
+        expected = 105
+    else:
+        r = run_tf_slim_nets_tests(
+            ["resnet_v1_test", "resnet_v2_test"],
+            ["-k", "testEndPointsV1 or testEndPointsV2 or testClassificationShapes"],
+        )
+        expected = 4
     summary = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
-    passed = int(re.search(r"(\d+) passed", summary).group(1))
-    assert passed >= (35 if names else 100), summary
     assert "failed" not in summary and "error" not in summary, summary
+    assert int(re.search(r"(\d+) passed", summary).group(1)) == expected, summary
