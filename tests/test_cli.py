@@ -85,3 +85,12 @@ def test_several_errors_are_reported_together(tmp_path):
     assert r.stderr.count("error[E") == 3
     assert f"{bad}:2:3: error[E103]" in r.stderr
     assert "did you mean `conv`" in r.stderr and "did you mean `padding`" in r.stderr
+
+
+def test_build_emit_pbtxt_writes_the_graph_def_atomically(tmp_path):
+    out = tmp_path / "vgg_a.pbtxt"
+    r = run("build", VGG, "--emit", "pbtxt", "--model", "vgg_a", "--set", "num_classes=10", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert 'name: "vgg_a/conv1/conv1_1/weights"' in text and 'name: "inputs"' in text
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left behind
