@@ -279,19 +279,16 @@ HEAVY_NETS = {
     ),
 }
 
+# The conformance suite (tests/test_conformance_*.py) builds every one of the
+# 17 networks under the shim; here only the cases that exercise distinct shim
+# paths (batch norm training/inference, separable and aux heads), to keep the
+# suite's time down.
 HEAVY_CASES = [
-    ("inception_v1", True),
     ("inception_v2", False),
     ("inception_v3", True),
     ("resnet_v1_50", True),
     ("resnet_v1_50", False),  # the reported failure
-    ("resnet_v1_101", False),
-    ("resnet_v1_152", True),
-    ("resnet_v1_200", False),
     ("resnet_v2_50", False),
-    ("resnet_v2_101", True),
-    ("resnet_v2_152", False),
-    ("resnet_v2_200", True),
 ]
 
 

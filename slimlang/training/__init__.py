@@ -1,8 +1,10 @@
 """Train stage: a checked `TrainSpec` -> data, losses, optimizer, loop, checkpoints.
 
 Importing this package does not import TensorFlow; the engine modules
-(`data`, `losses`, `optim`, `loop`, `restore`, `evaluate`, `export`) import it
-lazily through `slimlang.tfcompat`.
+(`data`, `losses`, `optim`, `loop`, `restore`, `evaluation`, `saved_model`)
+import it lazily through `slimlang.tfcompat`.  (The modules are not named
+`evaluate` / `export`: importing a submodule binds its name on the package,
+which would replace the functions of the same name below.)
 
 Python entry points::
 
@@ -33,15 +35,15 @@ def train(spec, model_fn, **kwargs):
 
 
 def evaluate(spec, model_fn, **kwargs):
-    """Evaluate on the held-out split.  See `slimlang.training.evaluate.evaluate`."""
-    from .evaluate import evaluate as _evaluate
+    """Evaluate on the held-out split.  See `slimlang.training.evaluation.evaluate`."""
+    from .evaluation import evaluate as _evaluate
 
     return _evaluate(spec, model_fn, **kwargs)
 
 
 def export(spec, model_fn, **kwargs):
-    """Write a SavedModel.  See `slimlang.training.export.export`."""
-    from .export import export as _export
+    """Write a SavedModel.  See `slimlang.training.saved_model.export`."""
+    from .saved_model import export as _export
 
     return _export(spec, model_fn, **kwargs)
 

@@ -125,7 +125,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import evaluate
+    from .evaluation import evaluate
 
     spec, model_fn, name, logdir = resolve(args)
     result = evaluate(spec, model_fn, logdir=None if args.checkpoint else logdir, checkpoint=args.checkpoint,
@@ -139,7 +139,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export
+    from .saved_model import export
 
     spec, model_fn, name, logdir = resolve(args)
     used = export(spec, model_fn, out=args.out, logdir=None if args.checkpoint else logdir,

@@ -23,7 +23,7 @@ from ..trainspec import TrainSpec
 from . import checkpoints
 from ._tf import session_config, tf, tf1
 from .data import Data, open_data
-from .evaluate import find_checkpoint, restore_any
+from .evaluation import find_checkpoint, restore_any
 from .loop import _need_data
 from .losses import resolve_end_point
 from .model import call_model
