@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from .checker import check_file
-from .diagnostics import Collector, SlimError, did_you_mean
+from .diagnostics import SlimError, did_you_mean
 
 
 def add_arguments(sub):
