@@ -324,6 +324,16 @@ _OUT = P("num_outputs", "int", REQUIRED, None, "number of output channels")
 _CONV_COMMON = (_ACT, _NORM, _NORM_P, _W_INIT, _W_REG, _B_INIT, _B_REG, _TRAINABLE, _REUSE)
 
 
+# slim.variable and slim.model_variable take the same arguments.
+_VARIABLE_PARAMS = (
+    P("shape", "ints", REQUIRED, None, "the variable's shape"),
+    P("initializer", "initializer", None, None, "initializer"),
+    P("regularizer", "regularizer", None, None, "regularizer"),
+    P("trainable", "bool", True, None, "trainable"),
+    P("device", "str", None, None, "device, e.g. \"/CPU:0\""),
+)
+
+
 def _activation(name: str, doc: str) -> LayerKind:
     return LayerKind(name, f"tf.nn.{name}", (), _same, scope_kw="name", default_scope=name.capitalize(),
                      repeat_name=name, doc=doc)
@@ -412,21 +422,9 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
     LayerKind("reshape", "tf.reshape", (P("shape", "ints", REQUIRED, None, "the new shape; -1 once to infer"),),
               _reshape, positional=("shape",), scope_kw="name", default_scope="Reshape", repeat_name="reshape",
               doc="reshape (tf.reshape)"),
-    LayerKind("variable", "slim.variable",
-              (P("shape", "ints", REQUIRED, None, "the variable's shape"),
-               P("initializer", "initializer", None, None, "initializer"),
-               P("regularizer", "regularizer", None, None, "regularizer"),
-               P("trainable", "bool", True, None, "trainable"),
-               P("device", "str", None, None, "device, e.g. \"/CPU:0\"")),
-              _variable_shape, _variable_count, inputs="none", scope_kw="name", creates_variables=True,
+    LayerKind("variable", "slim.variable", _VARIABLE_PARAMS, _variable_shape, _variable_count, inputs="none", scope_kw="name", creates_variables=True,
               doc="a regular variable (slim.variable): `variable shape=[20, 1] initializer=zeros as my_var`"),
-    LayerKind("model_variable", "slim.model_variable",
-              (P("shape", "ints", REQUIRED, None, "the variable's shape"),
-               P("initializer", "initializer", None, None, "initializer"),
-               P("regularizer", "regularizer", None, None, "regularizer"),
-               P("trainable", "bool", True, None, "trainable"),
-               P("device", "str", None, None, "device, e.g. \"/CPU:0\"")),
-              _variable_shape, _variable_count, inputs="none", scope_kw="name", creates_variables=True,
+    LayerKind("model_variable", "slim.model_variable", _VARIABLE_PARAMS, _variable_shape, _variable_count, inputs="none", scope_kw="name", creates_variables=True,
               doc="a model variable (slim.model_variable), listed by slim.get_model_variables()"),
     _activation("relu", "ReLU (tf.nn.relu)"),
     _activation("relu6", "ReLU capped at 6 (tf.nn.relu6)"),

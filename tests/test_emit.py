@@ -78,19 +78,9 @@ def _input_shape(prog, model):
 
 
 def _facts(graph, net, end_points):
-    from slimlang.tfcompat import slim, tf
+    from conformance import _graph_facts
 
-    with graph.as_default():
-        G = tf.compat.v1.GraphKeys
-        return {
-            "global variables": [(v.op.name, tuple(v.shape.as_list())) for v in tf.compat.v1.global_variables()],
-            "model variables": [v.op.name for v in slim.get_model_variables()],
-            "trainable variables": [v.op.name for v in tf.compat.v1.trainable_variables()],
-            "regularization losses": len(tf.compat.v1.get_collection(G.REGULARIZATION_LOSSES)),
-            "update ops": len(tf.compat.v1.get_collection(G.UPDATE_OPS)),
-            "end points": sorted((k, tuple(v.shape.as_list())) for k, v in end_points.items()),
-            "output shape": tuple(net.shape.as_list()),
-        }
+    return _graph_facts(graph, net, end_points)
 
 
 def _build_emitted(gen, prog, model, shape, kwargs):
