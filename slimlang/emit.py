@@ -32,7 +32,7 @@ from pathlib import Path
 from . import ast
 from .diagnostics import SlimError, Span
 from .evaluate import PURE_FUNCTIONS
-from .layers import LAYERS
+from .layers import LAYERS, canonical_arg
 from .values import BUILTINS, STRING_CONSTANTS, py_literal
 
 # Names the generated code defines or uses itself; .slim names never take them.
@@ -419,12 +419,7 @@ class Emitter:
     def rule_scopes(self, r: ast.DefaultsRule, fn, fr) -> list:
         values = {}
         for kw in r.kwargs:
-            name = kw.name
-            for k in r.kinds:
-                kind = LAYERS.get(k)
-                if kind is not None and kind.param(name) is not None:
-                    name = kind.param(name).name
-            values[name] = self.expr(kw.value, fn, fr, arg=True)
+            values[canonical_arg(r.kinds, kw.name)] = self.expr(kw.value, fn, fr, arg=True)
         groups = {}
         for k in r.kinds:
             kind = LAYERS.get(k)

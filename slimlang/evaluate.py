@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from . import ast
 from .diagnostics import SlimError, Span, did_you_mean
-from .layers import LAYERS, REQUIRED, LayerKind, ShapeError, fmt_shape
+from .layers import LAYERS, REQUIRED, LayerKind, ShapeError, canonical_arg, fmt_shape
 from .values import BUILTINS, STRING_CONSTANTS, Op, make_op
 
 
@@ -472,12 +472,7 @@ class Evaluator:
         if isinstance(spec, ast.DefaultsRule):
             args = {}
             for kw in spec.kwargs:
-                name = kw.name
-                for k in spec.kinds:
-                    kind = LAYERS.get(k)
-                    if kind is not None and kind.param(name) is not None:
-                        name = kind.param(name).name
-                args[name] = (self.eval(kw.value, frame), Origin("defaults", kw.span, ""))
+                args[canonical_arg(spec.kinds, kw.name)] = (self.eval(kw.value, frame), Origin("defaults", kw.span, ""))
             return defaults.with_args(spec.kinds, args)
         d = self.program.defaults[spec.name]
         given = {}

@@ -436,5 +436,15 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
 ]}
 
 
+def canonical_arg(kinds, name: str) -> str:
+    """The DSL name of argument `name` for a `defaults` rule over `kinds`:
+    TF-Slim spellings (activation_fn) become the DSL's (activation)."""
+    for k in kinds:
+        kind = LAYERS.get(k)
+        if kind is not None and kind.param(name) is not None:
+            return kind.param(name).name
+    return name
+
+
 def fmt_shape(shape) -> str:
     return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"

@@ -454,29 +454,29 @@ class _Printer:
     # -- top level
     def module_items(self):
         prev_end, first, prev_item = 0, True, None
-        for item in self.module.items:
-            line = item.span.line
-            # comments above this item
-            while self.next_comment < len(self.standalone) and self.standalone[self.next_comment].line < line:
+
+        def comments_before(limit):
+            # Standalone comments above `limit` (a line number, or None: the rest of the file).
+            nonlocal prev_end, first, prev_item
+            while self.next_comment < len(self.standalone) and (
+                    limit is None or self.standalone[self.next_comment].line < limit):
                 c = self.standalone[self.next_comment]
                 self.next_comment += 1
                 if not first and (prev_item is not None or self._blank_between(prev_end, c.line)):
                     self.blank()
                 self.emit(c.text, c.line)
                 prev_end, first, prev_item = c.line, False, None
+
+        for item in self.module.items:
+            line = item.span.line
+            comments_before(line)
             if not first:
                 both_lets = isinstance(item, ast.Let) and isinstance(prev_item, ast.Let)
                 if (prev_item is not None and not both_lets) or self._blank_between(prev_end, line):
                     self.blank()
             self.item(item)
             prev_end, first, prev_item = item.span.end_line, False, item
-        while self.next_comment < len(self.standalone):
-            c = self.standalone[self.next_comment]
-            self.next_comment += 1
-            if not first and (prev_item is not None or self._blank_between(prev_end, c.line)):
-                self.blank()
-            self.emit(c.text, c.line)
-            prev_end, first, prev_item = c.line, False, None
+        comments_before(None)
 
     def item(self, item):
         line = item.span.line
