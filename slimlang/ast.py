@@ -1,26 +1,34 @@
 """AST: what the parser makes of a .slim file.
 
-Small frozen dataclasses, one inheritance level, each with a `span` that does
-not take part in equality (so layout changes keep the tree equal; `fmt` relies
-on that).  No Lark type appears here.  Rewrites use `dataclasses.replace`.
+Small frozen records (records.record: a cheaper `dataclass(frozen=True,
+slots=True)`), one inheritance level, each with a `span` that does not take
+part in equality (so layout changes keep the tree equal; `fmt` relies on
+that).  No Lark type appears here.  Rewrites use `replace(node, **changes)`;
+`fields(node)` names a node's fields.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Union
 
 from .diagnostics import NO_SPAN, Span
+from .records import compared_fields, fields, hidden, replace  # noqa: F401  (the AST's API)
+from .records import record as node
 
 
-def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, repr=False)
+def _span():
+    return hidden(NO_SPAN)
+
+
+def is_node(x) -> bool:
+    """An AST node (an instance of one of this module's classes)."""
+    return not isinstance(x, type) and type(x).__module__ == __name__ and hasattr(type(x), "_compared")
 
 
 # ------------------------------------------------------------ expressions ---
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Const:
     """A number, string, boolean or `none`."""
 
@@ -28,7 +36,7 @@ class Const:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Kernel:
     """A `3x3` literal: a (height, width) pair."""
 
@@ -37,25 +45,25 @@ class Kernel:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Name:
     id: str
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ListExpr:
     items: tuple
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class TupleExpr:
     items: tuple
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class BinOp:
     op: str
     left: object
@@ -63,7 +71,7 @@ class BinOp:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Compare:
     left: object
     ops: tuple  # of str
@@ -71,26 +79,26 @@ class Compare:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class BoolOp:
     op: str  # "and" | "or"
     values: tuple
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Not:
     operand: object
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Neg:
     operand: object
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class CondExpr:
     body: object
     test: object
@@ -98,14 +106,14 @@ class CondExpr:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class KwArg:
     name: str
     value: object
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Call:
     func: object
     args: tuple
@@ -113,7 +121,7 @@ class Call:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Index:
     value: object
     index: object
@@ -126,7 +134,7 @@ Expr = Union[Const, Kernel, Name, ListExpr, TupleExpr, BinOp, Compare, BoolOp, N
 # ----------------------------------------------------------- scope names ---
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ScopePath:
     """`as conv1` or `as fc8/squeezed`: a literal scope name."""
 
@@ -134,7 +142,7 @@ class ScopePath:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class ScopeExpr:
     """`as "unit_1"` or `as ("unit_" + str(i))`: a computed scope name."""
 
@@ -148,7 +156,7 @@ ScopeName = Union[ScopePath, ScopeExpr]
 # ------------------------------------------------------------ statements ---
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Layer:
     """`conv 64 3x3 stride=2 x2 as conv1 from t endpoint`."""
 
@@ -163,17 +171,17 @@ class Layer:
     kind_span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class DefaultsRule:
     """`conv, fc: activation=relu, padding=SAME`."""
 
     kinds: tuple  # of str
     kwargs: tuple  # of KwArg
     span: Span = _span()
-    kind_spans: tuple = field(default=(), compare=False, repr=False)
+    kind_spans: tuple = hidden(())
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class CallRef:
     """A reference to a named defaults block, with arguments: `vgg_arg_scope(weight_decay=0.01)`."""
 
@@ -183,14 +191,14 @@ class CallRef:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Assign:
     target: str
     stmt: object  # Layer | Scope
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Scope:
     name: ScopeName
     defaults: object | None  # DefaultsRule | CallRef | None
@@ -199,21 +207,21 @@ class Scope:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class DefaultsStmt:
     spec: object  # DefaultsRule | CallRef
     body: tuple
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Collect:
     kinds: tuple
     span: Span = _span()
-    kind_spans: tuple = field(default=(), compare=False, repr=False)
+    kind_spans: tuple = hidden(())
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class If:
     test: object
     body: tuple
@@ -221,7 +229,7 @@ class If:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class For:
     targets: tuple  # of str
     iter: object
@@ -229,14 +237,14 @@ class For:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Let:
     name: str
     value: object
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Param:
     name: str
     type: object | None  # Name (int, float, ...) or ListExpr: a tensor's shape without the batch
@@ -244,7 +252,7 @@ class Param:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class LetFunction:
     name: str
     params: tuple  # of Param
@@ -252,19 +260,19 @@ class LetFunction:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Endpoint:
     key: object
     from_name: str | None
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Return:
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Fail:
     message: object
     span: Span = _span()
@@ -273,7 +281,7 @@ class Fail:
 # ------------------------------------------------------------- top level ---
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Model:
     """A `model` or a `block` (a sub-network used like a layer)."""
 
@@ -288,7 +296,7 @@ class Model:
     name_span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class DefaultsDef:
     name: str
     params: tuple  # of Param
@@ -297,7 +305,7 @@ class DefaultsDef:
     name_span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class SettingNode:
     name: str
     args: tuple
@@ -306,14 +314,14 @@ class SettingNode:
     name_span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Train:
     name: str | None
     settings: tuple
     span: Span = _span()
 
 
-@dataclass(frozen=True, slots=True)
+@node
 class Module:
     items: tuple
     span: Span = _span()

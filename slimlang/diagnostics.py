@@ -20,8 +20,10 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from .records import record
 
-@dataclass(frozen=True, slots=True)
+
+@record
 class Source:
     """The text of one .slim file (or string) and its display name."""
 
@@ -35,12 +37,12 @@ class Source:
         return ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Span:
     """A region of a source: 1-based line and column, end exclusive.
 
     Spans never take part in equality of the nodes that carry them (nodes
-    declare them with `field(compare=False)`), so two programs that differ only
+    declare them with `hidden(...)`, see records.py), so two programs that differ only
     in layout have equal IR.
     """
 
@@ -75,7 +77,7 @@ class Span:
 NO_SPAN = Span(None, 0, 0, 0, 0)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Diagnostic:
     code: str
     message: str

@@ -130,8 +130,8 @@ def _names_in(node, out: set):
     elif isinstance(node, (tuple, list)):
         for n in node:
             _names_in(n, out)
-    elif hasattr(node, "__dataclass_fields__"):
-        for f in node.__dataclass_fields__:
+    elif ast.is_node(node):
+        for f in ast.fields(node):
             if f in ("span", "kind_span", "name_span", "kind_spans"):
                 continue
             v = getattr(node, f)

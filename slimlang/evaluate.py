@@ -57,27 +57,93 @@ class Origin:
     detail: str = ""
 
 
-@dataclass
 class LayerCall:
-    """Everything a backend needs to build one layer."""
+    """Everything a backend needs to build one layer.
 
-    kind: LayerKind
-    inputs: list  # backend tensors
-    args: dict  # arguments set by the layer or by `defaults` (DSL names); what the lowerings pass
-    full: dict  # args plus the table's defaults: what shape rules and counts see
-    scope: str | None  # `as` name, or None for slim's default naming
-    origins: dict  # DSL name -> Origin
-    span: Span
-    normalizer_params: dict | None = None  # normalizer_params merged with that normalizer's defaults
+    kind: LayerKind; inputs: backend tensors; args: arguments set by the layer or by `defaults` (DSL
+    names), what the lowerings pass; full: args plus the table's defaults, what shape rules and counts
+    see; scope: the `as` name, or None for slim's default naming; origins: DSL name -> Origin (only
+    `explain` reads them, so the evaluator has them worked out on first use); span; normalizer_params:
+    normalizer_params merged with that normalizer's defaults.
+    """
+
+    __slots__ = ("kind", "inputs", "args", "full", "scope", "_origins", "span", "normalizer_params", "_why")
+
+    def __init__(self, kind, inputs, args, full, scope, origins, span, normalizer_params=None, _why=None):
+        self.kind = kind
+        self.inputs = inputs
+        self.args = args
+        self.full = full
+        self.scope = scope
+        self._origins = origins
+        self.span = span
+        self.normalizer_params = normalizer_params
+        self._why = _why  # (bound, kw_spans, defaults' origins) when origins is None
+
+    @property
+    def origins(self) -> dict:
+        if self._origins is None:
+            bound, kw_spans, from_defaults = self._why
+            table = _table_origin(self.kind)
+            origins = dict.fromkeys(self.full, table)
+            origins.update(from_defaults)
+            for k in bound:
+                origins[k] = Origin("layer", kw_spans.get(k, self.span))
+            self._origins = origins
+            self._why = None
+        return self._origins
+
+    def _key(self):
+        return (self.kind, self.inputs, self.args, self.full, self.scope, self.origins, self.span,
+                self.normalizer_params)
+
+    def __eq__(self, other):
+        return self._key() == other._key() if isinstance(other, LayerCall) else NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self):
+        return (f"LayerCall(kind={self.kind.name!r}, args={self.args!r}, scope={self.scope!r}, "
+                f"span={self.span!r})")
+
+
+_TABLE_ORIGINS: dict = {}
+
+
+def _table_origin(kind) -> Origin:
+    key = (kind.name, kind.fn)
+    o = _TABLE_ORIGINS.get(key)
+    if o is None:
+        o = _TABLE_ORIGINS[key] = Origin("table", None, f"TF-Slim's default for {kind.fn}")
+    return o
+
+
+_EMPTY: dict = {}  # shared, never mutated
 
 
 class Defaults:
     """An immutable arg_scope stack level: kind -> {arg: (value, Origin)}."""
 
-    __slots__ = ("by_kind",)
+    __slots__ = ("by_kind", "_split")
 
     def __init__(self, by_kind=None):
         self.by_kind = by_kind or {}
+        self._split = None  # kind -> (values, origins), filled on use (the level never changes)
+
+    def resolved(self, kind: str) -> tuple:
+        """({arg: value}, {arg: Origin}) for one kind; shared dicts: do not mutate."""
+        split = self._split
+        if split is None:
+            split = self._split = {}
+        r = split.get(kind)
+        if r is None:
+            entry = self.by_kind.get(kind)
+            if entry:
+                r = ({k: v for k, (v, _) in entry.items()}, {k: o for k, (_, o) in entry.items()})
+            else:
+                r = (_EMPTY, _EMPTY)
+            split[kind] = r
+        return r
 
     def with_args(self, kinds, args: dict) -> "Defaults":
         new = dict(self.by_kind)
@@ -138,6 +204,9 @@ class Evaluator:
     def __init__(self, program, backend):
         self.program = program  # checker.Program
         self.backend = backend
+        # node type -> unbound exec_/eval_ method (one dict lookup instead of a name built per node)
+        self._exec_table = _EXEC_TABLES.setdefault(type(self), {})
+        self._eval_table = _EVAL_TABLES.setdefault(type(self), {})
 
     # ------------------------------------------------------------ models --
     def run_model(self, name: str, inputs, params: dict | None = None, *, scope=None, reuse=None,
@@ -175,28 +244,89 @@ class Evaluator:
                     spans: dict | None = None) -> dict:
         params = model.params[1:] if skip_first else model.params
         env = dict(self.program.globals)
-        names = [p.name for p in params]
-        for k in given:
-            if k not in names:
-                raise SlimError.single("E206", f"`{model.name}` has no parameter `{k}`",
-                                       (spans or {}).get(k, span), [did_you_mean(k, names)])
-        scoped = defaults.values(model.name) if defaults is not None else {}
+        if given:
+            names = [p.name for p in params]
+            for k in given:
+                if k not in names:
+                    raise SlimError.single("E206", f"`{model.name}` has no parameter `{k}`",
+                                           (spans or {}).get(k, span), [did_you_mean(k, names)])
+        scoped = defaults.resolved(model.name)[0] if defaults is not None else _EMPTY
+        default_frame = None  # defaults see only the globals; one frame serves them all
         for p in params:
             if p.name in given:
                 env[p.name] = given[p.name]
             elif p.name in scoped:
                 env[p.name] = scoped[p.name]
             elif p.default is not None:
-                env[p.name] = self.eval(p.default, Frame(dict(self.program.globals), None, Defaults(), frozenset(),
-                                                         ModelRun({})))
+                if type(p.default) is ast.Const:
+                    env[p.name] = p.default.value
+                    continue
+                if default_frame is None:
+                    default_frame = Frame(dict(self.program.globals), None, Defaults(), frozenset(), ModelRun({}))
+                env[p.name] = self.eval(p.default, default_frame)
             else:
                 raise SlimError.single("E207", f"`{model.name}` needs a value for its parameter `{p.name}`", span)
         return env
 
     # -------------------------------------------------------- statements --
     def exec_body(self, body, frame: Frame):
+        # Dispatch here rather than through `exec`, and run plain layer statements directly: TensorFlow
+        # records the Python stack at every op it creates, so each interpreter frame per nesting level
+        # costs time on every op of the graph.
+        # The nesting statements (if, for, scope, defaults) are run here too, so each nesting level costs
+        # one frame (this one) rather than two; their exec_ methods below say the same for `exec`.
+        table = self._exec_table
+        Layer, If, For, Scope, DefaultsStmt = ast.Layer, ast.If, ast.For, ast.Scope, ast.DefaultsStmt
         for stmt in body:
-            self.exec(stmt, frame)
+            t = type(stmt)
+            if t is Layer:
+                frame.net = self.layer(stmt, frame)
+                continue
+            if t is If:
+                if self.truth(self.eval(stmt.test, frame), stmt.test):
+                    self.exec_body(stmt.body, frame)
+                else:
+                    self.exec_body(stmt.orelse, frame)
+                continue
+            if t is For:
+                seq = self.eval(stmt.iter, frame)
+                if not isinstance(seq, (list, tuple)):
+                    raise SlimError.single("E220", f"`for` needs a list, got {type_name(seq)}", stmt.iter.span)
+                targets = stmt.targets
+                for item in seq:
+                    if len(targets) == 1:
+                        frame.env[targets[0]] = item
+                    else:
+                        if not isinstance(item, (list, tuple)) or len(item) != len(targets):
+                            raise SlimError.single("E221", f"cannot unpack {py_repr(item)} into "
+                                                   f"{len(targets)} names", stmt.span)
+                        for tg, v in zip(targets, item):
+                            frame.env[tg] = v
+                    self.exec_body(stmt.body, frame)
+                continue
+            if t is Scope:
+                name = self.scope_name(stmt.name, frame)
+                defaults = frame.defaults
+                if stmt.defaults is not None:
+                    defaults = self.apply_defaults_spec(stmt.defaults, defaults, frame.env, frame)
+                start = self.tensor_named(stmt.from_name, frame, stmt.span) if stmt.from_name else frame.net
+                inner = Frame(dict(frame.env), start, defaults, frame.collect, frame.model)
+                with self.backend.variable_scope(name, "Scope"):
+                    self.exec_body(stmt.body, inner)
+                frame.env.update(inner.env)  # names bound inside stay visible after it (_export_lets)
+                frame.net = inner.net
+                continue
+            if t is DefaultsStmt:
+                defaults = self.apply_defaults_spec(stmt.spec, frame.defaults, frame.env, frame)
+                inner = Frame(dict(frame.env), frame.net, defaults, frame.collect, frame.model)
+                self.exec_body(stmt.body, inner)
+                frame.env.update(inner.env)
+                frame.net = inner.net
+                continue
+            fn = table.get(t)
+            if fn is None:
+                fn = table[t] = getattr(type(self), "exec_" + t.__name__)
+            fn(self, stmt, frame)
 
     def exec(self, stmt, frame: Frame):
         method = getattr(self, "exec_" + type(stmt).__name__)
@@ -211,7 +341,7 @@ class Evaluator:
 
     def exec_Assign(self, stmt: ast.Assign, frame: Frame):
         if isinstance(stmt.stmt, ast.Layer):
-            self.exec_Layer(stmt.stmt, frame, assign_to=stmt.target)
+            frame.env[stmt.target] = self.layer(stmt.stmt, frame)
         else:
             self.exec_Scope(stmt.stmt, frame, assign_to=stmt.target)
 
@@ -295,20 +425,19 @@ class Evaluator:
 
     # ------------------------------------------------------------ layers --
     def layer(self, stmt: ast.Layer, frame: Frame):
-        args = [self.eval(a, frame) for a in stmt.args]
-        kwargs = {k.name: self.eval(k.value, frame) for k in stmt.kwargs}
-        kw_spans = {k.name: k.span for k in stmt.kwargs}
+        Const = ast.Const
+        args = [a.value if type(a) is Const else self.eval(a, frame) for a in stmt.args]
+        if stmt.kwargs:
+            kwargs = {k.name: self.eval(k.value, frame) for k in stmt.kwargs}
+            kw_spans = {k.name: k.span for k in stmt.kwargs}
+        else:
+            kwargs = kw_spans = _EMPTY
         start = self.tensor_named(stmt.from_name, frame, stmt.span) if stmt.from_name else frame.net
         scope = self.scope_name(stmt.as_name, frame) if stmt.as_name is not None else None
         block = self.program.blocks.get(stmt.kind)
         kind = LAYERS.get(stmt.kind)
-
-        def build_one(x, pos, kw, sc):
-            if block is not None:
-                return self.call_block(block, x, pos, kw, sc, frame, stmt, kw_spans)
-            return self.call_layer(kind, x, pos, kw, sc, frame, stmt, kw_spans)
-
-        stack_args = self.stack_items(kind, block, args)
+        # (call_block / call_layer are called inline, not through a helper: one frame less per layer)
+        stack_args = self.stack_items(kind, block, args) if args else None
         if stack_args is not None or stmt.repeat:
             what = "Stack" if stack_args is not None else "Repeat"
             base = scope if scope is not None else (block.name if block else kind.repeat_name)
@@ -316,9 +445,14 @@ class Evaluator:
             out = start
             with self.backend.variable_scope(scope, what):
                 for i, pos in enumerate(items):
-                    out = build_one(out, tuple(pos), kwargs, f"{base}_{i + 1}")
+                    if block is not None:
+                        out = self.call_block(block, out, tuple(pos), kwargs, f"{base}_{i + 1}", frame, stmt, kw_spans)
+                    else:
+                        out = self.call_layer(kind, out, tuple(pos), kwargs, f"{base}_{i + 1}", frame, stmt, kw_spans)
+        elif block is not None:
+            out = self.call_block(block, start, tuple(args), kwargs, scope, frame, stmt, kw_spans)
         else:
-            out = build_one(start, tuple(args), kwargs, scope)
+            out = self.call_layer(kind, start, tuple(args), kwargs, scope, frame, stmt, kw_spans)
         if stmt.endpoint:
             key = scope if scope is not None else self.backend.alias(out.obj)
             self.record_endpoint(key.split("/")[-1] if stmt.as_name is None else key, out, frame)
@@ -337,48 +471,52 @@ class Evaluator:
             return None
         return [item if isinstance(item, (list, tuple)) else (item,) for item in args[0]]
 
-    def resolve_args(self, kind_name: str, names: list, pos: tuple, kwargs: dict, frame: Frame, stmt, kw_spans,
+    def resolve_args(self, kind_name: str, names, pos: tuple, kwargs: dict, frame: Frame, stmt, kw_spans,
                      what: str):
-        """Bind positional and keyword arguments, then merge in `defaults`."""
-        bound = {}
-        origins = {}
+        """Bind positional and keyword arguments, then merge in `defaults`.
+
+        Returns (merged arguments, the layer's own arguments, {arg: Origin} of the `defaults` ones)."""
         if len(pos) > len(names):
             raise SlimError.single("E203", f"{what} takes at most {len(names)} positional arguments "
                                    f"({', '.join(names)}), got {len(pos)}", stmt.span)
-        for n, v in zip(names, pos):
-            bound[n] = v
-            origins[n] = Origin("layer", stmt.span)
+        bound = dict(zip(names, pos))
         for k, v in kwargs.items():
             if k in bound:
                 raise SlimError.single("E204", f"{what} got `{k}` twice (positionally and by name)", kw_spans.get(k, stmt.span))
             bound[k] = v
-            origins[k] = Origin("layer", kw_spans.get(k, stmt.span))
-        merged = {}
-        for k, (v, origin) in frame.defaults.get(kind_name).items():
-            merged[k] = v
-            origins.setdefault(k, origin)
-        merged.update(bound)
-        for k in list(origins):
-            if k in bound:
-                origins[k] = Origin("layer", kw_spans.get(k, stmt.span))
-        return merged, origins
+        values, origins = frame.defaults.resolved(kind_name)
+        if values:
+            merged = dict(values)
+            merged.update(bound)
+        else:
+            merged = bound
+        return merged, bound, origins
 
     def call_layer(self, kind: LayerKind, x, pos, kwargs, scope, frame: Frame, stmt: ast.Layer, kw_spans):
-        names = [p.name for p in kind.params]
-        kwargs = {kind.param(k).name if kind.param(k) else k: v for k, v in kwargs.items()}
-        args, origins = self.resolve_args(kind.name, names, pos, kwargs, frame, stmt, kw_spans, f"`{kind.name}`")
-        full = {}
-        for p in kind.params:
-            if p.name in args:
-                full[p.name] = args[p.name]
-            elif p.default is REQUIRED:
+        if kwargs:
+            param = kind.param_map.get
+            kwargs = {param(k).name if param(k) else k: v for k, v in kwargs.items()}
+        args, bound, from_defaults = self.resolve_args(kind.name, kind.param_names, pos, kwargs, frame, stmt,
+                                                       kw_spans, f"`{kind.name}`")
+        template = kind.template
+        full = dict(template)
+        full.update(args)
+        if len(full) != len(template):  # an argument the table does not know stays out of `full`
+            full = {k: full[k] for k in template}
+        for name in kind.required:
+            if full[name] is REQUIRED:
+                p = kind.param_map[name]
                 raise SlimError.single("E205", f"`{kind.name}` needs its `{p.name}` argument", stmt.span,
                                        [f"help: {p.name}: {p.doc}"] if p.doc else [])
-            else:
-                full[p.name] = p.default
-                origins[p.name] = Origin("table", None, f"TF-Slim's default for {kind.fn}")
-        for p in kind.params:
-            self.check_type(kind, p, full[p.name], kw_spans.get(p.name, stmt.span))
+        # The table's own defaults are valid by construction (tests/test_evaluate_fast.py checks them), so
+        # only the arguments the layer or its `defaults` set are checked; in table order, as before.
+        param_map = kind.param_map
+        for name, value in args.items():
+            p = param_map.get(name)
+            if p is not None and value is not None and not _type_ok(p.type, value):
+                for q in kind.params:
+                    if q.name in args:
+                        self.check_type(kind, q, full[q.name], kw_spans.get(q.name, stmt.span))
         if kind.inputs == "list":
             values = full["values"]
             inputs = [v.obj for v in values]
@@ -393,8 +531,8 @@ class Evaluator:
         norm_params = None
         norm = full.get("normalizer")
         if isinstance(norm, Op):
-            norm_params = {**frame.defaults.values(norm.name), **(full.get("normalizer_params") or {})}
-        call = LayerCall(kind, inputs, args, full, scope, origins, stmt.span, norm_params)
+            norm_params = {**frame.defaults.resolved(norm.name)[0], **(full.get("normalizer_params") or {})}
+        call = LayerCall(kind, inputs, args, full, scope, None, stmt.span, norm_params, (bound, kw_spans, from_defaults))
         try:
             out = self.backend.layer(call)
         except ShapeError as e:
@@ -407,7 +545,7 @@ class Evaluator:
 
     def call_block(self, block: ast.Model, x, pos, kwargs, scope, frame: Frame, stmt: ast.Layer, kw_spans):
         params = [p.name for p in block.params]
-        bound, _ = self.resolve_args(block.name, params, pos, kwargs, frame, stmt, kw_spans, f"block `{block.name}`")
+        bound, _, _ = self.resolve_args(block.name, params, pos, kwargs, frame, stmt, kw_spans, f"block `{block.name}`")
         if block.inline and scope is not None:
             if "scope" not in params:
                 raise SlimError.single("E231", f"inline block `{block.name}` takes no `as` name: it declares no "
@@ -518,7 +656,10 @@ class Evaluator:
 
     def eval(self, node, frame: Frame):
         try:
-            return getattr(self, "eval_" + type(node).__name__)(node, frame)
+            fn = self._eval_table.get(type(node))
+            if fn is None:
+                fn = self._eval_table[type(node)] = getattr(type(self), "eval_" + type(node).__name__)
+            return fn(self, node, frame)
         except SlimError:
             raise
         except _Stop:
@@ -656,6 +797,42 @@ class Evaluator:
             else:
                 raise SlimError.single("E207", f"`{fn.node.name}` needs its argument `{p.name}`", node.span)
         return self.eval(fn.node.value, frame)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_size2(v) -> bool:
+    return (isinstance(v, int) and not isinstance(v, bool) or isinstance(v, (list, tuple)) and len(v) == 2
+            and all(isinstance(i, int) for i in v))
+
+
+_TYPE_OK = {
+    # What check_type accepts, as a yes/no per type (check_type itself words the error).
+    "int": _is_int,
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "size2": _is_size2,
+    "padding": lambda v: v in ("SAME", "VALID"),
+    "activation": lambda v: isinstance(v, Op) and v.kind == "activation",
+    "normalizer": lambda v: isinstance(v, Op) and v.kind == "normalizer",
+    "initializer": lambda v: isinstance(v, Op) and v.kind == "initializer",
+    "regularizer": lambda v: isinstance(v, Op) and v.kind == "regularizer",
+    "tensor": lambda v: isinstance(v, Tensor),
+    "tensors": lambda v: isinstance(v, (list, tuple)) and all(isinstance(i, Tensor) for i in v),
+    "dict": lambda v: isinstance(v, dict),
+    "ints": lambda v: isinstance(v, (list, tuple, int)),
+}
+
+
+def _type_ok(t: str, value) -> bool:
+    ok = _TYPE_OK.get(t)
+    return True if ok is None else ok(value)
+
+
+_EXEC_TABLES: dict = {}  # Evaluator class -> {node type: exec_ method}
+_EVAL_TABLES: dict = {}  # Evaluator class -> {node type: eval_ method}
 
 
 def type_name(v) -> str:

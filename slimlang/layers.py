@@ -54,12 +54,19 @@ class LayerKind:
     doc: str = ""
     aliases: tuple = ()  # other spellings users bring from TF-Slim (activation_fn, ...)
     param_map: dict = field(default_factory=dict)
+    # Derived once from `params` (the evaluator's per-layer hot path reads these instead of looping):
+    param_names: tuple = field(default=(), init=False, repr=False, compare=False)
+    template: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # name -> table default
+    required: tuple = field(default=(), init=False, repr=False, compare=False)  # names without a default
 
     def __post_init__(self):
         self.param_map.update({p.name: p for p in self.params})
         for p in self.params:
             if p.py and p.py != p.name:
                 self.param_map.setdefault(p.py, p)
+        object.__setattr__(self, "param_names", tuple(p.name for p in self.params))
+        self.template.update({p.name: p.default for p in self.params})
+        object.__setattr__(self, "required", tuple(p.name for p in self.params if p.default is REQUIRED))
 
     def param(self, name: str) -> P | None:
         return self.param_map.get(name)

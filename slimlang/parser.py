@@ -1,8 +1,12 @@
 """Parse stage: .slim text -> AST (slimlang.ast).
 
 The Lark LALR parser is built once per process (and its tables cached on disk
-by Lark), with the transformer passed inline, which keeps large files fast
-(see DESIGN.md: ~54k statements/s inline against ~16k/s transforming after).
+by Lark).  The AST is built while parsing: `_Builder` is passed to Lark as an
+inline transformer, so no parse tree is made, and there is no second pass.
+Lark cannot propagate positions to an inline transformer, so each callback
+computes its node's span from its tokens and children (the grammar keeps the
+keywords and brackets a span starts or ends with).  Expressions are parsed
+flat by the grammar and given their precedence here (`_ExprReader`).
 Syntax errors become `SlimError`s with a caret and the tokens that would have
 fit.  No Lark type leaves this module.
 """
@@ -12,11 +16,19 @@ from __future__ import annotations
 import functools
 import gc
 import tempfile
+import threading
+from copy import copy
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
+from lark.lexer import ContextualLexer
 
 from . import ast
 from .diagnostics import Diagnostic, SlimError, Source, Span
@@ -29,6 +41,9 @@ def grammar_text() -> str:
     return resources.files("slimlang.grammar").joinpath("slim.lark").read_text(encoding="utf-8")
 
 
+_GLUE_BEFORE = frozenset(("NAME", "RPAR", "RSQB", "STRING"))
+
+
 class _PostLex:
     """Newline and bracket handling that an LALR grammar cannot express.
 
@@ -37,31 +52,35 @@ class _PostLex:
     - `(` right after a name, `)` or `]` with no space is a call, `[` in the
       same place is an index; with a space they start a new argument, which
       is what `conv n [1, 1]` and `conv d (3, 3)` mean.
+
+    It also notes the first and the last token it passes on: the module's span.
     """
 
     always_accept = ("_NL", "LPAR", "LSQB")
 
+    def __init__(self):
+        self.first = self.last = None
+
     def process(self, stream):
         depth = 0
         prev = None
+        self.first = self.last = None
         for tok in stream:
             kind = tok.type
             if kind == "_NL":
-                if depth > 0 or (prev is not None and prev.type == "COMMA"):
+                if depth or (prev is not None and prev.type == "COMMA"):
                     continue
-            elif kind in ("LPAR", "LSQB"):
-                glued = (
-                    prev is not None
-                    and prev.end_pos == tok.start_pos
-                    and prev.type in ("NAME", "RPAR", "RSQB", "STRING")
-                )
-                if glued:
+            elif kind == "LPAR" or kind == "LSQB":
+                if prev is not None and prev.end_pos == tok.start_pos and prev.type in _GLUE_BEFORE:
                     tok = Token.new_borrow_pos("CALL_LPAR" if kind == "LPAR" else "INDEX_LSQB", tok.value, tok)
                 depth += 1
-            elif kind in ("RPAR", "RSQB"):
-                depth = max(0, depth - 1)
+            elif kind in ("RPAR", "RSQB") and depth:
+                depth -= 1
+            if prev is None:
+                self.first = tok
             prev = tok
             yield tok
+        self.last = prev
 
 
 # Friendly names for terminals in "expected ..." notes.
@@ -88,49 +107,125 @@ def _describe(tokens) -> str:
     return ", ".join(names)
 
 
+class _RootFirstLexer(ContextualLexer):
+    """Lark's contextual lexer, with the same tokens, at a fraction of the start-up.
+
+    Lark's ContextualLexer keeps a scanner per set of terminals a parser state
+    accepts and compiles each one (a regex union, in Python's pure-Python `re`
+    compiler) on first use: ~33 of them for vgg.slim, ~20 ms of every
+    `slimlang check`.  This one matches with the one scanner of all terminals
+    first and takes its token when the parser state accepts it.  That is
+    exactly the token the state's own scanner would find: the union tries the
+    terminals in the same order (priority, then length) and the ones before
+    the match did not match here.  Only when the token is not acceptable
+    (`x2` where only a name fits, a keyword used as a name) does it re-read
+    with the state's scanner, built then, as Lark would have; errors come from
+    that path too, so they read as Lark's.  Installed via Lark's plugin hook.
+    """
+
+    def __init__(self, conf, states, always_accept=()):
+        self._conf = conf
+        self._states = states  # state -> list of acceptable terminal names
+        self._accepts = {}  # state -> frozenset of them, made on first use
+        self._extra = frozenset(always_accept) | frozenset(conf.ignore)
+        self._by_accepts = {}
+        self.lexers = {}
+        self.root_lexer = self.BasicLexer(copy(conf), None)  # validates every terminal once
+
+    def _state_lexer(self, state):
+        lexer = self.lexers.get(state)
+        if lexer is None:
+            key = self._accepting(state)
+            lexer = self._by_accepts.get(key)
+            if lexer is None:
+                conf = copy(self._conf)
+                conf.skip_validation = True
+                by_name = conf.terminals_by_name
+                conf.terminals = [by_name[n] for n in key | self._extra if n in by_name]
+                lexer = self._by_accepts[key] = self.BasicLexer(conf, None)
+            self.lexers[state] = lexer
+        return lexer
+
+    def _accepting(self, state):
+        acc = self._accepts.get(state)
+        if acc is None:
+            acc = self._accepts[state] = frozenset(self._states[state])
+        return acc
+
+    def lex(self, lexer_state, parser_state):
+        root, accepts, extra = self.root_lexer, self._accepts, self._extra
+        lc = lexer_state.line_ctr
+        try:
+            while True:
+                state = parser_state.position
+                mark = (lc.char_pos, lc.line, lc.column, lc.line_start_pos, lexer_state.last_token)
+                try:
+                    token = root.next_token(lexer_state, parser_state)
+                    if token.type in (accepts.get(state) or self._accepting(state)) or token.type in extra:
+                        yield token
+                        continue
+                except UnexpectedCharacters:
+                    pass
+                lc.char_pos, lc.line, lc.column, lc.line_start_pos, lexer_state.last_token = mark
+                try:
+                    yield self._state_lexer(state).next_token(lexer_state, parser_state)
+                except UnexpectedCharacters as e:  # as ContextualLexer.lex reports it
+                    try:
+                        last_token = lexer_state.last_token
+                        token = root.next_token(lexer_state, parser_state)
+                        raise UnexpectedToken(token, e.allowed, state=parser_state, token_history=[last_token],
+                                              terminals_by_name=root.terminals_by_name)
+                    except UnexpectedCharacters:
+                        raise e from None
+        except EOFError:
+            pass
+
+
+_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=1)
-def _parser() -> Lark:
-    return Lark(
+def _parser_and_builder() -> tuple[Lark, _Builder]:
+    postlex = _PostLex()
+    builder = _Builder(postlex)
+    lark = Lark(
         grammar_text(),
         parser="lalr",
         lexer="contextual",
-        propagate_positions=True,
         maybe_placeholders=True,
-        postlex=_PostLex(),
+        postlex=postlex,
+        transformer=builder,
+        _plugins={"ContextualLexer": _RootFirstLexer},
         cache=str(Path(tempfile.gettempdir()) / "slimlang-grammar.cache"),
     )
+    return lark, builder
+
+
+def _parser() -> Lark:
+    """The Lark parser, built once per process (its `parse` returns an `ast.Module`)."""
+    return _parser_and_builder()[0]
 
 
 def parse(text: str, filename: str = "<string>") -> ast.Module:
     """Parse .slim source text into an `ast.Module`, or raise `SlimError`."""
     source = Source(filename, text)
-    try:
-        return _parse(source)
-    except VisitError as e:  # an error raised inside the transformer
-        if isinstance(e.orig_exc, SlimError):
-            raise e.orig_exc from None
-        meta = getattr(e.obj, "meta", None)
-        line, col = (getattr(meta, "line", 1), getattr(meta, "column", 1)) if meta is not None else (1, 1)
-        raise SlimError(Diagnostic("E003", f"cannot read this construct: {e.orig_exc}",
-                                   Span(source, line, col, line, col + 1))) from None
-
-
-def _parse(source: Source) -> ast.Module:
-    # The parse tree and the AST are many small objects; on a big file the
-    # cyclic garbage collector rescans them again and again while they are
-    # built (DESIGN.md: ~16k statements/s at 100k with it).  They hold no
-    # cycles that need it, so it is paused for the parse (benchmarks/ row 2).
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    lark, builder = _parser_and_builder()
+    # The builder (and the post-lexer) are shared by every parse: one at a time.
+    with _LOCK:
+        # The AST is many small objects; on a big file the cyclic garbage
+        # collector would rescan them again and again while they are built.
+        # They hold no cycles that need it, so it is paused for the parse.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        builder.start_parse(source)
         try:
-            tree = _parser().parse(_ensure_newline(source.text))
+            return lark.parse(_ensure_newline(source.text))
         except UnexpectedInput as e:
             raise _syntax_error(e, source) from None
-        return _ToAst(source).transform(tree)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+        finally:
+            builder.end_parse()
+            if gc_was_enabled:
+                gc.enable()
 
 
 def _ensure_newline(text: str) -> str:
@@ -166,6 +261,10 @@ def _syntax_error(e: UnexpectedInput, source: Source) -> SlimError:
         what = repr(text)
         span = Span(source, line, col, tok.end_line or line, tok.end_column or col + len(text))
     expected = e.accepts or e.expected or set()
+    if "ELSE" in expected and "PLUS" in expected:
+        # inside the test of `a if b else c` (the only place where both fit):
+        # the `else` is what is missing, not one of the operators
+        expected = {"ELSE"}
     notes = []
     if expected:
         notes.append(f"expected {_describe(expected)}")
@@ -191,107 +290,175 @@ def _str_value(tok: str) -> str:
     return "".join(out)
 
 
-@v_args(meta=True)
-class _ToAst(Transformer):
-    """One method per grammar rule, each returning a typed AST node."""
+_COMPARE_OPS = frozenset(("==", "!=", "<=", ">=", "<", ">", "in"))
+_ADD_OPS = frozenset(("+", "-"))
+_MUL_OPS = frozenset(("*", "//", "/", "%"))
 
-    def __init__(self, source: Source):
-        super().__init__()
+
+class _Builder:
+    """Lark's inline transformer: one method per grammar rule (or alias), each
+    called with the rule's kept children and returning a typed AST node.
+
+    Spans follow one rule: a node runs from the start of its first child to
+    the end of its last, keywords and brackets included.  An expression in
+    parentheses keeps its own span; the parentheses count only for the node
+    around it (`extent`).  An arithmetic chain's node (`BinOp`) runs from its
+    left operand's own span to its right operand's.
+    """
+
+    def __init__(self, postlex: _PostLex):
+        self.postlex = postlex
+        self.source = None
+        # id(node) -> (node, line, col, end_line, end_col): the extent of an
+        # expression node where it differs from its span (parentheses).
+        self.extents = {}
+
+    def start_parse(self, source: Source) -> None:
         self.source = source
+        self.extents = {}
 
-    def _span(self, meta) -> Span:
-        if getattr(meta, "empty", True):
-            return Span(self.source, 1, 1, 1, 1)
-        return Span(self.source, meta.line, meta.column, meta.end_line, meta.end_column)
+    def end_parse(self) -> None:
+        self.source = None
+        self.extents = {}
 
-    def _tok_span(self, tok: Token) -> Span:
+    # -- spans
+    def _tok_span(self, tok) -> Span:
         return Span(self.source, tok.line, tok.column, tok.end_line, tok.end_column)
 
-    # -- top level
-    def start(self, meta, items):
-        return ast.Module(tuple(i for i in items if i is not None), self._span(meta))
+    def _start(self, x):
+        """(line, col) where child `x` (a token or a node) starts."""
+        if isinstance(x, Token):
+            return x.line, x.column
+        e = self.extents.get(id(x))
+        if e is not None and e[0] is x:
+            return e[1], e[2]
+        s = x.span
+        return s.line, s.col
 
-    def params(self, meta, items):
+    def _end(self, x):
+        """(end_line, end_col) where child `x` (a token or a node) ends."""
+        if isinstance(x, Token):
+            return x.end_line, x.end_column
+        e = self.extents.get(id(x))
+        if e is not None and e[0] is x:
+            return e[3], e[4]
+        s = x.span
+        return s.end_line, s.end_col
+
+    def _span(self, first, last) -> Span:
+        line, col = self._start(first)
+        end_line, end_col = self._end(last)
+        return Span(self.source, line, col, end_line, end_col)
+
+    def _set_extent(self, node, first, last) -> None:
+        line, col = self._start(first)
+        end_line, end_col = self._end(last)
+        s = node.span
+        if (line, col, end_line, end_col) != (s.line, s.col, s.end_line, s.end_col):
+            self.extents[id(node)] = (node, line, col, end_line, end_col)
+
+    def _cannot_read(self, tok, exc) -> SlimError:
+        return SlimError(Diagnostic("E003", f"cannot read this construct: {exc}",
+                                    Span(self.source, tok.line, tok.column, tok.line, tok.column + 1)))
+
+    # -- top level
+    def start(self, items):
+        first, last = self.postlex.first, self.postlex.last
+        if first is None:
+            span = Span(self.source, 1, 1, 1, 1)
+        else:
+            span = Span(self.source, first.line, first.column, last.end_line, last.end_column)
+        return ast.Module(tuple(i for i in items if i is not None), span)
+
+    def params(self, items):
         return tuple(p for p in items if isinstance(p, ast.Param))
 
-    def param(self, meta, items):
+    def param(self, items):
         name, typ, default = items
-        return ast.Param(str(name), typ, default, self._span(meta))
+        last = default if default is not None else typ if typ is not None else name
+        return ast.Param(str(name), typ, default, self._span(name, last))
 
-    def body(self, meta, items):
-        return tuple(items)
+    def body(self, items):
+        # (statements, the closing `}`): the `}` ends the span of what owns the body
+        return tuple(items[:-1]), items[-1]
 
-    def model(self, meta, items):
-        name, params, *clauses, body = items
-        return self._model(meta, name, params, clauses, body, is_block=False, inline=False)
+    def model(self, items):
+        kw, name, params, *clauses, body = items
+        return self._model(kw, name, params, clauses, body, is_block=False, inline=False)
 
-    def block_def(self, meta, items):
-        inline, name, params, *clauses, body = items
-        return self._model(meta, name, params, clauses, body, is_block=True, inline=inline is not None)
+    def block_def(self, items):
+        inline, kw, name, params, *clauses, body = items
+        return self._model(inline if inline is not None else kw, name, params, clauses, body,
+                           is_block=True, inline=inline is not None)
 
-    def _model(self, meta, name, params, clauses, body, is_block, inline):
+    def _model(self, first, name, params, clauses, body, is_block, inline):
         uses = until = None
         for kind, value in clauses:
             if kind == "uses":
                 uses = value
             else:
                 until = value
-        return ast.Model(str(name), params, body, is_block, inline, uses, until, self._span(meta), self._tok_span(name))
+        stmts, rbrace = body
+        return ast.Model(str(name), params, stmts, is_block, inline, uses, until, self._span(first, rbrace),
+                         self._tok_span(name))
 
-    def inline_kw(self, meta, items):
-        return True
-
-    def uses(self, meta, items):
-        return ("uses", items[0])
-
-    def until(self, meta, items):
-        return ("until", items[0])
-
-    def defaults_def(self, meta, items):
-        name, *lines = items
-        # `params?` leaves no placeholder: `defaults d { ... }` has no params item
-        params = lines.pop(0) if lines and (lines[0] is None or isinstance(lines[0], tuple)) else ()
-        return ast.DefaultsDef(str(name), params or (), tuple(lines), self._span(meta), self._tok_span(name))
-
-    def defaults_rule(self, meta, items):
-        kinds, kwargs = items
-        return ast.DefaultsRule(tuple(str(k) for k in kinds), kwargs, self._span(meta),
-                                tuple(self._tok_span(k) for k in kinds))
-
-    def defaults_use(self, meta, items):
+    def inline_kw(self, items):
         return items[0]
 
-    def kinds(self, meta, items):
+    def uses(self, items):
+        return ("uses", items[0])
+
+    def until(self, items):
+        return ("until", items[0])
+
+    def defaults_def(self, items):
+        kw, name, params, _lbrace, *lines, rbrace = items
+        return ast.DefaultsDef(str(name), params or (), tuple(lines), self._span(kw, rbrace), self._tok_span(name))
+
+    def defaults_rule(self, items):
+        kinds, (kwargs, last) = items
+        return ast.DefaultsRule(tuple(str(k) for k in kinds), kwargs, self._span(kinds[0], last),
+                                tuple(self._tok_span(k) for k in kinds))
+
+    def defaults_use(self, items):
+        return items[0]
+
+    def kinds(self, items):
         return list(items)
 
-    def kwargs(self, meta, items):
-        return tuple(items)
+    def kwargs(self, items):
+        # (the kwargs, the last child: a trailing `,` ends the span of the rule)
+        return tuple(k for k in items if not isinstance(k, Token)), items[-1]
 
-    def kwarg(self, meta, items):
+    def kwarg(self, items):
         name, value = items
-        return ast.KwArg(str(name), value, self._span(meta))
+        return ast.KwArg(str(name), value, self._span(name, value))
 
-    def call_ref(self, meta, items):
+    def call_ref(self, items):
         name = items[0]
-        args, kwargs = items[2] if len(items) > 2 and items[2] is not None else ((), ())
-        return ast.CallRef(str(name), args, kwargs, self._span(meta))
+        if len(items) > 1:
+            args, kwargs = items[2]
+            return ast.CallRef(str(name), args, kwargs, self._span(name, items[3]))
+        return ast.CallRef(str(name), (), (), self._tok_span(name))
 
-    def arguments(self, meta, items):
+    def arguments(self, items):
         args = tuple(a for a in items if a is not None and not isinstance(a, ast.KwArg))
         kwargs = tuple(a for a in items if isinstance(a, ast.KwArg))
         return args, kwargs
 
     # -- statements
-    def layer(self, meta, items):
+    def layer(self, items):
         kind = items[0]
+        source = self.source
+        kind_span = Span(source, kind.line, kind.column, kind.end_line, kind.end_column)
+        if len(items) == 1:
+            return ast.Layer(str(kind), (), (), None, None, None, False, kind_span, kind_span)
         args, kwargs = [], []
         repeat = as_name = from_name = None
         endpoint = False
         for item in items[1:]:
-            if isinstance(item, ast.KwArg):
-                kwargs.append(item)
-            elif isinstance(item, tuple) and len(item) == 3 and item[0] == "__suffix__":
-                _, key, value = item
+            if isinstance(item, tuple):  # a suffix: (key, value, end_line, end_col)
+                key, value = item[0], item[1]
                 if key == "repeat":
                     repeat = value
                 elif key == "as":
@@ -300,169 +467,284 @@ class _ToAst(Transformer):
                     from_name = value
                 else:
                     endpoint = True
+            elif isinstance(item, ast.KwArg):
+                kwargs.append(item)
             else:
                 args.append(item)
+        last = items[-1]
+        end_line, end_col = (last[2], last[3]) if isinstance(last, tuple) else self._end(last)
         return ast.Layer(str(kind), tuple(args), tuple(kwargs), repeat, as_name, from_name, endpoint,
-                         self._span(meta), self._tok_span(kind))
+                         Span(source, kind.line, kind.column, end_line, end_col), kind_span)
 
-    def repeat(self, meta, items):
-        return ("__suffix__", "repeat", int(str(items[0])[1:]))
+    def repeat(self, items):
+        tok = items[0]
+        return ("repeat", int(str(tok)[1:]), tok.end_line, tok.end_column)
 
-    def as_name(self, meta, items):
-        return ("__suffix__", "as", items[0])
+    def as_name(self, items):
+        s = items[0].span
+        return ("as", items[0], s.end_line, s.end_col)
 
-    def from_tensor(self, meta, items):
-        return ("__suffix__", "from", str(items[0]))
+    def from_tensor(self, items):
+        tok = items[0]
+        return ("from", str(tok), tok.end_line, tok.end_column)
 
-    def endpoint_flag(self, meta, items):
-        return ("__suffix__", "endpoint", True)
+    def endpoint_flag(self, items):
+        tok = items[0]
+        return ("endpoint", True, tok.end_line, tok.end_column)
 
-    def assign(self, meta, items):
+    def assign(self, items):
         name, stmt = items
-        return ast.Assign(str(name), stmt, self._span(meta))
+        return ast.Assign(str(name), stmt, self._span(name, stmt))
 
-    def scope_stmt(self, meta, items):
-        name, defaults, from_name, body = items
-        return ast.Scope(name, defaults, from_name, body, self._span(meta))
+    def scope_stmt(self, items):
+        kw, name, defaults, from_name, (stmts, rbrace) = items
+        return ast.Scope(name, defaults, str(from_name) if from_name is not None else None, stmts,
+                         self._span(kw, rbrace))
 
-    def from_clause(self, meta, items):
-        return str(items[0])
+    def from_clause(self, items):
+        return items[0]  # the NAME token: `endpoint x from t` ends there
 
-    def defaults_stmt(self, meta, items):
-        spec, body = items
-        return ast.DefaultsStmt(spec, body, self._span(meta))
+    def defaults_stmt(self, items):
+        kw, spec, (stmts, rbrace) = items
+        return ast.DefaultsStmt(spec, stmts, self._span(kw, rbrace))
 
-    def collect_stmt(self, meta, items):
-        kinds = items[0]
-        return ast.Collect(tuple(str(k) for k in kinds), self._span(meta), tuple(self._tok_span(k) for k in kinds))
+    def collect_stmt(self, items):
+        kw, kinds = items
+        return ast.Collect(tuple(str(k) for k in kinds), self._span(kw, kinds[-1]),
+                           tuple(self._tok_span(k) for k in kinds))
 
-    def scope_path(self, meta, items):
-        return ast.ScopePath("/".join(str(i) for i in items), self._span(meta))
+    def scope_path(self, items):
+        return ast.ScopePath("/".join(str(i) for i in items), self._span(items[0], items[-1]))
 
-    def scope_string(self, meta, items):
-        return ast.ScopeExpr(ast.Const(_str_value(str(items[0])), self._span(meta)), self._span(meta))
+    def scope_string(self, items):
+        span = self._tok_span(items[0])
+        return ast.ScopeExpr(ast.Const(_str_value(str(items[0])), span), span)
 
-    def scope_expr(self, meta, items):
-        return ast.ScopeExpr(items[0], self._span(meta))
+    def scope_expr(self, items):
+        lpar, expr, rpar = items
+        return ast.ScopeExpr(expr, self._span(lpar, rpar))
 
-    def if_stmt(self, meta, items):
-        test, body, *rest = items
+    def if_stmt(self, items):
+        kw, test, (stmts, rbrace), *rest = items
         orelse = ()
-        if rest and rest[0] is not None:
-            orelse = (rest[0],) if isinstance(rest[0], ast.If) else rest[0]
-        return ast.If(test, body, orelse, self._span(meta))
+        last = rbrace
+        if rest:
+            other = rest[0]
+            if isinstance(other, ast.If):
+                orelse, last = (other,), other
+            else:
+                orelse, last = other
+        return ast.If(test, stmts, orelse, self._span(kw, last))
 
-    def for_stmt(self, meta, items):
-        *targets, it, body = items
-        return ast.For(tuple(str(t) for t in targets), it, body, self._span(meta))
+    def for_stmt(self, items):
+        kw = items[0]
+        stmts, rbrace = items[-1]
+        targets = tuple(str(t) for t in items[1:-3] if t.type == "NAME")  # the NAMEs between `for` and `in`
+        return ast.For(targets, items[-2], stmts, self._span(kw, rbrace))
 
-    def let_value(self, meta, items):
-        name, value = items
-        return ast.Let(str(name), value, self._span(meta))
+    def let_value(self, items):
+        kw, name, _eq, value = items
+        return ast.Let(str(name), value, self._span(kw, value))
 
-    def let_function(self, meta, items):
-        name, params, value = items
-        return ast.LetFunction(str(name), params, value, self._span(meta))
+    def let_function(self, items):
+        kw, name, params, _eq, value = items
+        return ast.LetFunction(str(name), params, value, self._span(kw, value))
 
-    def endpoint_stmt(self, meta, items):
-        _kw, key, from_name = items
-        return ast.Endpoint(key, from_name, self._span(meta))
+    def endpoint_stmt(self, items):
+        kw, key, from_tok = items
+        if from_tok is None:
+            return ast.Endpoint(key, None, self._span(kw, key))
+        return ast.Endpoint(key, str(from_tok), self._span(kw, from_tok))
 
-    def return_stmt(self, meta, items):
-        return ast.Return(self._span(meta))
+    def return_stmt(self, items):
+        return ast.Return(self._tok_span(items[0]))
 
-    def fail_stmt(self, meta, items):
-        return ast.Fail(items[0], self._span(meta))
+    def fail_stmt(self, items):
+        kw, message = items
+        return ast.Fail(message, self._span(kw, message))
 
     # -- train
-    def train(self, meta, items):
-        name, *settings = items
-        return ast.Train(str(name) if name is not None else None, tuple(settings), self._span(meta))
+    def train(self, items):
+        kw, name, _lbrace, *settings, rbrace = items
+        return ast.Train(str(name) if name is not None else None, tuple(settings), self._span(kw, rbrace))
 
-    def setting_name(self, meta, items):
+    def setting_name(self, items):
         return items[0]
 
-    def setting(self, meta, items):
+    def setting(self, items):
         name, *rest = items
         args = tuple(a for a in rest if not isinstance(a, ast.KwArg))
         kwargs = tuple(a for a in rest if isinstance(a, ast.KwArg))
-        return ast.SettingNode(str(name), args, kwargs, self._span(meta), self._tok_span(name))
+        return ast.SettingNode(str(name), args, kwargs, self._span(name, items[-1]), self._tok_span(name))
 
     # -- expressions
-    def cond_expr(self, meta, items):
-        body, test, orelse = items
-        return ast.CondExpr(body, test, orelse, self._span(meta))
+    def expr(self, items):
+        # `a if b else c`: the `or_test` and `expr` after `if`/`else` are already nodes
+        if len(items) >= 4 and isinstance(items[-4], Token) and items[-4].type == "IF":
+            body = items[0] if len(items) == 5 else _ExprReader(self, items[:-4]).read()
+            return ast.CondExpr(body, items[-3], items[-1], self._span(body, items[-1]))
+        return _ExprReader(self, items).read()
 
-    def or_expr(self, meta, items):
-        return ast.BoolOp("or", tuple(items), self._span(meta))
+    def or_test(self, items):
+        return _ExprReader(self, items).read()
 
-    def and_expr(self, meta, items):
-        return ast.BoolOp("and", tuple(items), self._span(meta))
+    def int_lit(self, items):
+        tok = items[0]
+        try:
+            value = int(tok)
+        except ValueError as e:  # more digits than Python converts
+            raise self._cannot_read(tok, e) from None
+        return ast.Const(value, Span(self.source, tok.line, tok.column, tok.end_line, tok.end_column))
 
-    def not_expr(self, meta, items):
-        return ast.Not(items[0], self._span(meta))
+    def float_lit(self, items):
+        tok = items[0]
+        return ast.Const(float(tok), self._tok_span(tok))
 
-    def compare(self, meta, items):
-        left = items[0]
-        ops = tuple(str(items[i]) for i in range(1, len(items), 2))
-        rights = tuple(items[i] for i in range(2, len(items), 2))
-        return ast.Compare(left, ops, rights, self._span(meta))
+    def string_lit(self, items):
+        return ast.Const(_str_value(str(items[0])), self._tok_span(items[0]))
 
-    def comp_op(self, meta, items):
-        return str(items[0])
+    def kernel_lit(self, items):
+        tok = items[0]
+        h, w = str(tok).split("x")
+        try:
+            height, width = int(h), int(w)
+        except ValueError as e:
+            raise self._cannot_read(tok, e) from None
+        return ast.Kernel(height, width, Span(self.source, tok.line, tok.column, tok.end_line, tok.end_column))
 
-    add_op = mul_op = comp_op
+    def true_lit(self, items):
+        return ast.Const(True, self._tok_span(items[0]))
 
-    def binop(self, meta, items):
-        node = items[0]
-        for i in range(1, len(items), 2):
-            right = items[i + 1]
-            span = Span(self.source, node.span.line, node.span.col, right.span.end_line, right.span.end_col)
-            node = ast.BinOp(items[i], node, right, span)
+    def false_lit(self, items):
+        return ast.Const(False, self._tok_span(items[0]))
+
+    def none_lit(self, items):
+        return ast.Const(None, self._tok_span(items[0]))
+
+    def name_ref(self, items):
+        tok = items[0]
+        return ast.Name(str(tok), Span(self.source, tok.line, tok.column, tok.end_line, tok.end_column))
+
+    def list_lit(self, items):
+        return ast.ListExpr(tuple(i for i in items[1:-1] if i is not None), self._span(items[0], items[-1]))
+
+    def tuple_lit(self, items):
+        return ast.TupleExpr(tuple(i for i in items[1:-1] if i is not None), self._span(items[0], items[-1]))
+
+    def paren(self, items):
+        lpar, node, rpar = items
+        # the node keeps its own span; the parentheses are its extent (outermost wins)
+        self.extents[id(node)] = (node, lpar.line, lpar.column, rpar.end_line, rpar.end_column)
         return node
 
-    def neg(self, meta, items):
-        return ast.Neg(items[0], self._span(meta))
+    def call(self, items):
+        func, _lpar, (args, kwargs), rpar = items
+        return ast.Call(func, args, kwargs, self._span(func, rpar))
 
-    def pow_expr(self, meta, items):
-        return ast.BinOp("**", items[0], items[1], self._span(meta))
+    def index(self, items):
+        value, _lsqb, idx, rsqb = items
+        return ast.Index(value, idx, self._span(value, rsqb))
 
-    def call(self, meta, items):
-        func, _lpar, arguments = items
-        args, kwargs = arguments
-        return ast.Call(func, args, kwargs, self._span(meta))
 
-    def index(self, meta, items):
-        value, _lsqb, idx = items
-        return ast.Index(value, idx, self._span(meta))
+class _ExprReader:
+    """Precedence climbing over one flat expression: operand nodes and
+    operator tokens, as the grammar's `expr`/`or_test` rules give them.
 
-    def int_lit(self, meta, items):
-        return ast.Const(int(str(items[0])), self._span(meta))
+    Python's precedence, lowest first: `or`, `and`, `not`, comparisons (one
+    chained `Compare`), `+ -`, `* / // %`, unary `-`, `**` (right operand a
+    unary: `-a ** -b` is `-(a ** (-b))`).  The grammar only lets `not` start
+    an `and`/`or` operand, so every sequence that reaches here reads.
+    """
 
-    def float_lit(self, meta, items):
-        return ast.Const(float(str(items[0])), self._span(meta))
+    __slots__ = ("b", "i", "items", "n")
 
-    def string_lit(self, meta, items):
-        return ast.Const(_str_value(str(items[0])), self._span(meta))
+    def __init__(self, builder: _Builder, items):
+        self.b = builder
+        self.items = items
+        self.i = 0
+        self.n = len(items)
 
-    def kernel_lit(self, meta, items):
-        h, w = str(items[0]).split("x")
-        return ast.Kernel(int(h), int(w), self._span(meta))
+    def read(self):
+        node = self.or_()
+        if self.i != self.n:  # not reachable from the grammar
+            raise AssertionError(f"expression left unread at {self.items[self.i]!r}")
+        return node
 
-    def true_lit(self, meta, items):
-        return ast.Const(True, self._span(meta))
+    def _op(self):
+        """The operator token at the reading position, or None."""
+        if self.i < self.n:
+            x = self.items[self.i]
+            if isinstance(x, Token):
+                return x
+        return None
 
-    def false_lit(self, meta, items):
-        return ast.Const(False, self._span(meta))
+    def or_(self):
+        return self._bool("or", self.and_)
 
-    def none_lit(self, meta, items):
-        return ast.Const(None, self._span(meta))
+    def and_(self):
+        return self._bool("and", self.not_)
 
-    def name_ref(self, meta, items):
-        return ast.Name(str(items[0]), self._span(meta))
+    def _bool(self, op, operand):
+        values = [operand()]
+        while (tok := self._op()) is not None and tok == op:
+            self.i += 1
+            values.append(operand())
+        if len(values) == 1:
+            return values[0]
+        return ast.BoolOp(op, tuple(values), self.b._span(values[0], values[-1]))
 
-    def list_lit(self, meta, items):
-        return ast.ListExpr(tuple(i for i in items if i is not None), self._span(meta))
+    def not_(self):
+        tok = self._op()
+        if tok is not None and tok == "not":
+            self.i += 1
+            operand = self.not_()
+            return ast.Not(operand, self.b._span(tok, operand))
+        return self.comparison()
 
-    def tuple_lit(self, meta, items):
-        return ast.TupleExpr(tuple(i for i in items if i is not None), self._span(meta))
+    def comparison(self):
+        left = self.arith()
+        ops, rights = [], []
+        while (tok := self._op()) is not None and tok in _COMPARE_OPS:
+            self.i += 1
+            ops.append(str(tok))
+            rights.append(self.arith())
+        if not ops:
+            return left
+        return ast.Compare(left, tuple(ops), tuple(rights), self.b._span(left, rights[-1]))
+
+    def arith(self):
+        return self._chain(_ADD_OPS, self.term)
+
+    def term(self):
+        return self._chain(_MUL_OPS, self.factor)
+
+    def _chain(self, ops, operand):
+        first = node = operand()
+        right = None
+        while (tok := self._op()) is not None and tok in ops:
+            self.i += 1
+            right = operand()
+            s, r = node.span, right.span
+            node = ast.BinOp(str(tok), node, right, Span(self.b.source, s.line, s.col, r.end_line, r.end_col))
+        if right is not None:
+            # the chain's extent runs over its first and last operands' extents
+            self.b._set_extent(node, first, right)
+        return node
+
+    def factor(self):
+        tok = self._op()
+        if tok is not None and tok == "-":
+            self.i += 1
+            operand = self.factor()
+            return ast.Neg(operand, self.b._span(tok, operand))
+        return self.power()
+
+    def power(self):
+        base = self.items[self.i]
+        self.i += 1
+        tok = self._op()
+        if tok is not None and tok == "**":
+            self.i += 1
+            exponent = self.factor()
+            return ast.BinOp("**", base, exponent, self.b._span(base, exponent))
+        return base

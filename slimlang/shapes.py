@@ -59,14 +59,20 @@ class ShapeBackend:
         return f"{prefix}/{name}" if prefix else name
 
     def _unique(self, default: str) -> str:
-        full = self._full(default)
-        if self.counts.get(full, 0) == 0:
-            return default
+        return self._unique_full(default)[0]
+
+    def _unique_full(self, default: str) -> tuple:
+        """(slim's unique name for `default` in the current scope, its full name)."""
+        stack = self.stack
+        full = f"{stack[-1]}/{default}" if stack else default
+        counts = self.counts
+        if not counts.get(full, 0):
+            return default, full
         i = self._next_free.get(full, 1)
-        while self.counts.get(f"{full}_{i}", 0):
+        while counts.get(f"{full}_{i}", 0):
             i += 1
         self._next_free[full] = i
-        return f"{default}_{i}"
+        return f"{default}_{i}", f"{full}_{i}"
 
     @contextlib.contextmanager
     def variable_scope(self, name, default_name, reuse=None):
@@ -97,19 +103,23 @@ class ShapeBackend:
 
     def layer(self, call: LayerCall) -> ShapeTensor:
         kind = call.kind
-        shapes = [t.shape for t in call.inputs]
-        out = kind.shape(shapes, call.full)
-        counts_args = dict(call.full)
-        trainable, non_trainable = kind.count(shapes, counts_args, _CountCtx(call.normalizer_params))
+        inputs = call.inputs
+        shapes = [t.shape for t in inputs]
+        out = tuple(kind.shape(shapes, call.full))
+        # (the count rules only read the arguments; `call.full` is theirs to see, not to keep)
+        trainable, non_trainable = kind.count(shapes, call.full, _CountCtx(call.normalizer_params))
         # Name scopes (plain TF ops) and variable scopes (slim layers) are
         # uniquified alike here; they differ only when one graph holds the
         # same model twice, which a summary never does.
-        base = call.scope if call.scope is not None else self._unique(kind.default_scope)
-        full = self._full(base)
-        self.counts[full] = self.counts.get(full, 0) + 1
-        self.rows.append(Row(full, kind.name, tuple(out), trainable, non_trainable,
-                             tuple(t.node for t in call.inputs), call))
-        return ShapeTensor(tuple(out), full, len(self.rows) - 1)
+        if call.scope is not None:
+            full = self._full(call.scope)
+        else:
+            full = self._unique_full(kind.default_scope)[1]
+        counts = self.counts
+        counts[full] = counts.get(full, 0) + 1
+        rows = self.rows
+        rows.append(Row(full, kind.name, out, trainable, non_trainable, tuple([t.node for t in inputs]), call))
+        return ShapeTensor(out, full, len(rows) - 1)
 
 
 class _CountCtx:
@@ -146,12 +156,19 @@ class Summary:
 
     def render(self) -> str:
         headers = ("Layer (scope)", "Kind", "Output shape", "Param #")
-        body = [(r.name, r.kind, _shape(r.shape), f"{r.params:,}") for r in self.rows]
+        shape_text = {}  # most layers share a handful of shapes: format each once
+        body = []
+        for r in self.rows:
+            st = shape_text.get(r.shape)
+            if st is None:
+                st = shape_text[r.shape] = _shape(r.shape)
+            body.append((r.name, r.kind, st, f"{r.trainable + r.non_trainable:,}"))
         widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(headers)]
         line = "  ".join("{:<%d}" % w for w in widths[:3]) + "  {:>%d}" % widths[3]
         rule = "=" * (sum(widths) + 6)
         out = [f'Model: "{self.model}"   input {_shape(self.input_shape)}', rule, line.format(*headers), rule]
-        out += [line.format(*row) for row in body]
+        fmt = line.format
+        out += [fmt(*row) for row in body]
         out += [rule, f"Total params: {self.total:,}", f"Trainable params: {self.trainable:,}",
                 f"Non-trainable params: {self.non_trainable:,}", f"Output shape: {_shape(self.output_shape)}"]
         if self.end_points:

@@ -289,3 +289,77 @@ def test_tfrecord_errors(tmp_path):
     with pytest.raises(SlimError) as ei:
         open_data(dspec("tfrecord", tmp_path / "junk.tfrecord"))
     assert ei.value.first.code == "E320"
+
+
+# ------------------------------------------------- encoded-image fast path ---
+# Encoded images are decoded to flat uint8 pixels, batched, and reshaped per
+# batch when every image has the target size; otherwise each one is resized.
+
+
+def gradient(h, w, c=3):
+    return (np.arange(h * w * c).reshape(h, w, c) * 7 % 256).astype(np.uint8)
+
+
+def encode(img, fmt="png"):
+    with tf.Graph().as_default(), tf1.Session() as s:
+        return s.run(tf.io.encode_png(img) if fmt == "png" else tf.io.encode_jpeg(img, quality=100))
+
+
+def resized(img, h, w):
+    with tf.Graph().as_default(), tf1.Session() as s:
+        return s.run(tf.image.resize(tf.cast(img, tf.float32), [h, w], method="bilinear"))
+
+
+def test_folder_mixed_sizes_and_formats_every_path(tmp_path):
+    root = tmp_path / "imgs"
+    big, small = gradient(10, 8), gradient(6, 4)
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    (root / "a" / "0.png").write_bytes(encode(big))  # first image: fixes the size, 10x8
+    (root / "a" / "1.png").write_bytes(encode(big))
+    (root / "b" / "2.png").write_bytes(encode(small))  # resized to 10x8
+    (root / "b" / "3.jpg").write_bytes(encode(big, "jpeg"))  # a JPEG among PNGs
+    d = open_data(dspec("folder", root))
+    want_small = resized(small, 10, 8) / 255
+    for training in (False, True):
+        x, y = (np.concatenate(v) for v in zip(*[(b[0], b[1]["labels"]) for b in
+                                                  batches(d, "all", 4, training=training)]))
+        assert x.shape == (4, 10, 8, 3) and x.dtype == np.float32 and sorted(y.tolist()) == [0, 0, 1, 1]
+        exact = [i for i in range(4) if np.allclose(x[i], big / 255, atol=1e-6)]
+        assert len(exact) == 2 and set(y[exact].tolist()) == {0}  # the PNGs: exact pixels
+        assert sum(np.allclose(x[i], want_small, atol=1e-6) for i in range(4)) == 1
+        assert sum(np.abs(x[i] - big / 255).mean() < 0.1 for i in range(4)) == 3  # + the (lossy) JPEG
+    # a batch of fitting images only: the reshape path gives the same pixels
+    (x, y), = batches(d, "all", 2)
+    assert np.allclose(x, np.stack([big, big]) / 255, atol=1e-6) and y["labels"].tolist() == [0, 0]
+    # resize, crop (per-example while training), flip, scale
+    d = open_data(dspec("folder", root, resize=[6, 4], crop=[4, 4], flip=True, scale=(-1, 1)))
+    for training in (False, True):
+        (x, _), = batches(d, "all", 4, training=training)
+        assert x.shape == (4, 4, 4, 3) and x.min() >= -1 and x.max() <= 1
+    d = open_data(dspec("folder", root, resize=[6, 4]))
+    (x, y), = batches(d, "all", 4)
+    i = int(np.flatnonzero(y["labels"] == 1)[0])  # the first "b" image: 2.png, already 6x4
+    assert np.allclose(x[i], small / 255, atol=1e-6)
+
+
+def test_tfrecord_mixed_sizes_classes_and_training(tmp_path):
+    p = tmp_path / "one.tfrecord"
+    imgs = [gradient(6, 6), gradient(6, 6), gradient(4, 8), gradient(6, 6)]
+    with tf.io.TFRecordWriter(str(p)) as w:
+        for i, img in enumerate(imgs * 3):
+            w.write(_example(**{"image/encoded": encode(img), "image/class/label": i % 4}))
+    d = open_data(dspec("tfrecord", p))
+    assert d.n_total == 12
+    (x, y), = batches(d, "all", 12)
+    lab = y["image/class/label"]
+    assert x.shape == (12, 6, 6, 3) and lab.tolist() == [0, 1, 2, 3] * 3
+    assert np.allclose(x[2], resized(imgs[2], 6, 6) / 255, atol=1e-6) and np.allclose(x[0], imgs[0] / 255, atol=1e-6)
+    (x, y), = batches(d, "train", 8, training=True)
+    assert x.shape == (8, 6, 6, 3) and y["image/class/label"].dtype == np.int64
+    d = open_data(dspec("tfrecord", p, classes=[3, 2]))
+    (x, y), = batches(d, "train", 6, training=True)
+    assert sorted(y["image/class/label"].tolist()) == [0, 0, 0, 1, 1, 1]
+    for xi, yi in zip(x, y["image/class/label"]):  # 3 -> 0 (a 6x6 image), 2 -> 1 (the 4x8 one)
+        want = imgs[3] / 255 if yi == 0 else resized(imgs[2], 6, 6) / 255
+        assert np.allclose(xi, want, atol=1e-6)

@@ -253,3 +253,12 @@ def test_generated_programs(text):
 
         reject()
     assert_good(text)
+
+
+@pytest.mark.parametrize("text", [
+    "block b(d) {\n  conv (x1) 3x3\n}\n",        # `conv x1` would read x1 as the repeat suffix
+    "block b(d) {\n  conv (x1[0]) padding=x1\n}\n",
+])
+def test_names_that_read_as_repeats_keep_their_parentheses(text):
+    assert format_text(text) == text
+    assert_good(text)

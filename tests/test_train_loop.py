@@ -52,6 +52,8 @@ def test_training_lowers_the_loss_and_resumes_continuing_global_step(tmp_path):
     assert after["loss"] < 0.5 * before["loss"]
     assert after["accuracy"] > 0.8 > before["accuracy"]
     assert r2.steps_per_sec > 0
+    # steady speed: timed over the steps after the first WARMUP_STEPS of the run (1 -> 40: 21..40)
+    assert r2.steady_steps_per_sec > 0 and r1.steady_steps_per_sec is None
 
 
 def test_checkpoints_are_tf_slim_layout_and_summaries_are_written(tmp_path):

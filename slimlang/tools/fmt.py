@@ -17,7 +17,6 @@ format_text(t)`.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -107,21 +106,19 @@ def normalize(module: ast.Module) -> ast.Module:
     def walk(node):
         if isinstance(node, tuple):
             return tuple(walk(n) for n in node)
-        if not dataclasses.is_dataclass(node) or isinstance(node, type):
+        if not ast.is_node(node):
             return node
         changes = {}
-        for f in dataclasses.fields(node):
-            if not f.compare:
-                continue
-            value = getattr(node, f.name)
+        for name in ast.compared_fields(node):
+            value = getattr(node, name)
             new = walk(value)
             if new is not value:
-                changes[f.name] = new
+                changes[name] = new
         if isinstance(node, ast.Layer):
-            kw = _sorted_kwargs(dataclasses.replace(node, **changes) if changes else node, blocks)
+            kw = _sorted_kwargs(ast.replace(node, **changes) if changes else node, blocks)
             if kw != node.kwargs or [id(k) for k in kw] != [id(k) for k in node.kwargs]:
                 changes["kwargs"] = kw
-        return dataclasses.replace(node, **changes) if changes else node
+        return ast.replace(node, **changes) if changes else node
 
     return walk(module)
 
@@ -230,6 +227,17 @@ def layer_arg(e) -> str:
     anything below a call or index is parenthesized, so `conv (n - 1) 3x3` and
     `pad (-1)` keep their meaning and read unambiguously."""
     return expr(e, _LEVEL_POSTFIX)
+
+
+_READS_AS_REPEAT = re.compile(r"x[0-9]+(?![A-Za-z0-9_])")
+
+
+def positional_layer_arg(e) -> str:
+    """`layer_arg` for a layer's positional arguments, where a leading `x2`
+    would read as the repeat suffix: a name like `x1` keeps its parentheses
+    (`conv (x1) 3x3`)."""
+    text = layer_arg(e)
+    return f"({text})" if _READS_AS_REPEAT.match(text) else text
 
 
 def call_ref(r: ast.CallRef) -> str:
@@ -382,7 +390,7 @@ class _Printer:
             raise TypeError(f"fmt: unknown statement {type(s).__name__}")
 
     def layer(self, s: ast.Layer) -> str:
-        parts = [s.kind] + [layer_arg(a) for a in s.args]
+        parts = [s.kind] + [positional_layer_arg(a) for a in s.args]
         parts += [f"{k.name}={layer_arg(k.value)}" for k in _sorted_kwargs(s, self.blocks)]
         if s.repeat is not None:
             parts.append(f"x{s.repeat}")

@@ -31,6 +31,11 @@ from .model import call_model
 from .optim import make_train_op, steps_for
 from .restore import check_plan, plan_for, restore_saver
 
+# Steps after which a run's speed counts as steady (TrainResult.steady_steps_per_sec):
+# the first steps pay for executor creation, graph optimisation and filling
+# the input pipeline (400-1100 ms for step 1 here, steps 2-10 at 1.5-2x).
+WARMUP_STEPS = 20
+
 
 @dataclass
 class TrainResult:
@@ -42,6 +47,10 @@ class TrainResult:
     seconds: float
     steps_per_sec: float
     checkpoint: str | None
+    # Steps/s after the first WARMUP_STEPS of this run (the first steps build
+    # and optimise the executor and fill the input pipeline), or None when the
+    # run was too short to tell.
+    steady_steps_per_sec: float | None = None
     resumed_from: str | None = None
     interrupted: bool = False
     notes: list = field(default_factory=list)
@@ -205,14 +214,19 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
 
         train_op, lr, _ = make_train_op(spec, total_loss, global_step, total)
 
-        with tf1.name_scope("summaries"):
-            sums = [tf1.summary.scalar("total_loss", total_loss), tf1.summary.scalar("learning_rate", lr)]
-            for h in heads:
-                sums.append(tf1.summary.scalar(f"losses/{h.spec.name}", h.value))
-            reg = tf1.losses.get_regularization_losses()
-            if reg and spec.regularization:
-                sums.append(tf1.summary.scalar("losses/regularization", tf.add_n(reg)))
-            summary_op = tf1.summary.merge(sums)
+        # The summaries are scalars the step computes anyway: they are fetched with
+        # every step and written from Python (no summary ops), so every step runs
+        # the one same executor; see _run.
+        summary_tags = ["summaries/total_loss", "summaries/learning_rate"]
+        scalars = []
+        for h in heads:
+            summary_tags.append(f"summaries/losses/{h.spec.name}")
+            scalars.append(h.value)
+        reg = tf1.losses.get_regularization_losses()
+        if reg and spec.regularization:
+            with tf1.name_scope("summaries"):
+                summary_tags.append("summaries/losses/regularization")
+                scalars.append(tf.add_n(reg, name="regularization"))
         saver = tf1.train.Saver(max_to_keep=spec.keep_checkpoints, save_relative_paths=True, pad_step_number=False)
         init_op = tf1.group(tf1.global_variables_initializer(), tf1.local_variables_initializer())
 
@@ -227,11 +241,11 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
     with graph.as_default():
         return _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan,
                         init_saver if init_plan is not None else None, init_op, global_step, it, feed, saver,
-                        train_op, summary_op, lr, heads, total, stream, progress, name)
+                        train_op, (summary_tags, scalars), lr, heads, total, stream, progress, name)
 
 
 def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_saver, init_op, global_step, it,
-             feed, saver, train_op, summary_op, lr, heads, total, stream, progress, model_name) -> TrainResult:
+             feed, saver, train_op, summaries, lr, heads, total, stream, progress, model_name) -> TrainResult:
     notes: list = []
     resumed = None
     sess = tf1.Session(graph=graph, config=session_config())
@@ -257,7 +271,7 @@ def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_s
              f"of {spec.batch_size} into {logdir}")
         writer = tf1.summary.FileWriter(str(logdir), graph=graph if start == 0 else None)
         try:
-            result = _run(sess, spec, data, saver, writer, train_op, summary_op, lr, global_step, heads,
+            result = _run(sess, spec, data, saver, writer, train_op, summaries, lr, global_step, heads,
                           logdir, start, total, stream, progress)
         finally:
             writer.close()
@@ -323,12 +337,27 @@ def _why(e: Exception) -> str:
     return f"{type(e).__name__}: {msg.strip().splitlines()[0][:160]}" if msg else type(e).__name__
 
 
-def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summary_op, lr, global_step, heads, logdir,
+def _scalar_summary(tags, values):
+    return tf1.Summary(value=[tf1.Summary.Value(tag=t, simple_value=float(v)) for t, v in zip(tags, values)])
+
+
+def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, global_step, heads, logdir,
          start, total, stream, progress) -> TrainResult:
     from tqdm import tqdm
 
+    # Every step runs one callable with one fetch list: the train op (its value
+    # is the total loss, checked for NaN/Inf in the graph), the learning rate
+    # and the per-loss scalars, all computed by the step anyway.  A different
+    # fetch list on log or summary steps would make the session build and
+    # optimise another executor for them, and sess.run re-parses its fetches on
+    # every call; a callable does neither.
+    summary_tags, scalars = summaries
+    step_fn = sess.make_callable([train_op, lr] + list(scalars))
+
     prefix = str(logdir / checkpoints.PREFIX)
     t0 = time.monotonic()
+    t_warm = None
+    warm_step = start + WARMUP_STEPS
     last_save_t = last_sum_t = last_log_t = t0
     last_saved = None
     step = start
@@ -347,18 +376,8 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summary_op, lr, g
     with _Stop() as stop:
         try:
             while step < total:
-                now = time.monotonic()
-                want_sum = ((spec.save_summaries_steps and (step + 1) % spec.save_summaries_steps == 0)
-                            or (spec.save_summaries_secs and now - last_sum_t >= spec.save_summaries_secs)
-                            or step + 1 == total)
-                want_log = (step + 1) % spec.log_every == 0 or step + 1 == total or step == start
-                fetches = [train_op]
-                if want_sum:
-                    fetches.append(summary_op)
-                if want_log:
-                    fetches.append(lr)
                 try:
-                    out = sess.run(fetches)
+                    out = step_fn()
                 except tf.errors.InvalidArgumentError as e:
                     if "LossTensor is inf or nan" in e.message:
                         loss = float("nan")
@@ -367,16 +386,20 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summary_op, lr, g
                 except OpError as e:
                     raise _runtime_error(e, data, spec, step) from None
                 step += 1
+                if step == warm_step:
+                    t_warm = time.monotonic()
                 loss = float(out[0])
                 if not math.isfinite(loss):
                     raise _nan(spec, step, last_saved, logdir)
-                k = 1
-                if want_sum:
-                    writer.add_summary(out[k], step)
-                    last_sum_t = time.monotonic()
-                    k += 1
+                now = time.monotonic()
+                if ((spec.save_summaries_steps and step % spec.save_summaries_steps == 0)
+                        or (spec.save_summaries_secs and now - last_sum_t >= spec.save_summaries_secs)
+                        or step == total):
+                    writer.add_summary(_scalar_summary(summary_tags, out), step)
+                    last_sum_t = now
+                want_log = step % spec.log_every == 0 or step == total or step == start + 1
                 if want_log:
-                    rate = float(out[k])
+                    rate = float(out[1])
                     bar.set_postfix_str(f"loss={loss:.4f} lr={rate:.3g}", refresh=False)
                 bar.update(1)
                 if not progress and want_log and (time.monotonic() - last_log_t >= 2.0 or step == total):
@@ -397,8 +420,10 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summary_op, lr, g
             interrupted = "SIGINT"
         finally:
             bar.close()
-    elapsed = time.monotonic() - t0
+    t_end = time.monotonic()
+    elapsed = t_end - t0
     done = step - start
+    steady = (step - warm_step) / (t_end - t_warm) if t_warm is not None and step > warm_step else None
     if last_saved is None or checkpoints.checkpoint_step(last_saved) != step:
         if done > 0:
             save(step)
@@ -407,10 +432,11 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summary_op, lr, g
         _say(stream, f"stopped by {interrupted} at step {step}; saved {pathlib.Path(last_saved).name}. "
              "Run the same command to resume.")
     else:
-        _say(stream, f"trained steps {start}..{step} in {elapsed:.1f} s ({sps:.1f} steps/s), loss {loss:.4f}; "
+        speed = f"{sps:.1f} steps/s" + (f", {steady:.1f} after warm-up" if steady else "")
+        _say(stream, f"trained steps {start}..{step} in {elapsed:.1f} s ({speed}), loss {loss:.4f}; "
              f"checkpoint {last_saved}")
     return TrainResult(str(logdir), step, start, total, loss, elapsed, sps, last_saved,
-                       interrupted=bool(interrupted))
+                       steady_steps_per_sec=steady, interrupted=bool(interrupted))
 
 
 def _nan(spec: TrainSpec, step: int, last_saved, logdir) -> SlimError:
