@@ -255,7 +255,10 @@ def test_train_and_eval_on_image_files_folder_and_tfrecord(tmp_path):
     for kind, path in (("folder", root), ("tfrecord", records)):
         spec = build_spec([setting("data", kind, str(path), validation=0.25, resize=[8, 8], crop=[6, 6], flip=True),
                            setting("loss", "softmax_cross_entropy"), setting("optimizer", "adam", lr=0.05),
-                           setting("batch_size", 6), setting("steps", 40)], {"tiny_conv": tiny_conv})
+                           setting("batch_size", 6), setting("steps", 40),
+                           # a fixed graph seed: an unlucky initialisation could leave every
+                           # ReLU of the 4-filter conv dead (loss ln 2 throughout; seen in CI)
+                           setting("seed", 1)], {"tiny_conv": tiny_conv})
         r = train(spec, tiny_conv, logdir=str(tmp_path / kind), progress=False)
         assert r.step == 40
         res = evaluate(spec, tiny_conv, logdir=str(tmp_path / kind))
