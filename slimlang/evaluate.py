@@ -305,22 +305,16 @@ class Evaluator:
                     self.exec_body(stmt.body, frame)
                 continue
             if t is Scope:
-                name = self.scope_name(stmt.name, frame)
-                defaults = frame.defaults
-                if stmt.defaults is not None:
-                    defaults = self.apply_defaults_spec(stmt.defaults, defaults, frame.env, frame)
-                start = self.tensor_named(stmt.from_name, frame, stmt.span) if stmt.from_name else frame.net
-                inner = Frame(dict(frame.env), start, defaults, frame.collect, frame.model)
+                name, inner = self._scope_frame(stmt, frame)
                 with self.backend.variable_scope(name, "Scope"):
                     self.exec_body(stmt.body, inner)
-                frame.env.update(inner.env)  # names bound inside stay visible after it (_export_lets)
+                self._export_lets(inner, frame)
                 frame.net = inner.net
                 continue
             if t is DefaultsStmt:
-                defaults = self.apply_defaults_spec(stmt.spec, frame.defaults, frame.env, frame)
-                inner = Frame(dict(frame.env), frame.net, defaults, frame.collect, frame.model)
+                inner = self._defaults_frame(stmt, frame)
                 self.exec_body(stmt.body, inner)
-                frame.env.update(inner.env)
+                self._export_lets(inner, frame)
                 frame.net = inner.net
                 continue
             fn = table.get(t)
@@ -345,13 +339,22 @@ class Evaluator:
         else:
             self.exec_Scope(stmt.stmt, frame, assign_to=stmt.target)
 
-    def exec_Scope(self, stmt: ast.Scope, frame: Frame, assign_to: str | None = None):
+    def _scope_frame(self, stmt: ast.Scope, frame: Frame):
+        """(scope name, frame of its body) for a `scope` statement.  A helper that
+        returns before the body runs, so it adds no frame under TensorFlow's ops."""
         name = self.scope_name(stmt.name, frame)
         defaults = frame.defaults
         if stmt.defaults is not None:
             defaults = self.apply_defaults_spec(stmt.defaults, defaults, frame.env, frame)
         start = self.tensor_named(stmt.from_name, frame, stmt.span) if stmt.from_name else frame.net
-        inner = Frame(dict(frame.env), start, defaults, frame.collect, frame.model)
+        return name, Frame(dict(frame.env), start, defaults, frame.collect, frame.model)
+
+    def _defaults_frame(self, stmt: ast.DefaultsStmt, frame: Frame) -> Frame:
+        defaults = self.apply_defaults_spec(stmt.spec, frame.defaults, frame.env, frame)
+        return Frame(dict(frame.env), frame.net, defaults, frame.collect, frame.model)
+
+    def exec_Scope(self, stmt: ast.Scope, frame: Frame, assign_to: str | None = None):
+        name, inner = self._scope_frame(stmt, frame)
         with self.backend.variable_scope(name, "Scope"):
             self.exec_body(stmt.body, inner)
         self._export_lets(inner, frame)
@@ -362,12 +365,10 @@ class Evaluator:
 
     def _export_lets(self, inner: Frame, outer: Frame):
         # Names bound inside a scope body stay visible after it (as in Python's `with`).
-        for k, v in inner.env.items():
-            outer.env[k] = v
+        outer.env.update(inner.env)
 
     def exec_DefaultsStmt(self, stmt: ast.DefaultsStmt, frame: Frame):
-        defaults = self.apply_defaults_spec(stmt.spec, frame.defaults, frame.env, frame)
-        inner = Frame(dict(frame.env), frame.net, defaults, frame.collect, frame.model)
+        inner = self._defaults_frame(stmt, frame)
         self.exec_body(stmt.body, inner)
         self._export_lets(inner, frame)
         frame.net = inner.net
