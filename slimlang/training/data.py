@@ -258,13 +258,10 @@ class Data:
         # Batching needs one size: image files are resized one by one, to
         # `resize` or (documented) to the first image's size.  The result
         # stays in 0..255 like the decoded pixels.
+        # (Only the per-image crop path and mixed-size batches come here.  A
+        # tf.cond skipping same-size images cost more than the resize itself.)
         h, w = self._target_hw()
-        img = tf.cast(img, tf.float32)
-        # Most images of a data set already have the target size: resizing
-        # them anyway cost ~20% of the pipeline's throughput (benchmarks row 5).
-        shape = tf.shape(img)
-        same = tf.logical_and(tf.equal(shape[0], h), tf.equal(shape[1], w))
-        img = tf.cond(same, lambda: img, lambda: tf.image.resize(img, [h, w], method="bilinear"))
+        img = tf.image.resize(img, [h, w], method="bilinear")
         return tf.ensure_shape(img, [h, w, self.raw_channels()])
 
     # tfrecord ---------------------------------------------------------
