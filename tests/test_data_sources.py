@@ -363,3 +363,96 @@ def test_tfrecord_mixed_sizes_classes_and_training(tmp_path):
     for xi, yi in zip(x, y["image/class/label"]):  # 3 -> 0 (a 6x6 image), 2 -> 1 (the 4x8 one)
         want = imgs[3] / 255 if yi == 0 else resized(imgs[2], 6, 6) / 255
         assert np.allclose(xi, want, atol=1e-6)
+
+
+# ------------------------------------------- sizes from headers: plain batch ---
+# When every image's header says it has the target size (read at open, without
+# decoding), batches are built with a plain `batch` like a hand-written pipeline.
+
+
+def _gif(h, w):
+    # a minimal GIF89a: header + logical screen + 2-colour table + one 1x1 image
+    return (b"GIF89a" + w.to_bytes(2, "little") + h.to_bytes(2, "little") + b"\x80\x00\x00"
+            + b"\x00\x00\x00\xff\xff\xff" + b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b")
+
+
+def _pipeline_ops(d, training=False):
+    with tf.Graph().as_default() as g:
+        ds, _ = d.dataset("all", 2, training=training, repeat=False)
+        tf1.data.make_initializable_iterator(ds)
+        return {n.op for n in g.as_graph_def().node}
+
+
+def test_header_sizes_of_every_format_tensorflow_decodes():
+    from slimlang.training.data import header_hw
+
+    img = gradient(7, 5)
+    assert header_hw(encode(img)) == (7, 5)
+    assert header_hw(encode(img, "jpeg")) == (7, 5)
+    # A GIF's header gives its logical screen (3x9 here), but TensorFlow decodes the first frame's
+    # own size (1x1): so GIF sizes count as unknown.
+    with tf.Graph().as_default(), tf1.Session() as s:
+        assert s.run(tf.shape(tf.io.decode_image(_gif(3, 9), expand_animations=False))).tolist() == [1, 1, 3]
+    assert header_hw(_gif(3, 9)) is None
+    assert header_hw(b"BM" + bytes(60)) is None  # BMP: unknown (top-down heights), takes the padded path
+    assert header_hw(b"not an image at all") is None
+    assert header_hw(encode(img, "jpeg")[:40]) is None  # a prefix that stops before the frame header
+    import io
+    assert header_hw(io.BytesIO(encode(img))) == (7, 5)
+
+
+def test_folder_of_one_size_batches_plainly_and_mixed_pads(tmp_path):
+    root = tmp_path / "imgs"
+    img = gradient(6, 4)
+    for c in ("a", "b"):
+        (root / c).mkdir(parents=True)
+        (root / c / "0.png").write_bytes(encode(img))
+        (root / c / "1.jpg").write_bytes(encode(img, "jpeg"))
+    d = open_data(dspec("folder", root))
+    assert d.uniform_size and not d.notes
+    ops = _pipeline_ops(d)
+    assert "BatchDatasetV2" in ops and "PaddedBatchDatasetV2" not in ops
+    x, y = (np.concatenate(v) for v in zip(*[(b[0], b[1]["labels"]) for b in batches(d, "all", 2, n=2)]))
+    assert x.shape == (4, 6, 4, 3) and x.dtype == np.float32 and sorted(y.tolist()) == [0, 0, 1, 1]
+    assert sum(np.allclose(xi, img / 255, atol=1e-6) for xi in x) == 2  # the PNGs, exactly
+    # `resize` to the size they already have: plain too; to another size: padded + resized
+    assert open_data(dspec("folder", root, resize=[6, 4])).uniform_size
+    d = open_data(dspec("folder", root, resize=[3, 2]))
+    assert not d.uniform_size and "PaddedBatchDatasetV2" in _pipeline_ops(d)
+    (x, _), = batches(d, "all", 4)
+    assert x.shape == (4, 3, 2, 3)
+    # one image of another size: padded, and resized (the mixed-size tests above check the pixels)
+    (root / "b" / "2.png").write_bytes(encode(gradient(5, 5)))
+    d = open_data(dspec("folder", root))
+    assert not d.uniform_size and "PaddedBatchDatasetV2" in _pipeline_ops(d)
+    assert any("first image's size" in n for n in d.notes)
+
+
+def test_image_file_changed_after_open_is_an_error_not_a_wrong_batch(tmp_path):
+    root = tmp_path / "imgs"
+    (root / "a").mkdir(parents=True)
+    for i in range(2):
+        (root / "a" / f"{i}.png").write_bytes(encode(gradient(6, 4)))
+    d = open_data(dspec("folder", root))
+    assert d.uniform_size
+    (root / "a" / "1.png").write_bytes(encode(gradient(5, 5)))
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        batches(d, "all", 2)
+
+
+def test_tfrecord_sizes_from_headers(tmp_path, monkeypatch):
+    import slimlang.training.data as data_mod
+
+    p = tmp_path / "one.tfrecord"
+    img = gradient(6, 6)
+    with tf.io.TFRecordWriter(str(p)) as w:
+        for i in range(6):
+            w.write(_example(**{"image/encoded": encode(img, "jpeg" if i % 2 else "png"), "image/class/label": i % 2}))
+    d = open_data(dspec("tfrecord", p))
+    assert d.uniform_size and "PaddedBatchDatasetV2" not in _pipeline_ops(d)
+    (x, y), = batches(d, "all", 6)
+    assert x.shape == (6, 6, 6, 3) and y["image/class/label"].tolist() == [0, 1] * 3
+    assert np.allclose(x[0], img / 255, atol=1e-6)
+    # only part of the file scanned: sizes unknown, padded
+    monkeypatch.setattr(data_mod, "_TFR_SCAN", 3)
+    assert not open_data(dspec("tfrecord", p)).uniform_size

@@ -64,6 +64,73 @@ def test_patches_applied_and_idempotent():
     assert tf.__name__ == "tensorflow" and slim.__name__ == "tf_slim"
 
 
+def test_eager_outside_functions_fast_path_answers_like_the_original():
+    """Patch 8: the graph-mode fast path gives the original's answer in every context."""
+    from tensorflow.python.framework import ops
+
+    fast = ops.executing_eagerly_outside_functions
+    orig = fast.__wrapped__
+    seen = []
+
+    def both(where):
+        seen.append((where, fast(), orig()))
+
+    both("eager, top level")
+    with tf.Graph().as_default():
+        both("graph")
+        with tf.Graph().as_default():
+            both("graph in graph")
+        with tf.compat.v1.Session():
+            both("graph with a session")
+
+        @tf.function
+        def in_graph_fn():
+            both("tf.function traced from a graph")
+            with tf.init_scope():
+                both("init_scope inside it")
+            return 0
+
+        in_graph_fn.get_concrete_function()
+
+    @tf.function
+    def eager_fn():
+        both("tf.function traced eagerly")
+        with tf.Graph().as_default():
+            both("graph inside a tf.function")
+        with tf.init_scope():
+            both("init_scope inside it")
+        return 0
+
+    eager_fn.get_concrete_function()
+    from tensorflow.python.eager import context
+
+    with tf.Graph().as_default(), context.eager_mode():
+        both("eager mode inside a graph")
+    assert [w for w, a, b in seen if a != b] == []
+    answers = {w: a for w, a, _ in seen}
+    assert answers["graph"] is False and answers["eager, top level"] is True
+    assert answers["tf.function traced eagerly"] is True and answers["tf.function traced from a graph"] is False
+    assert len(seen) == 10
+
+
+def test_variable_hash_in_graph_mode_skips_the_slow_path(monkeypatch):
+    """What patch 8 is for: hashing a variable while building a graph (tf-keras's legacy
+    batch-norm layer hashes every earlier variable per new one) no longer enters contexts."""
+    from tensorflow.python.framework import ops
+
+    calls = []
+    outer = ops._get_outer_context_and_inner_device_stack
+    with tf.Graph().as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [2, 4, 4, 3])
+        slim.batch_norm(x, is_training=True)
+        variables = tf.compat.v1.global_variables()
+        monkeypatch.setattr(ops, "_get_outer_context_and_inner_device_stack", lambda: calls.append(1) or outer())
+        assert len(set(variables)) == len(variables) == 3
+        assert calls == []
+        ops.executing_eagerly_outside_functions.__wrapped__()  # the original does walk the contexts
+        assert calls == [1]
+
+
 def test_fresh_process_contract():
     """Import in a clean interpreter: log level default, eager untouched,
     tf_keras not imported until batch_norm needs it, then batch_norm works."""

@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import csv
 import glob as globlib
+import io
 import math
 import os
 import pathlib
 from dataclasses import dataclass, field
 
+import imagesize
 import numpy as np
 
 from ..diagnostics import SlimError, did_you_mean
@@ -75,6 +77,9 @@ class Data:
     files: list | None = None  # folder: file paths; tfrecord: record files
     file_labels: np.ndarray | None = None
     tfr: dict | None = None  # tfrecord: parsing plan
+    # encoded images: every one is known (from its header, read at open) to
+    # decode to the target size, so batches need no per-batch size check
+    uniform_size: bool = False
 
     # -- errors at the data line
 
@@ -152,13 +157,22 @@ class Data:
             ds = ds.repeat()
         per_example = self.needs_per_example_map(training)
         det = not training  # training: take whichever image is decoded first
-        if self.encoded and not per_example:
-            # The hot path (benchmarks row 5).  Per image only what must be
-            # per image: read + decode, as flat uint8 pixels and their shape;
-            # batch that; then per *batch* check the sizes (a reshape when they
-            # all fit, the common case), cast, scale.  The old per-image
-            # tf.cond size check + float32 cast (4x the bytes to batch) cost
-            # ~15-30% CPU per image next to a bare decode.
+        if self.encoded and not per_example and self.uniform_size:
+            # The hot path (benchmarks row 5).  Every image's header said it has
+            # the target size, so per image only read + decode (uint8), batch as
+            # a hand-written pipeline would, and cast + scale per batch.  The
+            # ensure_shape catches a file that changed since it was opened.
+            ds = ds.map(self._decode_fixed, num_parallel_calls=AUTOTUNE, deterministic=det)
+            ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+            ds = ds.map(lambda x, y: (self.preprocess(x, training, resized=True), y),
+                        num_parallel_calls=AUTOTUNE)
+        elif self.encoded and not per_example:
+            # Sizes unknown or mixed.  Per image only what must be per image:
+            # read + decode, as flat uint8 pixels and their shape; batch that;
+            # then per *batch* check the sizes (a reshape when they all fit),
+            # cast, scale.  The old per-image tf.cond size check + float32 cast
+            # (4x the bytes to batch) cost ~15-30% CPU per image next to a bare
+            # decode; padded_batch itself costs 5-15% next to batch.
             ds = ds.map(self._decode_flat, num_parallel_calls=AUTOTUNE, deterministic=det)
             ds = ds.padded_batch(batch_size, drop_remainder=drop_remainder)
             ds = ds.map(lambda x, s, y: (self.preprocess(self._unflatten(x, s), training, resized=True), y),
@@ -220,6 +234,15 @@ class Data:
         # decode_image is one kernel that sniffs the format from the magic
         # bytes (JPEG, PNG, GIF, BMP): as fast as decode_jpeg on JPEGs.
         return tf.io.decode_image(data, channels=self.raw_channels(), expand_animations=False)
+
+    def _decode_fixed(self, x, y=None):
+        """Encoded image known to have the target size -> (uint8 [h, w, c], labels)."""
+        if self.spec.kind == "folder":
+            img = self._decode_bytes(tf.io.read_file(x))
+        else:
+            img, y = self._tfr_decode(x, fix=False)
+        h, w = self._target_hw()
+        return tf.ensure_shape(img, [h, w, self.raw_channels()]), y
 
     def _decode_flat(self, x, y=None):
         """Encoded image -> (flat uint8 pixels, [h, w, c], labels), for `padded_batch`."""
@@ -369,6 +392,50 @@ def _run(build):
 def _decode_first(data: bytes, channels: int) -> tuple:
     return tuple(_run(lambda: tf.shape(tf.io.decode_image(tf.constant(data), channels=channels,
                                                             expand_animations=False))))
+
+
+# Image sizes from headers.  tf.io.decode_image decodes JPEG, PNG, GIF and BMP;
+# for JPEG and PNG the size in the header is the size it decodes to (JPEG's
+# frame, without EXIF rotation, which TensorFlow does not apply).  A GIF's
+# header gives its logical screen, but TensorFlow decodes the first frame's own
+# size (tests/test_data_sources.py shows a 3x9 screen decoding to 1x1), and BMP
+# heights may be negative (top-down): both count as unknown.  An unknown size
+# only costs speed: that source takes the padded path.
+_HEADER_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+_SIZE_SCAN_FILES = 200_000  # image files whose headers are read when a folder is opened (~20 us each)
+_SIZE_PREFIX = 4096  # bytes of each encoded image in a TFRecord read for its header
+
+
+def header_hw(head) -> tuple | None:
+    """(height, width) of an encoded image from its first bytes or an open
+    binary file, without decoding it; None when the format or size is unknown."""
+    if isinstance(head, bytes | bytearray):
+        if not head.startswith(_HEADER_MAGIC):
+            return None
+        head = io.BytesIO(head)
+    else:
+        magic = head.read(8)
+        head.seek(0)
+        if not magic.startswith(_HEADER_MAGIC):
+            return None
+    # A file object, never a str: imagesize fetches str paths that look like URLs.
+    w, h = imagesize.get(head, exif_rotation=False)
+    return (int(h), int(w)) if w > 0 and h > 0 else None
+
+
+def _files_all_hw(files: list, hw: tuple) -> bool:
+    """Whether every image file's header says it has size `hw` (False once one
+    does not, or its size is unknown)."""
+    if len(files) > _SIZE_SCAN_FILES:
+        return False
+    for f in files:
+        try:
+            with open(f, "rb") as fh:
+                if header_hw(fh) != hw:
+                    return False
+        except OSError:
+            return False
+    return True
 
 
 def data_error(spec: DataSpec, code: str, message: str, *notes: str, key: str | None = None) -> SlimError:
@@ -659,7 +726,8 @@ def _open_folder(spec: DataSpec) -> Data:
     d = Data(spec, len(files), len(train_idx), len(val_idx), raw, "uint8", _input_shape(spec, (h, w, o["channels"])),
              fields, "labels", encoded=True, class_names=class_names, files=files, file_labels=file_labels,
              train_index=train_idx, val_index=val_idx)
-    if o["resize"] is None:
+    d.uniform_size = _files_all_hw(files, d._target_hw())
+    if o["resize"] is None and not d.uniform_size:
         d.notes.append(f"no `resize`: images are resized to the first image's size, {h}x{w}")
     return d
 
@@ -766,7 +834,7 @@ def _open_tfrecord(spec: DataSpec) -> Data:
         fields[lk] = Field(lk, plan["labels"][lk]["kind"], shape, verified=False)
     default = o["labels"][0]
     # Scan labels (cheaply: only the label features) for ranges and counts.
-    n, ranges, integral = _scan_tfrecord(spec, files, comp, plan)
+    n, ranges, integral, sizes = _scan_tfrecord(spec, files, comp, plan)
     for lk, (lo, hi) in ranges.items():
         fields[lk].lo, fields[lk].hi = lo, hi
         fields[lk].verified = n is not None
@@ -787,24 +855,44 @@ def _open_tfrecord(spec: DataSpec) -> Data:
                              key="validation")
     d = Data(spec, n, n_train, n_val, raw, "uint8" if encoded else (o["dtype"] if plan["images"]["mode"] == "raw"
              else "float32"), _input_shape(spec, full), fields, default, encoded=encoded, files=files, tfr=plan)
-    if encoded and o["resize"] is None:
+    # Every record read (n known) and every image of the target size: plain batching.
+    d.uniform_size = encoded and n is not None and sizes == {d._target_hw()}
+    if encoded and o["resize"] is None and not d.uniform_size:
         d.notes.append(f"no `resize`: images are resized to the first image's size, {full[0]}x{full[1]}")
     return d
 
 
 def _scan_tfrecord(spec, files, comp, plan):
-    """(record count or None if only sampled, {field: (lo, hi)}, {field: integral})."""
+    """(record count or None if only sampled, {field: (lo, hi)}, {field: integral},
+    set of encoded image sizes seen, None standing for an unknown one)."""
     feature_spec = {lp["key"]: lp["feature"] for lp in plan["labels"].values()}
+    img = plan["images"]
+    img_key = img["key"] if img["mode"] == "encoded" else None
+    if img_key is not None:
+        feature_spec[img_key] = img["feature"]
+
+    def parse(r):
+        p = tf.io.parse_example(r, feature_spec)
+        if img_key is not None:  # only the header bytes travel to Python
+            p[img_key] = tf.strings.substr(p[img_key], 0, _SIZE_PREFIX)
+        return p
+
     count = 0
     lo, hi, integral = {}, {}, {}
+    sizes: set = set()
     with tf.Graph().as_default():
         ds = tf.data.TFRecordDataset(files, compression_type=comp).take(_TFR_SCAN + 1).batch(1024)
-        ds = ds.map(lambda r: tf.io.parse_example(r, feature_spec), num_parallel_calls=AUTOTUNE)
+        ds = ds.map(parse, num_parallel_calls=AUTOTUNE)
         nxt = tf1.data.make_one_shot_iterator(ds).get_next()
         with tf1.Session() as sess:
             try:
                 while True:
                     batch = sess.run(nxt)
+                    if img_key is not None:
+                        heads = batch.pop(img_key)
+                        count_b = len(heads)
+                        if len(sizes) < 2:
+                            sizes.update(header_hw(h) for h in heads)
                     for key, a in batch.items():
                         count_b = len(a)
                         if a.size:
@@ -815,10 +903,11 @@ def _scan_tfrecord(spec, files, comp, plan):
             except tf.errors.OutOfRangeError:
                 pass
             except tf.errors.OpError as e:
-                raise data_error(spec, "E322", f"reading the label features failed: {e.message.splitlines()[0]}",
-                                 "note: every record needs every label feature, with the same length") from None
+                raise data_error(spec, "E322", f"reading the records failed: {e.message.splitlines()[0]}",
+                                 "note: every record needs the image feature and every label feature, "
+                                 "with the same length") from None
     n = count if count <= _TFR_SCAN else None
-    return n, {k: (lo[k], hi[k]) for k in lo}, {k: integral.get(k, True) for k in lo}
+    return n, {k: (lo[k], hi[k]) for k in lo}, {k: integral.get(k, True) for k in lo}, sizes
 
 
 def _count_held_out(n: int, val: float, seed: int) -> int:
