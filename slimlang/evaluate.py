@@ -7,6 +7,14 @@ parameter counts, scope names: `check`, `summary`, `explain`, `graph`) or
 backends see the same sequence of layers with the same resolved arguments,
 the summary describes exactly the graph that gets built.
 
+The statement interpreter is a chain of generators: each layer statement
+*yields* its resolved `LayerCall`, and one driver loop (`Evaluator._drive`)
+hands it to the backend and sends the result back.  TensorFlow records the
+Python stack (and computes a line number per frame) at every op it creates,
+so the interpreter's frames must not be on the stack while tf_slim builds a
+layer: with the driver, the stack under an op is run_model -> _drive ->
+backend -> tf_slim, however deeply the .slim blocks nest.
+
 `defaults` are resolved here, the way slim.arg_scope resolves them: a stack of
 per-kind keyword dicts, inner scopes override outer ones, a layer's own
 arguments override both.  The resolved arguments are passed explicitly to the
@@ -16,6 +24,7 @@ where each value came from).
 
 from __future__ import annotations
 
+import inspect
 import math
 import operator
 from dataclasses import dataclass, field
@@ -230,7 +239,7 @@ class Evaluator:
             scope = env["scope"]  # a declared `scope = "InceptionV1"` parameter gives the default scope name
         with self.backend.variable_scope(scope or model.name, model.name, reuse=reuse):
             try:
-                self.exec_body(model.body, frame)
+                self._drive(self.exec_body(model.body, frame))
             except _Stop:
                 pass
         if run.until is not None and not run.reached:
@@ -269,24 +278,42 @@ class Evaluator:
         return env
 
     # -------------------------------------------------------- statements --
+    def _drive(self, gen):
+        """Run an interpreter generator to its end; returns its value.
+
+        Every `LayerCall` it yields is built here by the backend and the result
+        sent back (an exception is thrown back in at the `yield`, so the
+        statement that made the call reports it).  The backend therefore runs
+        two frames below `run_model`, not under the interpreter's frames."""
+        build = self.backend.layer
+        send, throw = gen.send, gen.throw
+        try:
+            call = send(None)
+            while True:
+                try:
+                    out = build(call)
+                except BaseException as e:  # noqa: BLE001 - re-raised inside the generator
+                    call = throw(e)
+                else:
+                    call = send(out)
+        except StopIteration as stop:
+            return stop.value
+
     def exec_body(self, body, frame: Frame):
-        # Dispatch here rather than through `exec`, and run plain layer statements directly: TensorFlow
-        # records the Python stack at every op it creates, so each interpreter frame per nesting level
-        # costs time on every op of the graph.
-        # The nesting statements (if, for, scope, defaults) are run here too, so each nesting level costs
-        # one frame (this one) rather than two; their exec_ methods below say the same for `exec`.
+        # A generator (see _drive).  Common statements are dispatched inline rather than through the
+        # exec_ table: one generator less per nesting level for every layer's call to pass through.
         table = self._exec_table
         Layer, If, For, Scope, DefaultsStmt = ast.Layer, ast.If, ast.For, ast.Scope, ast.DefaultsStmt
         for stmt in body:
             t = type(stmt)
             if t is Layer:
-                frame.net = self.layer(stmt, frame)
+                frame.net = yield from self.layer(stmt, frame)
                 continue
             if t is If:
                 if self.truth(self.eval(stmt.test, frame), stmt.test):
-                    self.exec_body(stmt.body, frame)
+                    yield from self.exec_body(stmt.body, frame)
                 else:
-                    self.exec_body(stmt.orelse, frame)
+                    yield from self.exec_body(stmt.orelse, frame)
                 continue
             if t is For:
                 seq = self.eval(stmt.iter, frame)
@@ -302,32 +329,40 @@ class Evaluator:
                                                    f"{len(targets)} names", stmt.span)
                         for tg, v in zip(targets, item):
                             frame.env[tg] = v
-                    self.exec_body(stmt.body, frame)
+                    yield from self.exec_body(stmt.body, frame)
                 continue
             if t is Scope:
                 name, inner = self._scope_frame(stmt, frame)
                 with self.backend.variable_scope(name, "Scope"):
-                    self.exec_body(stmt.body, inner)
+                    yield from self.exec_body(stmt.body, inner)
                 self._export_lets(inner, frame)
                 frame.net = inner.net
                 continue
             if t is DefaultsStmt:
                 inner = self._defaults_frame(stmt, frame)
-                self.exec_body(stmt.body, inner)
+                yield from self.exec_body(stmt.body, inner)
                 self._export_lets(inner, frame)
                 frame.net = inner.net
                 continue
-            fn = table.get(t)
-            if fn is None:
-                fn = table[t] = getattr(type(self), "exec_" + t.__name__)
-            fn(self, stmt, frame)
+            entry = table.get(t)
+            if entry is None:
+                fn = getattr(type(self), "exec_" + t.__name__)
+                entry = table[t] = (fn, inspect.isgeneratorfunction(fn))
+            fn, is_generator = entry
+            if is_generator:
+                yield from fn(self, stmt, frame)
+            else:
+                fn(self, stmt, frame)
 
     def exec(self, stmt, frame: Frame):
-        method = getattr(self, "exec_" + type(stmt).__name__)
-        method(stmt, frame)
+        """Run one statement (driving its layer calls to the backend)."""
+        result = getattr(self, "exec_" + type(stmt).__name__)(stmt, frame)
+        if inspect.isgenerator(result):
+            self._drive(result)
 
+    # The exec_ methods of statements that contain layers are generators (see _drive).
     def exec_Layer(self, stmt: ast.Layer, frame: Frame, assign_to: str | None = None):
-        out = self.layer(stmt, frame)
+        out = yield from self.layer(stmt, frame)
         if assign_to is None:
             frame.net = out
         else:
@@ -335,9 +370,9 @@ class Evaluator:
 
     def exec_Assign(self, stmt: ast.Assign, frame: Frame):
         if isinstance(stmt.stmt, ast.Layer):
-            frame.env[stmt.target] = self.layer(stmt.stmt, frame)
+            frame.env[stmt.target] = yield from self.layer(stmt.stmt, frame)
         else:
-            self.exec_Scope(stmt.stmt, frame, assign_to=stmt.target)
+            yield from self.exec_Scope(stmt.stmt, frame, assign_to=stmt.target)
 
     def _scope_frame(self, stmt: ast.Scope, frame: Frame):
         """(scope name, frame of its body) for a `scope` statement.  A helper that
@@ -356,7 +391,7 @@ class Evaluator:
     def exec_Scope(self, stmt: ast.Scope, frame: Frame, assign_to: str | None = None):
         name, inner = self._scope_frame(stmt, frame)
         with self.backend.variable_scope(name, "Scope"):
-            self.exec_body(stmt.body, inner)
+            yield from self.exec_body(stmt.body, inner)
         self._export_lets(inner, frame)
         if assign_to is None:
             frame.net = inner.net
@@ -369,7 +404,7 @@ class Evaluator:
 
     def exec_DefaultsStmt(self, stmt: ast.DefaultsStmt, frame: Frame):
         inner = self._defaults_frame(stmt, frame)
-        self.exec_body(stmt.body, inner)
+        yield from self.exec_body(stmt.body, inner)
         self._export_lets(inner, frame)
         frame.net = inner.net
 
@@ -378,9 +413,9 @@ class Evaluator:
 
     def exec_If(self, stmt: ast.If, frame: Frame):
         if self.truth(self.eval(stmt.test, frame), stmt.test):
-            self.exec_body(stmt.body, frame)
+            yield from self.exec_body(stmt.body, frame)
         else:
-            self.exec_body(stmt.orelse, frame)
+            yield from self.exec_body(stmt.orelse, frame)
 
     def exec_For(self, stmt: ast.For, frame: Frame):
         seq = self.eval(stmt.iter, frame)
@@ -395,7 +430,7 @@ class Evaluator:
                                            f"{len(stmt.targets)} names", stmt.span)
                 for t, v in zip(stmt.targets, item):
                     frame.env[t] = v
-            self.exec_body(stmt.body, frame)
+            yield from self.exec_body(stmt.body, frame)
 
     def exec_Let(self, stmt: ast.Let, frame: Frame):
         frame.env[stmt.name] = self.eval(stmt.value, frame)
@@ -426,6 +461,7 @@ class Evaluator:
 
     # ------------------------------------------------------------ layers --
     def layer(self, stmt: ast.Layer, frame: Frame):
+        """A generator (see _drive) returning the layer statement's output Tensor."""
         Const = ast.Const
         args = [a.value if type(a) is Const else self.eval(a, frame) for a in stmt.args]
         if stmt.kwargs:
@@ -447,13 +483,15 @@ class Evaluator:
             with self.backend.variable_scope(scope, what):
                 for i, pos in enumerate(items):
                     if block is not None:
-                        out = self.call_block(block, out, tuple(pos), kwargs, f"{base}_{i + 1}", frame, stmt, kw_spans)
+                        out = yield from self.call_block(block, out, tuple(pos), kwargs, f"{base}_{i + 1}", frame,
+                                                         stmt, kw_spans)
                     else:
-                        out = self.call_layer(kind, out, tuple(pos), kwargs, f"{base}_{i + 1}", frame, stmt, kw_spans)
+                        out = yield from self.call_layer(kind, out, tuple(pos), kwargs, f"{base}_{i + 1}", frame,
+                                                         stmt, kw_spans)
         elif block is not None:
-            out = self.call_block(block, start, tuple(args), kwargs, scope, frame, stmt, kw_spans)
+            out = yield from self.call_block(block, start, tuple(args), kwargs, scope, frame, stmt, kw_spans)
         else:
-            out = self.call_layer(kind, start, tuple(args), kwargs, scope, frame, stmt, kw_spans)
+            out = yield from self.call_layer(kind, start, tuple(args), kwargs, scope, frame, stmt, kw_spans)
         if stmt.endpoint:
             key = scope if scope is not None else self.backend.alias(out.obj)
             self.record_endpoint(key.split("/")[-1] if stmt.as_name is None else key, out, frame)
@@ -535,7 +573,7 @@ class Evaluator:
             norm_params = {**frame.defaults.resolved(norm.name)[0], **(full.get("normalizer_params") or {})}
         call = LayerCall(kind, inputs, args, full, scope, None, stmt.span, norm_params, (bound, kw_spans, from_defaults))
         try:
-            out = self.backend.layer(call)
+            out = yield call  # built by _drive, outside the interpreter's frames
         except ShapeError as e:
             shapes = ", ".join(fmt_shape(self.backend.shape(t)) for t in inputs)
             raise SlimError.single("E301", f"{e}", stmt.span, [f"note: input shape {shapes}"] if shapes else []) from None
@@ -557,14 +595,14 @@ class Evaluator:
         inner = Frame(env, x, frame.defaults, frame.collect, frame.model)
         if block.inline:
             try:
-                self.exec_body(block.body, inner)
+                yield from self.exec_body(block.body, inner)
             except _Stop as s:
                 if s.whole_model:
                     raise
             return inner.net
         with self.backend.variable_scope(scope, block.name):
             try:
-                self.exec_body(block.body, inner)
+                yield from self.exec_body(block.body, inner)
             except _Stop as s:
                 if s.whole_model:
                     raise

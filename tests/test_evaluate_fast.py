@@ -73,3 +73,59 @@ def test_summary_unchanged_by_backend_shortcuts():
     ev.run_model("m", backend.input((1, 8, 8, 3)), {})
     assert [r.name for r in backend.rows] == ["m/Conv", "m/Conv_1", "m/Relu", "m/c"]
     assert [r.params for r in backend.rows] == [112, 148, 0, 148]
+
+
+# ------------------------------------------------- the layer-call driver ---
+# TensorFlow records the Python stack (with a line number per frame) at every
+# op it creates, so the interpreter yields each layer call to one driver loop
+# and builds it there: the stack under tf_slim must not grow with how deeply
+# the .slim source nests blocks, scopes, loops, ifs and defaults.
+
+NESTED = """
+block leaf() { conv 4 3x3 }
+block mid(k) {
+  scope "s" {
+    defaults conv: padding="SAME" {
+      for i in range(k) {
+        if i >= 0 { leaf }
+      }
+    }
+  }
+}
+block top() { mid 2 }
+model flat(inputs: [8, 8, 3]) { conv 4 3x3 }
+model deep(inputs: [8, 8, 3]) { top; scope "t" { r = top } }
+"""
+
+
+@pytest.mark.slow
+def test_op_creation_stack_depth_does_not_grow_with_nesting(monkeypatch):
+    import sys
+
+    import slimlang
+    from slimlang.tfcompat import tf
+    from tensorflow.python.util import tf_stack
+
+    mod = slimlang.loads(NESTED)
+    depths = []
+    orig = tf_stack.extract_stack
+
+    def recording(stacklevel=1):
+        f, n = sys._getframe(), 0
+        while f is not None:
+            n += 1
+            f = f.f_back
+        depths.append(n)
+        return orig(stacklevel=stacklevel + 1)
+
+    monkeypatch.setattr(tf_stack, "extract_stack", recording)
+    seen = {}
+    for name in ("flat", "deep"):
+        depths.clear()
+        with tf.Graph().as_default() as g:
+            getattr(mod, name)(tf.compat.v1.placeholder(tf.float32, [1, 8, 8, 3]))
+            convs = [op for op in g.get_operations() if op.type == "Conv2D"]
+        seen[name] = max(depths)
+        assert convs
+    assert len(convs) == 4  # deep: 2 + 2 leaf convs, five levels down
+    assert seen["deep"] == seen["flat"], seen

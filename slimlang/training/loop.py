@@ -145,7 +145,8 @@ def _runtime_error(e: OpError, data: Data, spec: TrainSpec, step: int) -> SlimEr
                                  "help: fix the labels, or set the model's number of classes to match"])
     first = msg.splitlines()[0][:400]
     return SlimError.single("E322", f"reading or using the data failed at step {step + 1}: {first}",
-                            data.spec.span, ["note: damaged image files or records of mixed shapes cause this"])
+                            data.spec.span, ["note: damaged image files, records of mixed shapes, or image files "
+                             "changed since the data was opened cause this"])
 
 
 def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None, plan: bool = False,
