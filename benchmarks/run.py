@@ -457,8 +457,15 @@ def worker_row4(nets: list, repeats: int, warm: int, steps: dict, kerases: list)
                     out.setdefault("errors", {})[k] = f"{type(e).__name__}: {e}"[:300]
         out[name] = {k: median(v) if v else None for k, v in res.items()}
         out[name]["all"] = res
+        # Each repeat runs every variant back to back: the ratio within a repeat
+        # cancels the VM's slow minutes, so the reported ratio is their median.
+        out[name]["pair_ratios"] = {k: sorted(a / b for a, b in zip(res["slimlang"], v))
+                                    for k, v in res.items() if k != "slimlang" and len(v) == len(res["slimlang"])}
     shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+WARMUP = 20  # = slimlang.training.loop.WARMUP_STEPS (the worker asserts it)
 
 
 def row4(quick: bool) -> list:
@@ -470,16 +477,27 @@ def row4(quick: bool) -> list:
         kerases = kerases[:1]
     nets = ["lenet_28x28x1", "digits_net"]
     steps = {"lenet_28x28x1": 30 if quick else 100, "digits_net": 150 if quick else 400}
-    res = run_worker("4", [",".join(nets), "2" if quick else "3", "20", json.dumps(steps),
+    repeats = 2 if quick else 5
+    res = run_worker("4", [",".join(nets), str(repeats), str(WARMUP), json.dumps(steps),
                            ",".join(kerases)])
     rows = []
     for name in nets:
         r = res[name]
         s, h = r["slimlang"], r["hand"]
+        pairs = r.get("pair_ratios", {})
+
+        def paired(k, fallback):
+            p = pairs.get(k)
+            if not p:
+                return fallback, ""
+            return median(p), f"; ratio = median of {len(p)} back-to-back pairs (range {p[0]:.2f}-{p[-1]:.2f}x)"
+
+        ratio, how = paired("hand", s / h)
         rows.append(dict(row="4a", what=f"training {name}, batch 64, vs hand loop", slim=f"{s:.1f} steps/s",
-                         base=f"{h:.1f} steps/s", ratio=s / h, target=">= 1.0x",
-                         status="met" if s / h >= 1.0 else "MISSED",
-                         note="vs hand-written tf_slim loop sess.run(train_op) over in-graph tf.data"))
+                         base=f"{h:.1f} steps/s", ratio=ratio, target=">= 1.0x",
+                         status="met" if ratio >= 1.0 else "MISSED",
+                         note="vs hand-written tf_slim loop sess.run(train_op) over in-graph tf.data; steps/s "
+                              f"after {WARMUP} warm-up steps, medians{how}"))
         for k in kerases:
             kr = r[k]
             if kr is None:
@@ -487,10 +505,11 @@ def row4(quick: bool) -> list:
                                  ratio=None, target=">= 1.05x", status="not available",
                                  note=f"{k} failed: {res.get('errors', {}).get(k, '?')}"))
                 continue
+            ratio, how = paired(k, s / kr)
             rows.append(dict(row="4b", what=f"training {name}, batch 64, vs {k}", slim=f"{s:.1f} steps/s",
-                             base=f"{kr:.1f} steps/s", ratio=s / kr, target=">= 1.05x",
-                             status="met" if s / kr >= 1.05 else "MISSED",
-                             note=f"vs {k} model.fit on tf.data"))
+                             base=f"{kr:.1f} steps/s", ratio=ratio, target=">= 1.05x",
+                             status="met" if ratio >= 1.05 else "MISSED",
+                             note=f"vs {k} model.fit on tf.data{how}"))
     return rows
 
 

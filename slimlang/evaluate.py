@@ -376,7 +376,7 @@ class Evaluator:
 
     def _scope_frame(self, stmt: ast.Scope, frame: Frame):
         """(scope name, frame of its body) for a `scope` statement.  A helper that
-        returns before the body runs, so it adds no frame under TensorFlow's ops."""
+        returns before the body runs, so the body's generators are not nested under it."""
         name = self.scope_name(stmt.name, frame)
         defaults = frame.defaults
         if stmt.defaults is not None:
@@ -473,7 +473,8 @@ class Evaluator:
         scope = self.scope_name(stmt.as_name, frame) if stmt.as_name is not None else None
         block = self.program.blocks.get(stmt.kind)
         kind = LAYERS.get(stmt.kind)
-        # (call_block / call_layer are called inline, not through a helper: one frame less per layer)
+        # (call_block / call_layer are delegated to inline, not through a helper: one generator less
+        # for every layer call to pass through)
         stack_args = self.stack_items(kind, block, args) if args else None
         if stack_args is not None or stmt.repeat:
             what = "Stack" if stack_args is not None else "Repeat"
