@@ -175,7 +175,9 @@ def row2(quick: bool) -> list:
     sizes = [1000, 10000] if quick else [1000, 10000, 100000]
     res = {}
     for n in sizes:
-        repeats = (3 if n <= 10000 else 2) if not quick else 3
+        # 1,000 statements take ~60 ms: enough repeats that the linearity ratio's
+        # denominator is not one lucky or unlucky run
+        repeats = (9 if n <= 1000 else 3 if n <= 10000 else 2) if not quick else 3
         # tracemalloc roughly doubles the run time: traced peak up to 10k, max RSS everywhere
         res[n] = run_worker("2", [str(n), str(repeats), "1" if n <= 10000 and not quick else "0"])
     rows = []
@@ -660,7 +662,7 @@ def worker_row5(n_images: int, batches: int, repeats: int) -> dict:
 def row5(quick: bool) -> list:
     # A measurement of 60 batches lasted ~0.5 s, short enough for one hiccup of
     # the shared VM to move it by 20%: 200 batches (~1.6 s), median of pair ratios.
-    batches, repeats = (60, 3) if quick else (200, 7)
+    batches, repeats = (60, 3) if quick else (200, 11)
     res = run_worker("5", ["500", str(batches), str(repeats)])
     rows = []
     for kind, label in (("folder", "a folder of 500 64x64 JPEGs"), ("tfrecord", "a TFRecord of 500 JPEGs")):
