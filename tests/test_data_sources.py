@@ -401,7 +401,7 @@ def test_header_sizes_of_every_format_tensorflow_decodes():
     assert header_hw(io.BytesIO(encode(img))) == (7, 5)
 
 
-def test_folder_of_one_size_batches_plainly_and_mixed_pads(tmp_path):
+def test_folder_of_one_size_batches_plainly_and_mixed_pads(tmp_path, monkeypatch):
     root = tmp_path / "imgs"
     img = gradient(6, 4)
     for c in ("a", "b"):
@@ -417,6 +417,11 @@ def test_folder_of_one_size_batches_plainly_and_mixed_pads(tmp_path):
     assert sum(np.allclose(xi, img / 255, atol=1e-6) for xi in x) == 2  # the PNGs, exactly
     # `resize` to the size they already have: plain too; to another size: padded + resized
     assert open_data(dspec("folder", root, resize=[6, 4])).uniform_size
+    import slimlang.training.data as data_mod
+
+    with monkeypatch.context() as m:  # more files than the header scan reads: padded, sizes unknown
+        m.setattr(data_mod, "_SIZE_SCAN_FILES", 3)
+        assert not open_data(dspec("folder", root)).uniform_size
     d = open_data(dspec("folder", root, resize=[3, 2]))
     assert not d.uniform_size and "PaddedBatchDatasetV2" in _pipeline_ops(d)
     (x, _), = batches(d, "all", 4)
