@@ -325,37 +325,28 @@ class _Builder:
     def _tok_span(self, tok) -> Span:
         return Span(self.source, tok.line, tok.column, tok.end_line, tok.end_column)
 
-    def _start(self, x):
-        """(line, col) where child `x` (a token or a node) starts."""
+    def _extent(self, x) -> tuple:
+        """(line, col, end_line, end_col) of child `x` (a token or a node): a node's
+        recorded extent when it has one (it may reach past its own span), else its span."""
         if isinstance(x, Token):
-            return x.line, x.column
+            return x.line, x.column, x.end_line, x.end_column
         e = self.extents.get(id(x))
         if e is not None and e[0] is x:
-            return e[1], e[2]
+            return e[1:]
         s = x.span
-        return s.line, s.col
+        return s.line, s.col, s.end_line, s.end_col
 
-    def _end(self, x):
-        """(end_line, end_col) where child `x` (a token or a node) ends."""
-        if isinstance(x, Token):
-            return x.end_line, x.end_column
-        e = self.extents.get(id(x))
-        if e is not None and e[0] is x:
-            return e[3], e[4]
-        s = x.span
-        return s.end_line, s.end_col
+    def _bounds(self, first, last) -> tuple:
+        return self._extent(first)[:2] + self._extent(last)[2:]
 
     def _span(self, first, last) -> Span:
-        line, col = self._start(first)
-        end_line, end_col = self._end(last)
-        return Span(self.source, line, col, end_line, end_col)
+        return Span(self.source, *self._bounds(first, last))
 
     def _set_extent(self, node, first, last) -> None:
-        line, col = self._start(first)
-        end_line, end_col = self._end(last)
+        bounds = self._bounds(first, last)
         s = node.span
-        if (line, col, end_line, end_col) != (s.line, s.col, s.end_line, s.end_col):
-            self.extents[id(node)] = (node, line, col, end_line, end_col)
+        if bounds != (s.line, s.col, s.end_line, s.end_col):
+            self.extents[id(node)] = (node, *bounds)
 
     def _cannot_read(self, tok, exc) -> SlimError:
         return SlimError(Diagnostic("E003", f"cannot read this construct: {exc}",
@@ -472,7 +463,7 @@ class _Builder:
             else:
                 args.append(item)
         last = items[-1]
-        end_line, end_col = (last[2], last[3]) if isinstance(last, tuple) else self._end(last)
+        end_line, end_col = (last[2], last[3]) if isinstance(last, tuple) else self._extent(last)[2:]
         return ast.Layer(str(kind), tuple(args), tuple(kwargs), repeat, as_name, from_name, endpoint,
                          Span(source, kind.line, kind.column, end_line, end_col), kind_span)
 

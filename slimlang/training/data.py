@@ -235,21 +235,21 @@ class Data:
         # bytes (JPEG, PNG, GIF, BMP): as fast as decode_jpeg on JPEGs.
         return tf.io.decode_image(data, channels=self.raw_channels(), expand_animations=False)
 
+    def _decode_as_stored(self, x, y=None):
+        """One folder file or record -> (uint8 image of the size it has, labels)."""
+        if self.spec.kind == "folder":
+            return self._decode_bytes(tf.io.read_file(x)), y
+        return self._tfr_decode(x, fix=False)
+
     def _decode_fixed(self, x, y=None):
         """Encoded image known to have the target size -> (uint8 [h, w, c], labels)."""
-        if self.spec.kind == "folder":
-            img = self._decode_bytes(tf.io.read_file(x))
-        else:
-            img, y = self._tfr_decode(x, fix=False)
+        img, y = self._decode_as_stored(x, y)
         h, w = self._target_hw()
         return tf.ensure_shape(img, [h, w, self.raw_channels()]), y
 
     def _decode_flat(self, x, y=None):
         """Encoded image -> (flat uint8 pixels, [h, w, c], labels), for `padded_batch`."""
-        if self.spec.kind == "folder":
-            img = self._decode_bytes(tf.io.read_file(x))
-        else:
-            img, y = self._tfr_decode(x, fix=False)
+        img, y = self._decode_as_stored(x, y)
         return tf.reshape(img, [-1]), tf.shape(img, out_type=tf.int32), y
 
     def _target_hw(self) -> tuple:
