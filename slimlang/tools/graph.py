@@ -143,9 +143,25 @@ def build(analysis: Analysis, depth: int | None = None) -> GraphModel:
     return GraphModel(nodes, edges, {k: tuple(v) for k, v in clusters.items()})
 
 
+def dot_label(text: str):
+    """A plain (never HTML-like) DOT label for text that may come from a .slim file.
+
+    Each line is passed through `graphviz.escape` (backslashes doubled, and
+    marked so a `<...>` label is quoted rather than read as an HTML label,
+    which could name files for `dot` to read); `graphviz` then quotes it and
+    escapes `"`.  Line breaks become DOT's `\\n` escape, and any other
+    non-printable character is shown as a `\\uXXXX` escape.
+    """
+    import graphviz
+
+    lines = ["".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in line) for line in text.split("\n")]
+    return graphviz.nohtml("\\n".join(graphviz.escape(line) for line in lines))
+
+
 def to_graphviz(gm: GraphModel, title: str):
     import graphviz
 
+    title = dot_label(title)
     g = graphviz.Digraph(name=title, graph_attr={"rankdir": "TB", "label": title, "labelloc": "t", "fontname": "Helvetica",
                                                  "fontsize": "16", "nodesep": "0.3", "ranksep": "0.35"},
                          node_attr={"shape": "box", "style": "rounded,filled", "fontname": "Helvetica", "fontsize": "10"},
@@ -162,13 +178,15 @@ def to_graphviz(gm: GraphModel, title: str):
             attrs["shape"] = "ellipse"
         if kind == "group":
             attrs["style"] = "rounded,filled,bold"
-        sub.node(nid, label, **attrs)
+        sub.node(nid, dot_label(label), **attrs)
+
+    cluster_ids = {name: f"cluster_{i}" for i, name in enumerate(gm.clusters)}  # never .slim text
 
     def add_cluster(parent_graph, name):
         label, _parent, ids, _depth = gm.clusters[name]
         kind_fill = "#f8fafc"
-        with parent_graph.subgraph(name="cluster_" + name.replace("/", "__")) as c:
-            c.attr(label=label, style="rounded,filled", fillcolor=kind_fill, color="#94a3b8", fontname="Helvetica",
+        with parent_graph.subgraph(name=cluster_ids[name]) as c:
+            c.attr(label=dot_label(label), style="rounded,filled", fillcolor=kind_fill, color="#94a3b8", fontname="Helvetica",
                    fontsize="10", labeljust="l")
             for nid in ids:
                 add_node(c, nid)
