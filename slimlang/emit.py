@@ -171,6 +171,7 @@ class ModuleView:
     functions: list  # of FunctionView
     extra_imports: list = field(default_factory=list)  # "import os", ... (--train)
     tail: list = field(default_factory=list)  # module-level lines at the end (--train: the __main__ guard)
+    train: bool = False  # a --train program: quiet TensorFlow start-up, progress lines
 
     def __post_init__(self):
         self.doc = [doc_text(line) for line in self.doc]
@@ -966,7 +967,8 @@ class Emitter:
                 doc += docstring_lines(self.file)
             constants += more_constants
             functions += more_functions
-        return ModuleView(_wrap(doc, 84), self.uses_math, True, True, constants, functions, tail=tail)
+        return ModuleView(_wrap(doc, 84), self.uses_math, True, True, constants, functions, tail=tail,
+                          train=bool(tail))
 
 
 @functools.lru_cache(maxsize=1)
@@ -1043,8 +1045,11 @@ def emit_module(program, train: bool = False) -> str:
     view.import_tf = "tf" in used
     view.import_slim = "slim" in used
     view.imports_math = "math" in used
-    view.extra_imports = [line for name, line in (("os", "import os"), ("re", "import re"), ("np", "import numpy as np"))
-                          if name in used and view.tail]
+    stdlib = ("contextlib", "logging", "math", "os", "re", "sys", "time", "warnings")
+    if view.train:  # one sorted import block
+        view.imports_math = False
+    view.extra_imports = [line for name, line in [(n, f"import {n}") for n in stdlib] + [("np", "import numpy as np")]
+                          if name in used and view.train]
     text = env.get_template("module.py.j2").render(m=view)
     try:
         text = _black_format(text)

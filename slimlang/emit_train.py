@@ -34,6 +34,9 @@ TRAIN_NAMES = frozenset({
     "learning_rate", "optimizer", "train_op", "init_fn", "checkpoint_path", "variables_to_restore",
     "name_in_checkpoint", "clip_gradients", "logdir", "number_of_steps", "data_dir", "batch_size",
     "trainable", "grads", "variables", "var", "name",
+    # the module-level helpers of a --train program (templates/module.py.j2)
+    "contextlib", "logging", "sys", "time", "warnings", "QUIET_START", "_stderr_hidden", "_quiet_training",
+    "_progress",
 })
 
 _OPTIMIZERS = {
@@ -323,8 +326,9 @@ class TrainEmitter:
             f"return slim.learning.train(train_op, logdir, number_of_steps=number_of_steps, "
             f"log_every_n_steps={int(spec.log_every)}, save_summaries_secs={float(summaries)!r}, "
             f"save_interval_secs={float(saves)!r}, init_fn=init_fn, "
-            f"saver=tf.compat.v1.train.Saver(max_to_keep={int(spec.keep_checkpoints)}))"))
-        body.append(Stmt("with tf.Graph().as_default()", graph))
+            f"saver=tf.compat.v1.train.Saver(max_to_keep={int(spec.keep_checkpoints)}), "
+            f"train_step_fn=_progress(number_of_steps, {int(spec.log_every)}))"))
+        body.append(Stmt("with tf.Graph().as_default(), _quiet_training()", graph))
         steps = "None" if spec.steps is None else str(int(spec.steps))
         doc = [f"Train `{model.name}` as train section `{name}` of {self.file} (line {spec.span.line}) says.", "",
                "`logdir` (checkpoints model.ckpt-N, summaries) and `init_from` are relative to the current "

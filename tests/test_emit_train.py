@@ -91,8 +91,10 @@ def test_hostile_strings_stay_literals(tmp_path):
     consts = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
     assert 'x"""\nimport os; os.system(\'boom\')\n' + "'" * 3 in consts
     assert 'd"ata.npz' in consts
-    top = [type(n).__name__ for n in tree.body]
-    assert top.count("Import") <= 2  # import os, import numpy as np: nothing the source did not ask for
+    imported = {a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+    # the training program's own imports (numpy, and the stdlib its quiet start-up and progress use):
+    # nothing the source did not ask for
+    assert imported == {"contextlib", "logging", "os", "sys", "time", "warnings", "numpy"}
 
 
 def test_unsupported_data_kind_is_a_located_error(tmp_path):

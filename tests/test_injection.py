@@ -273,3 +273,25 @@ def test_graph_svg_has_only_the_real_nodes_and_reads_no_file(tmp_path, payload):
     assert len(re.findall(r'class="node"', svg)) == 3  # inputs, the conv in the scope, last
     assert len(re.findall(r'class="cluster"', svg)) == 1
     assert "<image" not in svg and "injected</title>" not in svg
+
+
+# ------------------------------------------------- issue 18: a quiet --train program ---
+
+
+@pytest.mark.slow
+def test_emitted_training_program_is_quiet_and_shows_progress(tmp_path):
+    script = tmp_path / "digits_gen.py"
+    script.write_text(emit_module(check_file(str(ROOT / "examples/digits.slim")), train=True), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    code = "import digits_gen; digits_gen.train_default(number_of_steps=20, logdir='run')"
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    noisy = [line for line in r.stderr.splitlines()
+             if re.search(r"deprecat|warning|FileWriter|cuda|absl", line, re.I)]
+    assert noisy == [], r.stderr[-3000:]
+    assert r.stderr.strip() == ""
+    progress = re.findall(r"^step (\d+)/20  loss \d+\.\d+  [\d.]+ steps/s$", r.stdout, re.M)
+    assert progress == ["10", "20"], r.stdout
+    assert (tmp_path / "run" / "model.ckpt-20.index").is_file()
