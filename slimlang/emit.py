@@ -456,7 +456,7 @@ class Emitter:
         if name == "depth_in" and fr is not None:
             return f"{fr.read}.get_shape().as_list()[-1]"
         if name in STRING_CONSTANTS:
-            return repr(STRING_CONSTANTS[name])
+            return py_str(STRING_CONSTANTS[name])
         if name in BUILTINS:
             b = BUILTINS[name]
             if b.kind == "initializer":
@@ -491,7 +491,7 @@ class Emitter:
         if name == "dict":
             if e.args:
                 raise _err("E210", "dict(...) takes keyword arguments only", e.span)
-            return "{" + ", ".join(f"{k.name!r}: {self.expr(k.value, fn, fr)}" for k in e.kwargs) + "}"
+            return "{" + ", ".join(f"{py_str(k.name)}: {self.expr(k.value, fn, fr)}" for k in e.kwargs) + "}"
         if name in ("range", "enumerate", "zip"):
             inner = f"{name}({', '.join(args + kws)})"
             return inner if iter_ctx else f"list({inner})"
@@ -710,7 +710,7 @@ class Emitter:
 
     def scope(self, s: ast.Scope, fn: _Fn, fr: _Frame, target: str | None = None, slim_target=None) -> list:
         if isinstance(s.name, ast.ScopePath):
-            ctx = [f"tf.compat.v1.variable_scope({s.name.path!r})"]
+            ctx = [f"tf.compat.v1.variable_scope({py_str(s.name.path)})"]
         else:
             ctx = [f"tf.compat.v1.variable_scope({self.expr(s.name.expr, fn, fr)}, 'Scope')"]
         if s.defaults is not None:
@@ -741,7 +741,7 @@ class Emitter:
         inp = fn.names[s.from_name] if s.from_name else fr.read
         scope = None
         if s.as_name is not None:
-            scope = repr(s.as_name.path) if isinstance(s.as_name, ast.ScopePath) else self.expr(s.as_name.expr, fn, fr)
+            scope = py_str(s.as_name.path) if isinstance(s.as_name, ast.ScopePath) else self.expr(s.as_name.expr, fn, fr)
         if block is not None:
             names = [p.name for p in block.params]
             py_positional = names
@@ -871,7 +871,7 @@ class Emitter:
             full = pre + body
         else:
             as_sc = " as sc" if fn.uses_sc else ""
-            full = pre + [Stmt(f"with tf.compat.v1.variable_scope(scope, {b.name!r}, [inputs]){as_sc}", body)]
+            full = pre + [Stmt(f"with tf.compat.v1.variable_scope(scope, {py_str(b.name)}, [inputs]){as_sc}", body)]
         doc = [f"Block `{b.name}` of {self.file} (line {b.span.line})"
                + (": inline, it opens no variable scope." if b.inline else ".")]
         if fn.end_points:
@@ -905,7 +905,7 @@ class Emitter:
                 until = "final_endpoint_value"
             fn.until = until
         if "scope" not in declared:
-            params.append(f"scope={m.name!r}")
+            params.append(f"scope={py_str(m.name)}")
         fr = _Frame(first.name, "net")
         body = self.body(m.body, fn, fr)
         tail = []
@@ -916,7 +916,7 @@ class Emitter:
             tail += self.returns(fn, fr.read)
         reuse = ", reuse=reuse" if "reuse" in declared else ""
         as_sc = " as sc" if fn.uses_sc else ""
-        full = [Stmt(f"with tf.compat.v1.variable_scope(scope, {m.name!r}, [{first.name}]{reuse}){as_sc}",
+        full = [Stmt(f"with tf.compat.v1.variable_scope(scope, {py_str(m.name)}, [{first.name}]{reuse}){as_sc}",
                      pre + body + tail)]
         shape = self.prog.input_shape(m.name)
         doc = [f"Model `{m.name}` of {self.file} (line {m.span.line})."]

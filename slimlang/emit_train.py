@@ -24,7 +24,7 @@ import keyword
 import os
 
 from .diagnostics import SlimError
-from .emit import FunctionView, Stmt, _wrap
+from .emit import FunctionView, Stmt, _wrap, py_str
 from .values import py_literal
 
 #: Locals and helpers the training code uses; .slim names must not take them.
@@ -107,17 +107,17 @@ class TrainEmitter:
         default = o["labels"][0]
         rel = self.data_path(spec)
         body = [
-            Stmt(f"arrays = np.load(os.path.join(data_dir, {rel!r}))", None, f"{self.file}:{d.span.line}"),
-            Stmt(f"images = arrays[{o['images']!r}]"),
-            Stmt("labels = {" + ", ".join(f"{f!r}: arrays[{f!r}]" for f in fields) + "}"),
+            Stmt(f"arrays = np.load(os.path.join(data_dir, {py_str(rel)}))", None, f"{self.file}:{d.span.line}"),
+            Stmt(f"images = arrays[{py_str(o['images'])}]"),
+            Stmt("labels = {" + ", ".join(f"{py_str(f)}: arrays[{py_str(f)}]" for f in fields) + "}"),
         ]
         if o["classes"]:
             body += [
                 Stmt(f"classes = {_lit(list(o['classes']))}  # keep these labels, renumbered 0.."),
-                Stmt(f"keep = np.isin(labels[{default!r}].reshape(len(images), -1)[:, 0], classes)"),
+                Stmt(f"keep = np.isin(labels[{py_str(default)}].reshape(len(images), -1)[:, 0], classes)"),
                 Stmt("images = images[keep]"),
                 Stmt("labels = {k: v[keep] for k, v in labels.items()}"),
-                Stmt(f"labels[{default!r}] = np.array([classes.index(int(c)) for c in labels[{default!r}]."
+                Stmt(f"labels[{py_str(default)}] = np.array([classes.index(int(c)) for c in labels[{py_str(default)}]."
                      "reshape(-1)], dtype=np.int64)"),
             ]
         val = float(o["validation"])
@@ -210,9 +210,9 @@ class TrainEmitter:
         for loss in spec.losses:
             if loss.custom:
                 raise _err("E516", f"custom loss `{loss.kind}` cannot be emitted", loss.span)
-            pred = "net" if loss.on == "net" else f"end_points[{loss.on!r}]"
+            pred = "net" if loss.on == "net" else f"end_points[{py_str(loss.on)}]"
             field_name = loss.labels if loss.labels is not None else default
-            lab = f"labels[{field_name!r}]"
+            lab = f"labels[{py_str(field_name)}]"
             w = "" if loss.weight == 1.0 else f", weights={float(loss.weight)!r}"
             line = f"{self.file}:{loss.span.line}"
             opts = loss.options
@@ -246,14 +246,14 @@ class TrainEmitter:
         if init.strip_prefix or init.rename or init.add_prefix:
             body = [Stmt("name = var.op.name")]
             if init.strip_prefix:
-                body.append(Stmt(f"if name.startswith({init.strip_prefix!r})",
+                body.append(Stmt(f"if name.startswith({py_str(init.strip_prefix)})",
                                  [Stmt(f"name = name[{len(init.strip_prefix)}:]")]))
             for pattern, repl in init.rename:
-                body.append(Stmt(f"name = re.sub({pattern!r}, {repl!r}, name)"))
-            body.append(Stmt(f"return {init.add_prefix!r} + name" if init.add_prefix else "return name"))
+                body.append(Stmt(f"name = re.sub({py_str(pattern)}, {py_str(repl)}, name)"))
+            body.append(Stmt(f"return {py_str(init.add_prefix)} + name" if init.add_prefix else "return name"))
             out += [Stmt("def name_in_checkpoint(var)", body),
                     Stmt("variables_to_restore = {name_in_checkpoint(v): v for v in variables_to_restore}")]
-        out += [Stmt(f"checkpoint_path = {init.path!r}"),
+        out += [Stmt(f"checkpoint_path = {py_str(init.path)}"),
                 Stmt("if os.path.isdir(checkpoint_path)",
                      [Stmt("checkpoint_path = tf.train.latest_checkpoint(checkpoint_path)")]),
                 Stmt(f"init_fn = slim.assign_from_checkpoint_fn(checkpoint_path, variables_to_restore, "
@@ -274,7 +274,7 @@ class TrainEmitter:
         stem = os.path.splitext(os.path.basename(self.prog.source_name))[0]
         default_logdir = spec.logdir if spec.logdir is not None else \
             os.path.join("runs", f"{stem}-{spec.name}" if spec.name else stem)
-        body = [Stmt("if logdir is None", [Stmt(f"logdir = {default_logdir!r}")])]
+        body = [Stmt("if logdir is None", [Stmt(f"logdir = {py_str(default_logdir)}")])]
         graph = []
         if spec.seed is not None:
             graph.append(Stmt(f"tf.compat.v1.set_random_seed({int(spec.seed)})"))
@@ -352,7 +352,7 @@ class TrainEmitter:
         fns.append(FunctionView("main", [], [], ["Run every train section of the file, in order."], main_body))
         base = os.path.abspath(specs[0].base_dir)
         constants = ["# The .slim file's folder: the data paths of the train sections are relative to it.",
-                     f"SOURCE_DIR = {base!r}"]
+                     f"SOURCE_DIR = {py_str(base)}"]
         tail = ["", "", 'if __name__ == "__main__":', "    main()"]
         return constants, fns, tail
 
