@@ -15,7 +15,7 @@ way the TF-Slim primer (sections 4-5) writes it:
 
 Options the emitted code cannot reproduce are rejected with a located error
 (E515 data, E516 loss, E517 names).  Strings from the .slim file reach the
-code only through `repr` / `py_literal`.
+code only through `emit.py_str` / `py_literal` (both `repr`).
 """
 
 from __future__ import annotations
