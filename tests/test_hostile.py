@@ -42,8 +42,9 @@ for argv in json.loads(sys.argv[1]):
         except BaseException:
             traceback.print_exc()
             code = "exception"
-    proto.write(json.dumps({"argv": argv, "code": code, "out": out.getvalue()[-4000:],
-                            "err": err.getvalue()[-4000:], "secs": time.monotonic() - t}) + "\n")
+    clip = lambda s: s if len(s) < 300000 else s[:200000] + "\n...\n" + s[-5000:]  # the header is at the start
+    proto.write(json.dumps({"argv": argv, "code": code, "out": clip(out.getvalue()),
+                            "err": clip(err.getvalue()), "secs": time.monotonic() - t}) + "\n")
     proto.flush()
 """
 
