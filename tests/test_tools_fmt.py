@@ -262,3 +262,10 @@ def test_generated_programs(text):
 def test_names_that_read_as_repeats_keep_their_parentheses(text):
     assert format_text(text) == text
     assert_good(text)
+
+
+def test_module_level_let_function():
+    # issue 13: a top-level `let f(x) = ...` made fmt raise TypeError
+    text = "let f(x) = x + 1\nlet g(a: int, b = 2) = a * b\nmodel m(inputs: [1, 8, 8, 1]) {\n  conv f(3) 3x3\n}\n"
+    out = assert_good(text)
+    assert out.startswith("let f(x) = x + 1\nlet g(a: int, b = 2) = a * b\n\nmodel m(")

@@ -479,7 +479,7 @@ class _Printer:
             line = item.span.line
             comments_before(line)
             if not first:
-                both_lets = isinstance(item, ast.Let) and isinstance(prev_item, ast.Let)
+                both_lets = isinstance(item, (ast.Let, ast.LetFunction)) and isinstance(prev_item, (ast.Let, ast.LetFunction))
                 if (prev_item is not None and not both_lets) or self._blank_between(prev_end, line):
                     self.blank()
             self.item(item)
@@ -540,6 +540,8 @@ class _Printer:
                 self.emit("}", item.span.end_line)
         elif isinstance(item, ast.Let):
             self.emit(f"let {item.name} = {expr(item.value)}", line)
+        elif isinstance(item, ast.LetFunction):
+            self.emit(f"let {item.name}({', '.join(param(p) for p in item.params)}) = {expr(item.value)}", line)
         else:
             raise TypeError(f"fmt: unknown item {type(item).__name__}")
 
