@@ -141,22 +141,21 @@ def _startup_notices_held(enabled: bool):
     except (OSError, ValueError, AttributeError):  # no usable fd 2: nothing to filter
         yield
         return
-    held = tempfile.TemporaryFile()
-    try:
-        os.dup2(held.fileno(), 2)
-        yield
-    finally:
+    with tempfile.TemporaryFile() as held:
         try:
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
-        os.dup2(saved, 2)
-        os.close(saved)
-        held.seek(0)
-        data = _startup_lines_kept(held.read(), _min_log_level())
-        held.close()
-        if data:
-            os.write(2, data)
+            os.dup2(held.fileno(), 2)
+            yield
+        finally:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            data = _startup_lines_kept(held.read(), _min_log_level())
+            if data:
+                os.write(2, data)
 
 
 #: The deprecation notices TensorFlow gives for the TF1 APIs tf_slim is built
@@ -176,7 +175,7 @@ class _DeprecationRecords(logging.Filter):
     def filter(self, record):
         try:
             return not self._pattern.search(record.getMessage())
-        except Exception:  # a record whose message cannot be formatted: not ours to judge
+        except (TypeError, ValueError):  # a record whose message cannot be formatted: not ours to judge
             return True
 
 

@@ -38,7 +38,7 @@ def _env(**extra):
 
 def _slimlang(*args, env=None, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "slimlang.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env or _env(), timeout=600)
+                          cwd=cwd, env=env or _env(), timeout=600, check=False)
 
 
 def _noise(text: str) -> list[str]:
@@ -63,7 +63,7 @@ print("blanket", len(blanket))
 
 def _api_build(**env):
     return subprocess.run([sys.executable, "-c", API_BUILD.format(path=str(DIGITS))], capture_output=True, text=True,
-                          cwd=ROOT, env=_env(**env), timeout=600)
+                          cwd=ROOT, env=_env(**env), timeout=600, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -109,11 +109,10 @@ def test_output_while_tensorflow_loads_is_passed_on_except_the_notices(capfd, mo
     from slimlang import tfcompat
 
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
-    with pytest.raises(RuntimeError):
-        with tfcompat._startup_notices_held(True):
-            os.write(2, b"I0000 00:00:17.5   1 cudart_stub.cc:31] Could not find cuda drivers\n")
-            print("a real problem", file=sys.stderr)
-            raise RuntimeError("the import failed")
+    with pytest.raises(RuntimeError), tfcompat._startup_notices_held(True):
+        os.write(2, b"I0000 00:00:17.5   1 cudart_stub.cc:31] Could not find cuda drivers\n")
+        print("a real problem", file=sys.stderr)
+        raise RuntimeError("the import failed")
     err = capfd.readouterr().err
     assert err == "a real problem\n"
 
@@ -159,7 +158,7 @@ def test_train_and_eval_print_no_tensorflow_noise(two_digits_runs):
 def test_digits_example_is_reproducible(two_digits_runs):
     """Its train section sets `seed`: the same weights, dropout masks and order each run."""
     (_, ev1), (_, ev2) = two_digits_runs
-    accuracy = [re.search(r"^accuracy: (\S+)$", ev.stdout, re.M) for ev in (ev1, ev2)]
+    accuracy = [re.search(r"^accuracy: (\S+)$", ev.stdout, re.MULTILINE) for ev in (ev1, ev2)]
     assert all(accuracy), ev1.stdout
     assert accuracy[0].group(1) == accuracy[1].group(1)
     assert ev1.stdout == ev2.stdout
@@ -210,3 +209,36 @@ def test_verbose_is_accepted_before_and_after_the_command(capsys, monkeypatch):
     assert os.environ.pop("SLIMLANG_VERBOSE") == "1"
     assert main(["check", str(DIGITS)]) == 0
     assert "SLIMLANG_VERBOSE" not in os.environ
+
+
+# --------------------------------------------------------------- messages ---
+# (the messages themselves are golden cases: tests/cases/error_size_*, error_repeat_with_space,
+# error_syntax_unclosed_*, error_syntax_model_inside_open_model)
+
+
+def _check_error(text):
+    from slimlang.checker import check_text
+    from slimlang.diagnostics import SlimError
+
+    with pytest.raises(SlimError) as e:
+        check_text(text, "t.slim")
+    return e.value.first
+
+
+def test_a_name_x_that_is_not_a_size_gets_the_ordinary_did_you_mean():
+    d = _check_error("model m(inputs: [8, 8, 1]) {\n  conv 8 3x3 stride=x\n}\n")
+    assert d.code == "E201" and d.notes == ()
+    d = _check_error("model m(inputs: [8, 8, 1], xs = 2) {\n  conv 8 3x3 stride=x\n}\n")
+    assert d.notes == ("help: did you mean `xs`?",)
+
+
+def test_a_defined_x_is_still_a_name():
+    from slimlang.checker import check_text
+
+    check_text("model m(inputs: [8, 8, 1]) {\n  x = conv 8 3x3\n  conv 8 3x3\n  add x\n}\n", "t.slim")
+
+
+def test_closed_blocks_with_odd_indentation_are_not_blamed():
+    d = _check_error("model m(inputs: [8, 8, 1]) {\n    scope a {\n  conv 8 3x3\n      }\n  fc 10\n")
+    assert d.code == "E004" and d.message == "model `m` is never closed"
+    assert (d.span.line, d.span.col) == (1, 28)
