@@ -242,3 +242,83 @@ def test_closed_blocks_with_odd_indentation_are_not_blamed():
     d = _check_error("model m(inputs: [8, 8, 1]) {\n    scope a {\n  conv 8 3x3\n      }\n  fc 10\n")
     assert d.code == "E004" and d.message == "model `m` is never closed"
     assert (d.span.line, d.span.col) == (1, 28)
+
+
+# -------------------------------------------------------------------- fmt ---
+
+
+def _slim_blocks(markdown: str) -> list[str]:
+    """The fenced code blocks of a markdown text that are .slim source, with
+    `...` elision lines dropped."""
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", markdown, re.MULTILINE | re.DOTALL)
+    starts = ("defaults ", "model ", "block ", "inline block ", "train ", "train{", "let ", "# ")
+    return ["".join(line for line in body.splitlines(True) if line.strip() != "...")
+            for lang, body in blocks if lang in ("", "slim") and body.lstrip().startswith(starts)]
+
+
+def test_shipped_examples_are_in_the_canonical_form(capsys):
+    files = sorted(str(p) for p in (ROOT / "examples").rglob("*.slim"))
+    assert len(files) >= 13
+    assert main(["fmt", "--check", *files]) == 0, capsys.readouterr().out
+    assert capsys.readouterr().out == ""
+
+
+def test_readme_code_is_in_the_canonical_form():
+    from slimlang.tools.fmt import format_text
+
+    blocks = _slim_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert blocks, "README.md shows no .slim code"
+    for block in blocks:
+        assert format_text(block) == block
+
+
+FMT_CASES = {
+    # statements written on one line stay there, spacing normalised
+    "model m(inputs) {\n  conv 64 3x3 x2  as conv1;  pool 2x2 as pool1\n}\n":
+        "model m(inputs) {\n  conv 64 3x3 x2 as conv1; pool 2x2 as pool1\n}\n",
+    # ... but not on the line that opens the block
+    "model m(inputs) { fc 10 ; fc 3 }\n": "model m(inputs) {\n  fc 10\n  fc 3\n}\n",
+    # one-line bodies of statements stay one line
+    "model m(inputs) {\n  b1 = scope Branch_1 {conv 8 1x1 ;conv 8 3x3}\n  if true { fc 3 } else { fc 4 }\n}\n":
+        "model m(inputs) {\n  b1 = scope Branch_1 { conv 8 1x1; conv 8 3x3 }\n  if true { fc 3 } else { fc 4 }\n}\n",
+    # numbers as written, not as Python's repr spells them
+    "let a = 0.00004\nlet b = 1e-5\n": "let a = 0.00004\nlet b = 1e-5\n",
+    # trailing comments of consecutive lines in one column
+    "model m(inputs) {\n  conv 32 5x5 as conv1 # a\n  pool 2x2 as p    # b\n}\n":
+        "model m(inputs) {\n  conv 32 5x5 as conv1  # a\n  pool 2x2 as p         # b\n}\n",
+}
+
+
+@pytest.mark.parametrize("text", list(FMT_CASES), ids=range(len(FMT_CASES)))
+def test_fmt_keeps_a_users_one_line_layout(text):
+    from slimlang.tools.fmt import format_text
+
+    out = format_text(text)
+    assert out == FMT_CASES[text]
+    assert format_text(out) == out
+
+
+def test_fmt_breaks_long_lines_where_they_can_continue():
+    from slimlang.parser import parse
+    from slimlang.tools.fmt import format_text, normalize
+
+    src = ("defaults d(c = \"moving_vars\") {\n  conv: normalizer_params=dict(decay=0.9997, epsilon=0.001, "
+           "updates_collections=UPDATE_OPS, variables_collections=dict(beta=none, gamma=none, moving_mean=[c], "
+           "moving_variance=[c])) if true else dict()\n}\n\n"
+           "model m(inputs) {\n  sep_conv 64 7x7 depth_multiplier=8 stride=2 weights_initializer=truncated_normal(stddev=1.0) "
+           "as Conv2d_1a_7x7 endpoint\n}\n")
+    out = format_text(src)
+    assert max(len(line) for line in out.splitlines()) <= 100, out
+    assert out == (
+        "defaults d(c = \"moving_vars\") {\n"
+        "  conv: normalizer_params=(dict(decay=0.9997, epsilon=0.001, updates_collections=UPDATE_OPS,\n"
+        "                                variables_collections=dict(beta=none, gamma=none, moving_mean=[c],\n"
+        "                                                           moving_variance=[c]))\n"
+        "                           if true else dict())\n"
+        "}\n\n"
+        "model m(inputs) {\n"
+        "  sep_conv 64 7x7 depth_multiplier=8 stride=2 weights_initializer=truncated_normal(stddev=1.0) \\\n"
+        "           as Conv2d_1a_7x7 endpoint\n"
+        "}\n")
+    assert normalize(parse(out)) == normalize(parse(src))
+    assert format_text(out) == out
