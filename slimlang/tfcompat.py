@@ -132,16 +132,20 @@ def _startup_lines_kept(data: bytes, min_level: int) -> bytes:
 def _startup_notices_held(enabled: bool):
     """Hold back file descriptor 2 inside the block; then write out what
     `_startup_lines_kept` keeps (in the order it was written)."""
-    if not enabled:
+    held = saved = None
+    if enabled:
+        try:
+            held = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `with held` below
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no temporary file or no usable fd 2: nothing held
+            if held is not None:
+                held.close()
+            held = None
+    if held is None:
         yield
         return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no usable fd 2: nothing to filter
-        yield
-        return
-    with tempfile.TemporaryFile() as held:
+    with held:
         try:
             os.dup2(held.fileno(), 2)
             yield
@@ -169,8 +173,7 @@ DEPRECATION_MESSAGES = (
 class _DeprecationRecords(logging.Filter):
     """Drops TensorFlow's "... is deprecated and will be removed" log records."""
 
-    _pattern = re.compile(r"is deprecated and will be removed|deprecated arguments|"
-                          + "|".join(DEPRECATION_MESSAGES))
+    _pattern = re.compile("|".join(("is deprecated and will be removed", *DEPRECATION_MESSAGES)))
 
     def filter(self, record):
         try:

@@ -132,6 +132,22 @@ def test_warnings_filters_are_scoped_to_the_known_deprecations():
     assert [str(w.message) for w in seen] == ["your own warning"]
 
 
+def test_tensorflow_deprecation_log_records_are_dropped_and_others_kept():
+    import logging
+
+    from slimlang import tfcompat
+
+    logger = tfcompat.tf.get_logger()
+    assert tfcompat._DEPRECATION_RECORDS in logger.filters
+
+    def record(msg, *args):
+        return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, msg, args, None)
+
+    assert not logger.filter(record("From %s: calling %s is deprecated and will be removed in a future version.",
+                                    "x.py:3", "f"))
+    assert logger.filter(record("Attempting to restore %s", "x"))
+
+
 @pytest.fixture(scope="module")
 def two_digits_runs(tmp_path_factory):
     """examples/digits.slim trained twice for 30 steps and evaluated: [(train, eval), (train, eval)]."""
