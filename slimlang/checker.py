@@ -20,7 +20,7 @@ from . import ast
 from .diagnostics import Collector, SlimError, Span, did_you_mean
 from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, builtin_names
 from .layers import LAYERS
-from .parser import parse
+from .parser import parse, size_hint
 
 
 @dataclass
@@ -291,7 +291,7 @@ class _Static:
 
     def name(self, name: str, span: Span, scope: set):
         if name not in scope:
-            self.c.error("E201", f"undefined name `{name}`", span, [did_you_mean(name, scope)])
+            self.c.error("E201", f"undefined name `{name}`", span, [size_hint(name, span) or did_you_mean(name, scope)])
 
     def expr(self, e, scope: set):
         if isinstance(e, ast.Name):

@@ -1,7 +1,10 @@
 """Command line: `slimlang check | summary | build | train | eval | export | ...`.
 
 Exit status: 0 success, 1 a user error in a .slim file or its data (reported
-as located diagnostics), 2 bad command-line use.  Each sub-command lives in
+as located diagnostics), 2 bad command-line use (with the sub-command's
+usage).  `--verbose` (before or after the command) shows what TensorFlow
+prints; otherwise slimlang.tfcompat keeps its start-up and deprecation notices
+out of the way.  Each sub-command lives in
 the module that implements it and registers itself through `add_arguments`;
 this module only dispatches, so `check`, `summary`, `fmt` and `build --emit py`
 never import TensorFlow.
@@ -14,7 +17,7 @@ import importlib
 import os
 import sys
 
-from .diagnostics import SlimError, UsageError
+from .diagnostics import SlimError, UsageError, did_you_mean
 
 # (module, description) for each group of sub-commands; imported lazily so a
 # sub-command costs nothing until it runs.
@@ -24,8 +27,32 @@ COMMAND_MODULES = [
     "slimlang.tools.commands",
 ]
 
+VERBOSE_HELP = ("show everything TensorFlow prints (start-up notices, deprecation warnings); "
+                "the same as SLIMLANG_VERBOSE=1")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (steps, epochs, batch sizes)."""
+    return _int_at_least(text, 1)
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a whole number >= {low}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"takes a whole number >= {low}, got {value}")
+    return value
+
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `slimlang` parser; `parser.commands` maps each sub-command to its parser."""
     parser = argparse.ArgumentParser(
         prog="slimlang",
         description="A small language for neural networks in the style of TF-Slim.",
@@ -34,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"slimlang {__version__}")
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
@@ -44,15 +72,37 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # that group is not part of this build
             raise
         module.add_arguments(sub)
+    for p in sub.choices.values():
+        # also after the command (`slimlang train x.slim --verbose`); SUPPRESS
+        # keeps a `--verbose` given before the command
+        p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
+        p.set_defaults(command_parser=p)
+    parser.commands = dict(sub.choices)
     return parser
 
 
+def _check_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """An unknown command exits 2 with a did-you-mean (argparse lists the choices only)."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    if word is None or word in parser.commands:
+        return
+    hint = did_you_mean(word, parser.commands)
+    parser.error(f"unknown command {word!r}" + (f" ({hint.removeprefix('help: ')})" if hint else "")
+                 + "; commands: " + ", ".join(parser.commands))
+
+
 def main(argv=None) -> int:
-    # TensorFlow's C++ runtime logs startup notices (no GPU, CPU features) at
-    # levels below 3; a command-line user only needs Python-level errors.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
+    _check_command(parser, argv)
     args = parser.parse_args(argv)
+    if args.verbose:
+        os.environ["SLIMLANG_VERBOSE"] = "1"  # read by slimlang.tfcompat when TensorFlow loads
+    else:
+        # TensorFlow's C++ runtime logs start-up notices (no GPU, CPU features)
+        # at levels below 3; errors a command-line user can act on arrive as
+        # Python exceptions and are reported as diagnostics.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         return int(args.handler(args) or 0)
     except SlimError as e:
@@ -62,8 +112,9 @@ def main(argv=None) -> int:
             print(f"\n{n} errors", file=sys.stderr)
         return 1
     except UsageError as e:
-        parser.print_usage(sys.stderr)
-        print(f"slimlang: error: {e}", file=sys.stderr)
+        command = getattr(args, "command_parser", parser)
+        command.print_usage(sys.stderr)
+        print(f"{command.prog}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

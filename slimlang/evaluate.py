@@ -733,8 +733,10 @@ class Evaluator:
             return Op(name)
         if name in PURE_FUNCTIONS or name in TENSOR_FUNCTIONS:
             return ("__function__", name)
+        from .parser import size_hint
+
         raise SlimError.single("E201", f"undefined name `{name}`", node.span,
-                               [did_you_mean(name, list(frame.env) + list(builtin_names()))])
+                               [size_hint(name, node.span) or did_you_mean(name, list(frame.env) + list(builtin_names()))])
 
     def eval_ListExpr(self, node, frame):
         return [self.eval(i, frame) for i in node.items]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import re
 import tempfile
 import threading
 from copy import copy
@@ -242,8 +243,16 @@ def _syntax_error(e: UnexpectedInput, source: Source) -> SlimError:
         notes = []
         if ch == "{" or ch == "}":
             notes.append("help: braces open and close the bodies of models, blocks, scopes and defaults")
+        elif ch in _TIMES_SIGNS:
+            a = re.search(r"(?<![A-Za-z0-9_.])([0-9]+)\s*$", source.text[:e.pos_in_stream])
+            b = re.match(r"\s*([0-9]+)", source.text[e.pos_in_stream + 1:])
+            notes.append(_did_you_mean_size(f"{a.group(1) if a else ''}x{b.group(1)}") if b
+                         else f"help: {_SIZES_AND_REPEATS}")
         return SlimError(Diagnostic("E001", msg, span, tuple(notes)))
     if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
+        unclosed = _unclosed_block(source)
+        if unclosed is not None:
+            return SlimError(unclosed)
         lines = source.text.splitlines() or [""]
         last = len(lines)
         span = Span(source, last, len(lines[-1]) + 1, last, len(lines[-1]) + 2)
@@ -270,7 +279,148 @@ def _syntax_error(e: UnexpectedInput, source: Source) -> SlimError:
         notes.append(f"expected {_describe(expected)}")
     if tok.type == "NAME" and text in ("elif", "def", "return_"):
         notes.append("help: write `else if`")
+    if tok.type in _TOP_LEVEL_KEYWORDS:
+        still_open = _open_blocks(_tokens(source.text[:tok.start_pos]))[0]
+        if still_open:
+            head, brace = still_open[-1]
+            notes.append(f"help: {_block_name(head)} (its `{{` on line {brace.line}) is still open here; "
+                         "is a closing `}` missing?")
     return SlimError(Diagnostic("E002", f"unexpected {what}", span, tuple(notes)))
+
+
+# -------------------------------------------- hints for common slips ---
+
+_SIZES_AND_REPEATS = "sizes and repeat counts are written with a lowercase `x` and no spaces, as in `3x3` and `x2`"
+_TIMES_SIGNS = "\u00d7\u2715\u2716\u2a2f"  # x-like multiplication signs
+_TOP_LEVEL_KEYWORDS = frozenset(("MODEL", "BLOCK", "INLINE", "TRAIN"))
+
+
+def size_hint(name: str, span: Span | None) -> str:
+    """A `help:` note for an undefined name that is a size or repeat count
+    written another way (`3 x 3`, `3X3`, `x 2`, `X2`), else ''.
+
+    The lexer reads `3x3` and `x2` only as written; anything else splits
+    into numbers and a name `x` / `X3`, which the checker then cannot find.
+    """
+    if span is None or span.source is None or not re.fullmatch(r"[xX][0-9]*", name):
+        return ""
+    line = span.source.line(span.line)
+    before, after = line[:span.col - 1], line[span.end_col - 1:] if span.end_line == span.line else ""
+    glued = re.search(r"(?<![A-Za-z0-9_.])([0-9]+)$", before)
+    spaced = glued or re.search(r"(?<![A-Za-z0-9_.])([0-9]+)\s+$", before)
+    n = name[1:]
+    if not n:
+        m = re.match(r"\s*([0-9]+)", after)
+        if spaced and m:
+            return _did_you_mean_size(f"{spaced.group(1)}x{m.group(1)}")
+        if m:
+            return _did_you_mean_size(f"x{m.group(1)}")
+        return f"help: {_SIZES_AND_REPEATS}" if spaced else ""
+    if name[0] == "x":  # `x2` itself is read as a repeat count only after a layer's arguments
+        return ""
+    if glued:
+        return _did_you_mean_size(f"{glued.group(1)}x{n}")
+    return _did_you_mean_size(f"x{n}")
+
+
+def _did_you_mean_size(text: str) -> str:
+    return f"help: did you mean `{text}`? {_SIZES_AND_REPEATS[0].upper()}{_SIZES_AND_REPEATS[1:]}"
+
+
+def _tokens(text: str) -> list:
+    """`text` as tokens of the one all-terminals scanner (no contextual
+    choices: enough to follow braces and statement starts)."""
+    out = []
+    try:
+        for tok in _parser().lex(text, dont_ignore=True):
+            out.append(tok)  # noqa: PERF402 - one by one, so the tokens before a bad character are kept
+    except UnexpectedInput:
+        pass  # the tokens up to the bad character
+    return out
+
+
+def _open_blocks(tokens) -> tuple[list, list]:
+    """Follow the braces: (the blocks still open at the end, innermost last;
+    every closed block), each as (its statement's first tokens, its `{`) plus,
+    for closed blocks, the `}`."""
+    still_open, closed = [], []
+    head, depth = [], 0
+    for tok in tokens:
+        kind = tok.type
+        if kind == "COMMENT" or kind.startswith("__IGNORE"):  # comments, spaces, `\` line joins
+            continue
+        if kind in ("LPAR", "LSQB"):
+            depth += 1
+        elif kind in ("RPAR", "RSQB"):
+            depth = max(0, depth - 1)
+        if kind == "LBRACE":
+            still_open.append((head, tok))
+            head = []
+        elif kind == "RBRACE":
+            if still_open:
+                h, brace = still_open.pop()
+                closed.append((h, brace, tok))
+            head = []
+        elif depth == 0 and kind in ("_NL", "SEMICOLON"):
+            head = []
+        elif len(head) < 5:
+            head.append(tok)
+    return still_open, closed
+
+
+def _block_name(head) -> str:
+    words = [str(t) for t in head]
+    if words and words[0] == "inline":
+        words = words[1:]
+    if len(words) > 2 and words[1] == "=":  # b1 = scope Branch_1 { ... }
+        words = words[2:]
+    w0 = words[0] if words else ""
+    if w0 in ("model", "block", "scope") and len(words) > 1:
+        return f"{w0} `{words[1]}`"
+    if w0 == "defaults" and len(words) > 1 and (len(words) == 2 or words[2] == "("):
+        return f"defaults `{words[1]}`"
+    if w0 == "train":
+        return "the train section" + (f" `{words[1]}`" if len(words) > 1 else "")
+    if w0 in ("defaults", "if", "else", "for"):
+        return f"the `{w0}` block"
+    return "a block"
+
+
+def _indent(source: Source, line: int) -> int:
+    text = source.line(line)
+    return len(text) - len(text.lstrip())
+
+
+def _unclosed_block(source: Source) -> Diagnostic | None:
+    """E004 for a file that ends inside a block: name the block left open and
+    where it opened.  When a `}` is indented like an outer block's opening line
+    but closes an inner one, the inner one is the block whose `}` is missing."""
+    still_open, closed = _open_blocks(_tokens(source.text))
+    if not still_open:
+        return None
+    culprit = note = None
+    for head, brace, close in closed:
+        opened_at = _indent(source, head[0].line if head else brace.line)
+        if close.column - 1 == opened_at:
+            continue
+        # the `}` lines up with a block that is still open at the end of the file
+        for h, b in still_open:
+            if _indent(source, h[0].line if h else b.line) == close.column - 1 and b.line < brace.line:
+                culprit = (head, brace)
+                note = (f"note: the `}}` on line {close.line} is indented like {_block_name(h)} "
+                        f"(line {b.line}) but closes {_block_name(head)}")
+                break
+        if culprit:
+            break
+    if culprit is None:
+        culprit = still_open[-1]
+        last = len(source.text.rstrip().splitlines()) or 1
+        note = f"note: the file ends at line {last} without the `}}` that matches this `{{`"
+    head, brace = culprit
+    name = _block_name(head)
+    span = Span(source, brace.line, brace.column, brace.line, brace.column + 1)
+    return Diagnostic("E004", f"{name} is never closed", span,
+                      (note, f"help: add a `}}` after the last statement of {name}"))
 
 
 def _str_value(tok: str) -> str:

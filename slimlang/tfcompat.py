@@ -50,11 +50,26 @@ itself, before building anything; the patches work either way.
 
 Log noise
 ---------
-``TF_CPP_MIN_LOG_LEVEL`` is set to ``"2"`` (warnings and info hidden, errors
-shown) before TensorFlow is first imported, unless the caller already set it.
-That cannot hide the few lines the C++ runtime prints before its logging is
-initialised (the "cudart_stub ... Could not find cuda drivers" notice), nor
-TF's Python deprecation warnings, which are left alone.
+A slimlang user should see slimlang's output and TensorFlow's real errors,
+nothing else. Unless ``SLIMLANG_VERBOSE`` is set (to anything but ``0``) when
+this module is first imported:
+
+- ``TF_CPP_MIN_LOG_LEVEL`` is set to ``"2"`` (C++ info and warnings hidden,
+  errors shown) before TensorFlow is first imported, unless the caller already
+  set it;
+- the lines TensorFlow's C++ runtime writes to standard error while it loads,
+  before its logging honours that level (abseil's "All log messages before
+  absl::InitializeLog() is called are written to STDERR", the oneDNN and
+  "Could not find cuda drivers" notices; each shared library prints its own
+  copy), are held back during ``import tensorflow`` and the ones below
+  ``TF_CPP_MIN_LOG_LEVEL`` dropped; everything else written then is passed on
+  unchanged, also when the import fails;
+- the deprecation notices TF1 graph building through tf_slim triggers inside
+  TensorFlow (``layer.apply``, ``tf.layers.flatten`` ... "is deprecated", as
+  Python warnings and as TensorFlow log records) are filtered by their
+  messages (:data:`DEPRECATION_MESSAGES`); other warnings are left alone.
+
+With ``SLIMLANG_VERBOSE=1`` (``slimlang --verbose``) none of this is done.
 
 Dependencies: only tensorflow, tf_keras (imported lazily, on the first
 ``slim.batch_norm`` that needs it) and tf_slim, so generated code can import
@@ -64,15 +79,129 @@ this module without the rest of slimlang.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
+import sys
+import tempfile
+import warnings
 
-# Must happen before the first `import tensorflow` anywhere in the process;
-# a caller's explicit setting wins.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+__all__ = ["APPLIED", "DEPRECATION_MESSAGES", "VERBOSE", "apply_patches", "graph_mode", "slim", "tf", "verbose"]
 
-import tensorflow as tf
 
-__all__ = ["APPLIED", "apply_patches", "graph_mode", "slim", "tf"]
+def verbose() -> bool:
+    """True when ``SLIMLANG_VERBOSE`` asks to see everything TensorFlow prints."""
+    return os.environ.get("SLIMLANG_VERBOSE", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+#: Whether this process shows TensorFlow's start-up notices and deprecation
+#: chatter (read once, when this module is first imported).
+VERBOSE = verbose()
+
+# A line of abseil/TensorFlow C++ logging: severity letter, MMDD, time, thread
+# id, file:line, `]`.
+_CPP_LOG_LINE = re.compile(rb"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]\s]+:\d+\] ")
+_ABSL_PRE_INIT = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+_SEVERITY = {b"I": 0, b"W": 1, b"E": 2, b"F": 3}
+
+
+def _min_log_level() -> int:
+    try:
+        return int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+    except ValueError:
+        return 0
+
+
+def _startup_lines_kept(data: bytes, min_level: int) -> bytes:
+    """What of `data` (standard error written while TensorFlow loaded) to pass on:
+    every line but C++ log lines below `min_level` and abseil's pre-init notice."""
+    if min_level <= 0:
+        return data
+    kept = []
+    for line in data.splitlines(keepends=True):
+        m = _CPP_LOG_LINE.match(line)
+        if m and _SEVERITY[m.group(1)] < min_level:
+            continue
+        if line.rstrip(b"\r\n") == _ABSL_PRE_INIT:
+            continue
+        kept.append(line)
+    return b"".join(kept)
+
+
+@contextlib.contextmanager
+def _startup_notices_held(enabled: bool):
+    """Hold back file descriptor 2 inside the block; then write out what
+    `_startup_lines_kept` keeps (in the order it was written)."""
+    held = saved = None
+    if enabled:
+        try:
+            held = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `with held` below
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no temporary file or no usable fd 2: nothing held
+            if held is not None:
+                held.close()
+            held = None
+    if held is None:
+        yield
+        return
+    with held:
+        try:
+            os.dup2(held.fileno(), 2)
+            yield
+        finally:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            data = _startup_lines_kept(held.read(), _min_log_level())
+            if data:
+                os.write(2, data)
+
+
+#: The deprecation notices TensorFlow gives for the TF1 APIs tf_slim is built
+#: on; slimlang's users cannot act on them.
+DEPRECATION_MESSAGES = (
+    r"`layer\.apply` is deprecated",
+    r"`tf\.layers\.[A-Za-z_.]+` is deprecated",
+)
+
+
+class _DeprecationRecords(logging.Filter):
+    """Drops TensorFlow's "... is deprecated and will be removed" log records."""
+
+    _pattern = re.compile("|".join(("is deprecated and will be removed", *DEPRECATION_MESSAGES)))
+
+    def filter(self, record):
+        try:
+            return not self._pattern.search(record.getMessage())
+        except (TypeError, ValueError):  # a record whose message cannot be formatted: not ours to judge
+            return True
+
+
+_DEPRECATION_RECORDS = _DeprecationRecords()
+
+
+def _quiet_python_notices():
+    """Install the message-scoped warnings filters and the log-record filter (again: a no-op)."""
+    for message in DEPRECATION_MESSAGES:
+        warnings.filterwarnings("ignore", message=message, category=UserWarning)
+    tf.get_logger().addFilter(_DEPRECATION_RECORDS)
+
+
+if not VERBOSE:
+    # Must happen before the first `import tensorflow` anywhere in the process;
+    # a caller's explicit setting wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+with _startup_notices_held("tensorflow" not in sys.modules and not VERBOSE):
+    import tensorflow as tf
+
+if not VERBOSE:
+    _quiet_python_notices()
 
 #: Human-readable record of the patches applied in this process ("module.name").
 APPLIED: list[str] = []

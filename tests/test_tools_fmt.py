@@ -55,8 +55,7 @@ defaults d {
 }
 
 model m(inputs: [8, 8, 3], n = 10) uses d {
-  conv (a - 1) 3x3 stride=1 activation=none as "c1"
-  pool 2  # two on one line
+  conv (a - 1) 3x3 stride=1 activation=none as "c1"; pool 2  # two on one line
   # standalone, badly indented
   if n > 5 {
     fc n

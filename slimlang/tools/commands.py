@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+from ..cli import nonnegative_int
+
 
 def add_arguments(sub):
     p = sub.add_parser("graph", help="draw a model as a picture (svg, png, pdf or dot)",
@@ -17,7 +19,7 @@ def add_arguments(sub):
     p.add_argument("--model", help="which model (default: the last one in the file)")
     p.add_argument("--input-shape", help="input shape with batch, e.g. 1,224,224,3 (default: the declared one)")
     p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE", help="a model parameter value")
-    p.add_argument("--depth", type=int, default=None, metavar="N",
+    p.add_argument("--depth", type=nonnegative_int, default=None, metavar="N",
                    help="collapse scopes nested deeper than N into one node each (0: top-level scopes collapsed)")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file; its extension picks the format: .svg, .png, .pdf or .dot")
@@ -61,8 +63,6 @@ def cmd_graph(args) -> int:
     if fmt not in graph.FORMATS:
         raise UsageError(f"-o {args.output}: the extension picks the format; use one of "
                          + ", ".join("." + f for f in graph.FORMATS))
-    if args.depth is not None and args.depth < 0:
-        raise UsageError("--depth takes a number >= 0")
     analysis = load(args.file, args.model, args.input_shape, args.set)
     gm = graph.build(analysis, args.depth)
     g = graph.to_graphviz(gm, analysis.summary.model)

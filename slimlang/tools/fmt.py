@@ -183,8 +183,23 @@ def _args(args, kwargs) -> str:
     return ", ".join([expr(a) for a in args] + [f"{k.name}={expr(k.value)}" for k in kwargs])
 
 
+def _number_as_written(e: ast.Const) -> str | None:
+    """A float literal as the source spells it (`0.00004`, `1e-5`), not as
+    Python's repr would (`4e-05`, `1e-05`)."""
+    span = e.span
+    if span is None or span.source is None or span.end_line != span.line:
+        return None
+    text = span.source.line(span.line)[span.col - 1:span.end_col - 1]
+    try:
+        return text if float(text) == e.value else None
+    except ValueError:
+        return None
+
+
 def _expr(e) -> str:
     if isinstance(e, ast.Const):
+        if isinstance(e.value, float):
+            return _number_as_written(e) or _const(e.value)
         return _const(e.value)
     if isinstance(e, ast.Kernel):
         return f"{e.height}x{e.width}"
@@ -271,24 +286,99 @@ def defaults_spec(spec) -> str:
     return defaults_rule(spec) if isinstance(spec, ast.DefaultsRule) else call_ref(spec)
 
 
-def wrap(head: str, pieces: list[str], tail: str, indent: str) -> list[str]:
+@dataclass(frozen=True)
+class Group:
+    """A bracketed piece that may be broken over lines: `head` (ending in its
+    opening bracket), its comma-separated `pieces`, `tail` (from the closing
+    bracket on)."""
+
+    head: str
+    pieces: tuple
+    tail: str
+    sep: str = ","  # after each piece but the last
+    one_line: str | None = None  # the flat text, when it is not head + pieces + tail
+
+    def flat(self) -> str:
+        if self.one_line is not None:
+            return self.one_line
+        return self.head + f"{self.sep} ".join(flat(p) for p in self.pieces) + self.tail
+
+
+def flat(piece) -> str:
+    return piece if isinstance(piece, str) else piece.flat()
+
+
+def piece(prefix: str, e):
+    """`prefix` + expression `e` as a piece for `wrap`: calls, lists and tuples
+    (also the body of `a(...) if c else b`) become Groups that can break
+    inside their brackets; its flat text is `prefix + expr(e)`."""
+    if isinstance(e, ast.Call):
+        return Group(f"{prefix}{expr(e.func, _LEVEL_POSTFIX)}(",
+                     tuple(piece("", a) for a in e.args) + tuple(piece(f"{k.name}=", k.value) for k in e.kwargs), ")")
+    if isinstance(e, ast.ListExpr) and e.items:
+        return Group(prefix + "[", tuple(piece("", i) for i in e.items), "]")
+    if isinstance(e, ast.TupleExpr) and len(e.items) > 1:
+        return Group(prefix + "(", tuple(piece("", i) for i in e.items), ")")
+    if isinstance(e, ast.CondExpr) and _level(e.body) >= _LEVEL_OR:
+        # broken: `(body` ... on the lines it needs, then `if test else orelse)`
+        # aligned under the body (the parentheses let the lines continue)
+        rest = f"if {expr(e.test, _LEVEL_OR)} else {expr(e.orelse, _LEVEL_COND)}"
+        return Group(prefix + "(", (piece("", e.body), rest), ")", sep="", one_line=prefix + expr(e))
+    return prefix + expr(e)
+
+
+def wrap(head: str, pieces: list, tail: str, indent: str) -> list[str]:
     """`head` + pieces joined by ", " + `tail`, on one line if it fits, else
-    filled greedily with continuation lines aligned after `head`."""
-    one = indent + head + ", ".join(pieces) + tail
-    if len(one) <= WIDTH or len(pieces) < 2:
+    filled greedily with continuation lines aligned after `head`; a Group
+    that does not fit on a line of its own is broken the same way inside its
+    brackets."""
+    one = indent + head + ", ".join(flat(p) for p in pieces) + tail
+    if len(one) <= WIDTH:
         return [one]
+    return _fill(indent + head, list(pieces), tail)
+
+
+def _fill(first: str, pieces: list, tail: str, between: str = ",") -> list[str]:
     lines = []
-    cont = " " * (len(indent) + len(head))
-    cur = indent + head
-    for i, piece in enumerate(pieces):
-        last = i == len(pieces) - 1
-        text = piece + (tail if last else ",")
-        at_start = cur.strip() == "" or cur == indent + head
-        if not at_start and len(cur) + 1 + len(text) > WIDTH:
+    cont = " " * len(first)
+    cur, at_start = first, True
+    for i, p in enumerate(pieces):
+        sep = tail if i == len(pieces) - 1 else between
+        text = flat(p) + sep
+        if len(cur) + (0 if at_start else 1) + len(text) <= WIDTH:
+            cur, at_start = cur + ("" if at_start else " ") + text, False
+            continue
+        if not at_start:
             lines.append(cur)
-            cur = cont + text
+            cur, at_start = cont, True
+            if len(cur) + len(text) <= WIDTH:
+                cur, at_start = cur + text, False
+                continue
+        if isinstance(p, Group) and p.pieces:
+            broken = _fill(cur + p.head, list(p.pieces), p.tail + sep, p.sep)
+            lines.extend(broken[:-1])
+            cur = broken[-1]
         else:
-            cur = cur + ("" if at_start else " ") + text
+            cur += text
+        at_start = False
+    lines.append(cur)
+    return lines
+
+
+def continued(first: str, parts: list[str]) -> list[str]:
+    """Space-separated `parts` after `first` (a layer's arguments), on one line
+    if it fits, else filled with `\\` line joins, continuation lines aligned
+    after `first`."""
+    one = first + " ".join(parts)
+    if len(one) <= WIDTH or len(parts) < 2:
+        return [one]
+    lines, cur = [], first + parts[0]
+    for part in parts[1:]:
+        if len(cur) + 1 + len(part) + 2 > WIDTH:  # room for the line join
+            lines.append(cur + " \\")
+            cur = " " * len(first) + part
+        else:
+            cur += " " + part
     lines.append(cur)
     return lines
 
@@ -335,17 +425,58 @@ class _Printer:
 
     # -- bodies
     def body(self, stmts, indent: str, start_line: int, end_line: int):
-        prev_end, first = start_line, True
+        prev_end, first, prev = start_line, True, None
         for s in stmts:
             prev_end, first = self.comments_before(s.span.line, indent, prev_end, first)
+            # statements the user put on one line (`conv 64 3x3 as conv1; pool 2 as pool1`)
+            # stay there, unless that line also opens the enclosing block
+            if prev is not None and s.span.line == prev.span.end_line != start_line and self._join(s):
+                prev_end, prev = s.span.end_line, s
+                continue
             if not first and self._blank_between(prev_end, s.span.line):
                 self.blank()
             self.stmt(s, indent)
-            prev_end, first = s.span.end_line, False
+            prev_end, first, prev = s.span.end_line, False, s
         self.comments_before(end_line, indent, prev_end, first)
 
-    def block(self, header: list[str], src: int, stmts, indent: str, end_line: int, close_src: int | None = None):
-        """header lines (the last without ` {`), the body, then `}`."""
+    def _one_line(self, s) -> str | None:
+        """Statement `s` printed on one line (no indentation), or None if it takes more."""
+        saved_out, saved_next = self.out, self.next_comment
+        self.out = []
+        try:
+            self.stmt(s, "")
+            lines = self.out
+        finally:
+            self.out, self.next_comment = saved_out, saved_next
+        return lines[0][0] if len(lines) == 1 else None
+
+    def _join(self, s) -> bool:
+        """Append `s` to the last output line after `; ` if it fits."""
+        text = self._one_line(s)
+        if text is None or len(self.out[-1][0]) + 2 + len(text) > WIDTH:
+            return False
+        self.out[-1][0] += "; " + text
+        return True
+
+    def _inline_body(self, stmts) -> str | None:
+        """`{ a; b }` for a body written on one line, or None if a statement takes more."""
+        if not stmts:
+            return "{}"
+        parts = [self._one_line(st) for st in stmts]
+        return None if None in parts else "{ " + "; ".join(parts) + " }"
+
+    def _on_one_line(self, s) -> bool:
+        return s.span.line == s.span.end_line
+
+    def block(self, header: list[str], src: int, stmts, indent: str, end_line: int, close_src: int | None = None,
+              inline: bool = False):
+        """header lines (the last without ` {`), the body, then `}`; with `inline`
+        (a statement written on one line), `header { a; b }` if that fits."""
+        if inline and len(header) == 1:
+            body = self._inline_body(stmts)
+            if body is not None and len(header[0]) + 1 + len(body) <= WIDTH:
+                self.emit(f"{header[0]} {body}", src)
+                return
         for h in header[:-1]:
             self.emit(h, src)
         self.emit(header[-1] + " {", src)
@@ -359,26 +490,37 @@ class _Printer:
     def stmt(self, s, indent: str):
         line = s.span.line
         if isinstance(s, ast.Layer):
-            self.emit(indent + self.layer(s), line)
+            for text in continued(f"{indent}{s.kind} ", self.layer_parts(s)):
+                self.emit(text, line)
         elif isinstance(s, ast.Assign):
             if isinstance(s.stmt, ast.Layer):
-                self.emit(f"{indent}{s.target} = {self.layer(s.stmt)}", line)
+                for text in continued(f"{indent}{s.target} = {s.stmt.kind} ", self.layer_parts(s.stmt)):
+                    self.emit(text, line)
             else:
                 self.scope(s.stmt, indent, f"{s.target} = ")
         elif isinstance(s, ast.Scope):
             self.scope(s, indent, "")
         elif isinstance(s, ast.DefaultsStmt):
-            self.block([f"{indent}defaults {defaults_spec(s.spec)}"], line, s.body, indent, s.span.end_line)
+            self.block([f"{indent}defaults {defaults_spec(s.spec)}"], line, s.body, indent, s.span.end_line,
+                       inline=self._on_one_line(s))
         elif isinstance(s, ast.Collect):
             self.emit(f"{indent}collect {', '.join(s.kinds)}", line)
         elif isinstance(s, ast.If):
-            self.if_stmt(s, indent, f"{indent}if ")
+            text = self._if_one_line(s) if self._on_one_line(s) else None
+            if text is not None and len(indent) + len(text) <= WIDTH:
+                self.emit(indent + text, line)
+            else:
+                self.if_stmt(s, indent, f"{indent}if ")
         elif isinstance(s, ast.For):
-            self.block([f"{indent}for {', '.join(s.targets)} in {expr(s.iter)}"], line, s.body, indent, s.span.end_line)
+            self.block([f"{indent}for {', '.join(s.targets)} in {expr(s.iter)}"], line, s.body, indent, s.span.end_line,
+                       inline=self._on_one_line(s))
         elif isinstance(s, ast.Let):
-            self.emit(f"{indent}let {s.name} = {expr(s.value)}", line)
+            for text in wrap(f"let {s.name} = ", [piece("", s.value)], "", indent):
+                self.emit(text, line)
         elif isinstance(s, ast.LetFunction):
-            self.emit(f"{indent}let {s.name}({', '.join(param(p) for p in s.params)}) = {expr(s.value)}", line)
+            head = f"let {s.name}({', '.join(param(p) for p in s.params)}) = "
+            for text in wrap(head, [piece("", s.value)], "", indent):
+                self.emit(text, line)
         elif isinstance(s, ast.Endpoint):
             tail = f" from {s.from_name}" if s.from_name else ""
             self.emit(f"{indent}endpoint {expr(s.key)}{tail}", line)
@@ -389,8 +531,9 @@ class _Printer:
         else:
             raise TypeError(f"fmt: unknown statement {type(s).__name__}")
 
-    def layer(self, s: ast.Layer) -> str:
-        parts = [s.kind] + [positional_layer_arg(a) for a in s.args]
+    def layer_parts(self, s: ast.Layer) -> list[str]:
+        """A layer statement's space-separated parts after its kind."""
+        parts = [positional_layer_arg(a) for a in s.args]
         parts += [f"{k.name}={layer_arg(k.value)}" for k in _sorted_kwargs(s, self.blocks)]
         if s.repeat is not None:
             parts.append(f"x{s.repeat}")
@@ -400,7 +543,7 @@ class _Printer:
             parts.append(f"from {s.from_name}")
         if s.endpoint:
             parts.append("endpoint")
-        return " ".join(parts)
+        return parts
 
     def scope(self, s: ast.Scope, indent: str, prefix: str):
         head = f"{indent}{prefix}scope {scope_name(s.name)}"
@@ -408,7 +551,21 @@ class _Printer:
             head += f" defaults {defaults_spec(s.defaults)}"
         if s.from_name:
             head += f" from {s.from_name}"
-        self.block([head], s.span.line, s.body, indent, s.span.end_line)
+        self.block([head], s.span.line, s.body, indent, s.span.end_line, inline=self._on_one_line(s))
+
+    def _if_one_line(self, s: ast.If) -> str | None:
+        """`if c { a } else { b }` (and `else if` chains) on one line, or None."""
+        body = self._inline_body(s.body)
+        if body is None:
+            return None
+        text = f"if {expr(s.test)} {body}"
+        if not s.orelse:
+            return text
+        if len(s.orelse) == 1 and isinstance(s.orelse[0], ast.If):
+            rest = self._if_one_line(s.orelse[0])
+        else:
+            rest = self._inline_body(s.orelse)
+        return None if rest is None else f"{text} else {rest}"
 
     def _else_line(self, after: int, before: int) -> int:
         for n in range(max(after, 1), min(before, len(self.lines_src)) + 1):
@@ -512,7 +669,7 @@ class _Printer:
                     self.blank()
                 if isinstance(rule, ast.DefaultsRule):
                     head = INDENT + ", ".join(rule.kinds) + ": "
-                    for text in wrap(head, [f"{k.name}={expr(k.value)}" for k in rule.kwargs], "", ""):
+                    for text in wrap(head, [piece(f"{k.name}=", k.value) for k in rule.kwargs], "", ""):
                         self.emit(text, rule.span.line)
                 else:
                     self.emit(f"{INDENT}use {call_ref(rule)}", rule.span.line)
@@ -549,6 +706,7 @@ class _Printer:
         self.module_items()
         # trailing comments: at the end of the last output line made from their
         # source line, or failing that the nearest earlier one
+        attached: dict[int, str] = {}  # output line -> its trailing comment(s)
         for c in self.trailing:
             target = None
             for i, (_, src) in enumerate(self.out):
@@ -561,8 +719,22 @@ class _Printer:
                         best, target = src, i
             if target is None:
                 self.out.insert(0, [c.text, c.line])
+                attached = {i + 1: t for i, t in attached.items()}
             else:
-                self.out[target][0] += "  " + c.text
+                attached[target] = attached[target] + "  " + c.text if target in attached else c.text
+        # consecutive lines with trailing comments: the comments in one column,
+        # left of WIDTH (a line too long for that keeps its comment two spaces on)
+        run: list[int] = []
+        for i in [*sorted(attached), None]:
+            if run and (i is None or i != run[-1] + 1):
+                fits = [len(self.out[j][0]) + 2 for j in run
+                        if len(self.out[j][0]) + 2 + len(attached[j]) <= WIDTH]
+                column = max(fits, default=0)
+                for j in run:
+                    self.out[j][0] = self.out[j][0].ljust(column - 2) + "  " + attached[j]
+                run = []
+            if i is not None:
+                run.append(i)
         while self.out and self.out[-1][0] == "":
             self.out.pop()
         return "".join(text + "\n" for text, _ in self.out)

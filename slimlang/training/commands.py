@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..cli import positive_int
 from ..diagnostics import SlimError, UsageError, did_you_mean
 
 
@@ -28,9 +29,9 @@ def add_arguments(sub) -> None:
                     "latest checkpoint in the logdir; Ctrl-C saves a checkpoint first.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     common(p, "checkpoints and summaries (default: the section's logdir, else runs/FILE[-SECTION])")
-    p.add_argument("--steps", type=int, metavar="N", help="train until global_step N")
-    p.add_argument("--epochs", type=int, metavar="N", help="train N passes over the training split")
-    p.add_argument("--batch-size", type=int, metavar="N")
+    p.add_argument("--steps", type=positive_int, metavar="N", help="train until global_step N")
+    p.add_argument("--epochs", type=positive_int, metavar="N", help="train N passes over the training split")
+    p.add_argument("--batch-size", type=positive_int, metavar="N")
     p.add_argument("--init-from", metavar="CKPT", help="start from this checkpoint (as `init_from`)")
     p.add_argument("--plan", action="store_true",
                    help="print what each variable is restored from, then stop (no training)")
@@ -42,7 +43,7 @@ def add_arguments(sub) -> None:
                                    "checkpoint and print one `name: value` line per metric.")
     common(p, "evaluate the newest checkpoint here (default: as for train)")
     p.add_argument("--checkpoint", metavar="PATH", help="evaluate this checkpoint instead")
-    p.add_argument("--batch-size", type=int, metavar="N")
+    p.add_argument("--batch-size", type=positive_int, metavar="N")
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("export", help="write a SavedModel for serving",

@@ -14,13 +14,7 @@ import tempfile
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import (
-    UnexpectedCharacters,
-    UnexpectedEOF,
-    UnexpectedInput,
-    UnexpectedToken,
-    VisitError,
-)
+from lark.exceptions import UnexpectedInput, VisitError
 
 from slimlang import ast
 from slimlang.diagnostics import Diagnostic, SlimError, Source, Span
@@ -63,30 +57,6 @@ class _PostLex:
                 depth = max(0, depth - 1)
             prev = tok
             yield tok
-
-
-# Friendly names for terminals in "expected ..." notes.
-_TOKEN_NAMES = {
-    "NAME": "a name", "INT": "an integer", "FLOAT": "a number", "STRING": "a string",
-    "KERNEL": "a kernel size like 3x3", "REPEAT": "a repeat count like x2",
-    "LBRACE": "`{`", "RBRACE": "`}`", "LPAR": "`(`", "RPAR": "`)`", "CALL_LPAR": "`(`",
-    "LSQB": "`[`", "RSQB": "`]`", "INDEX_LSQB": "`[`", "COMMA": "`,`", "COLON": "`:`",
-    "EQUAL": "`=`", "SEMICOLON": "`;`", "_NL": "a new line", "$END": "the end of the file",
-    "SLASH": "`/`", "ENDPOINT_KW": "`endpoint`", "MINUS": "`-`", "PLUS": "`+`", "STAR": "`*`",
-}
-
-
-def _describe(tokens) -> str:
-    names = []
-    for t in sorted(tokens):
-        if t in _TOKEN_NAMES:
-            names.append(_TOKEN_NAMES[t])
-        elif t.isupper() and not t.startswith("__"):
-            names.append(f"`{t.lower()}`")
-    names = sorted(set(names))
-    if len(names) > 8:
-        names = names[:8] + ["..."]
-    return ", ".join(names)
 
 
 @functools.lru_cache(maxsize=1)
@@ -139,40 +109,12 @@ def _ensure_newline(text: str) -> str:
 
 
 def _syntax_error(e: UnexpectedInput, source: Source) -> SlimError:
-    line = getattr(e, "line", 1) or 1
-    col = getattr(e, "column", 1) or 1
-    if isinstance(e, UnexpectedCharacters):
-        ch = source.text[e.pos_in_stream] if e.pos_in_stream < len(source.text) else "?"
-        msg = f"unexpected character {ch!r}"
-        span = Span(source, line, col, line, col + 1)
-        notes = []
-        if ch == "{" or ch == "}":
-            notes.append("help: braces open and close the bodies of models, blocks, scopes and defaults")
-        return SlimError(Diagnostic("E001", msg, span, tuple(notes)))
-    if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
-        lines = source.text.splitlines() or [""]
-        last = len(lines)
-        span = Span(source, last, len(lines[-1]) + 1, last, len(lines[-1]) + 2)
-        expected = getattr(e, "expected", None) or getattr(e, "accepts", None) or ()
-        notes = [f"expected {_describe(expected)}"] if expected else []
-        if not expected or "RBRACE" in expected:
-            notes.append("help: is a closing `}` missing?")
-        return SlimError(Diagnostic("E002", "unexpected end of file", span, tuple(notes)))
-    tok = e.token
-    text = str(tok)
-    if tok.type == "_NL":
-        what = "end of line"
-        span = Span(source, line, col, line, col + 1)
-    else:
-        what = repr(text)
-        span = Span(source, line, col, tok.end_line or line, tok.end_column or col + len(text))
-    expected = e.accepts or e.expected or set()
-    notes = []
-    if expected:
-        notes.append(f"expected {_describe(expected)}")
-    if tok.type == "NAME" and text in ("elif", "def", "return_"):
-        notes.append("help: write `else if`")
-    return SlimError(Diagnostic("E002", f"unexpected {what}", span, tuple(notes)))
+    # The wording of syntax errors (hints, the block left open) is the current
+    # parser's; what this reference pins down is where an error is detected
+    # and which tokens would have fitted, both carried by `e`.
+    from slimlang.parser import _syntax_error as current
+
+    return current(e, source)
 
 
 def _str_value(tok: str) -> str:

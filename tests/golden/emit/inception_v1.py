@@ -261,14 +261,14 @@ def inception_v1(
         with slim.arg_scope([slim.batch_norm, slim.dropout], is_training=is_training):
             net = inception_v1_layers(
                 inputs, end_points=end_points
-            )  # inception_v1.slim:66
-            with tf.compat.v1.variable_scope("Logits"):  # inception_v1.slim:67
+            )  # inception_v1.slim:67
+            with tf.compat.v1.variable_scope("Logits"):  # inception_v1.slim:68
                 net = slim.avg_pool2d(
                     net, [7, 7], stride=1, scope="MaxPool_0a_7x7"
-                )  # inception_v1.slim:68
+                )  # inception_v1.slim:69
                 net = slim.dropout(
                     net, dropout_keep_prob, scope="Dropout_0b"
-                )  # inception_v1.slim:69
+                )  # inception_v1.slim:70
                 net = slim.conv2d(
                     net,
                     num_classes,
@@ -276,15 +276,15 @@ def inception_v1(
                     activation_fn=None,
                     normalizer_fn=None,
                     scope="Conv2d_0c_1x1",
-                )  # inception_v1.slim:70
+                )  # inception_v1.slim:71
                 if spatial_squeeze:
                     net = tf.squeeze(
                         net, [1, 2], name="SpatialSqueeze"
-                    )  # inception_v1.slim:71
+                    )  # inception_v1.slim:72
                 end_points["Logits"] = net
                 predictions = slim.softmax(
                     net, scope="Predictions"
-                )  # inception_v1.slim:73
+                )  # inception_v1.slim:74
                 end_points["Predictions"] = predictions
         return net, end_points
 

@@ -63,8 +63,8 @@ def conv2d_same(inputs, num_outputs, kernel_size, stride, rate=1, scope=None):
             num_outputs,
             kernel_size,
             stride=1,
-            rate=rate,
             padding="SAME",
+            rate=rate,
             scope=scope,
         )  # resnet_v1.slim:20
     else:
@@ -77,8 +77,8 @@ def conv2d_same(inputs, num_outputs, kernel_size, stride, rate=1, scope=None):
             num_outputs,
             kernel_size,
             stride=stride,
-            rate=rate,
             padding="VALID",
+            rate=rate,
             scope=scope,
         )  # resnet_v1.slim:26
     return net
@@ -266,7 +266,7 @@ def resnet_v1_50(
             output_stride,
             end_points_collection=end_points_collection,
             end_points=end_points,
-        )  # resnet_v1.slim:108
+        )  # resnet_v1.slim:109
         end_points = {
             **slim.utils.convert_collection_to_dict(end_points_collection),
             **end_points,
@@ -286,7 +286,7 @@ def resnet_v1_101(
     reuse=None,
     scope="resnet_v1_101",
 ):
-    """Model `resnet_v1_101` of resnet_v1.slim (line 111).
+    """Model `resnet_v1_101` of resnet_v1.slim (line 112).
 
     Like tf_slim's nets it does not open its defaults itself; build it under them:
 
@@ -321,7 +321,7 @@ def resnet_v1_101(
             output_stride,
             end_points_collection=end_points_collection,
             end_points=end_points,
-        )  # resnet_v1.slim:114
+        )  # resnet_v1.slim:116
         end_points = {
             **slim.utils.convert_collection_to_dict(end_points_collection),
             **end_points,
@@ -341,7 +341,7 @@ def resnet_v1_152(
     reuse=None,
     scope="resnet_v1_152",
 ):
-    """Model `resnet_v1_152` of resnet_v1.slim (line 117).
+    """Model `resnet_v1_152` of resnet_v1.slim (line 119).
 
     Like tf_slim's nets it does not open its defaults itself; build it under them:
 
@@ -376,7 +376,7 @@ def resnet_v1_152(
             output_stride,
             end_points_collection=end_points_collection,
             end_points=end_points,
-        )  # resnet_v1.slim:120
+        )  # resnet_v1.slim:123
         end_points = {
             **slim.utils.convert_collection_to_dict(end_points_collection),
             **end_points,
@@ -396,7 +396,7 @@ def resnet_v1_200(
     reuse=None,
     scope="resnet_v1_200",
 ):
-    """Model `resnet_v1_200` of resnet_v1.slim (line 123).
+    """Model `resnet_v1_200` of resnet_v1.slim (line 126).
 
     Like tf_slim's nets it does not open its defaults itself; build it under them:
 
@@ -431,7 +431,7 @@ def resnet_v1_200(
             output_stride,
             end_points_collection=end_points_collection,
             end_points=end_points,
-        )  # resnet_v1.slim:126
+        )  # resnet_v1.slim:130
         end_points = {
             **slim.utils.convert_collection_to_dict(end_points_collection),
             **end_points,
