@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-from pathlib import Path
 
 from .checker import check_file
 from .diagnostics import SlimError, did_you_mean
@@ -117,21 +115,32 @@ def cmd_summary(args) -> int:
 
 
 def write_output(text: str, output: str | None):
-    """Write to OUT atomically (temporary file, then rename) or to stdout."""
+    """Write to OUT atomically (see fsutil) or to stdout.
+
+    An unusable OUT is exit 1 (a file-system problem, E350/E351/E356), not a
+    traceback; an empty OUT is bad command-line use (exit 2).
+    """
+    from . import fsutil
+    from .diagnostics import UsageError
+
     if output is None:
         sys.stdout.write(text)
         return
-    path = Path(output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
+    if not output.strip():
+        raise UsageError("-o/--output needs a file name, got an empty one")
+    target = fsutil.write_target(output)
+    if target.is_dir():
+        raise SlimError.single("E356", f"-o {output} is a folder; it must name a file", None,
+                               [f"help: name a file in it, e.g. -o {os.path.join(output, 'model.py')}"])
+    blocker = fsutil.file_ancestor(target)
+    if blocker is not None:
+        raise SlimError.single("E350", f"cannot write -o {output}: {blocker} is a file, not a folder", None,
+                               ["help: choose another path"])
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fsutil.atomic_write(target, text)
+    except OSError as e:
+        raise fsutil.os_error(e, f"writing -o {output}", target) from None
 
 
 def cmd_build(args) -> int:

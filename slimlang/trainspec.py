@@ -661,7 +661,7 @@ TRAIN_SETTINGS: dict[str, SettingDef] = {d.name: d for d in (
                positional=(Arg("secs", POS_FLOAT, REQUIRED),), usage="save_summaries_secs S"),
     SettingDef("save_summaries_steps", "steps between TensorBoard summaries (default 100)",
                positional=(Arg("n", POS_INT, REQUIRED),), usage="save_summaries_steps N"),
-    SettingDef("save_interval_secs", "seconds between checkpoints (default 600; a last one is always written)",
+    SettingDef("save_interval_secs", "seconds between checkpoints (with neither interval set: every 60 s and every max(100, steps/10) steps; a last one is always written)",
                positional=(Arg("secs", POS_FLOAT, REQUIRED),), usage="save_interval_secs S"),
     SettingDef("save_interval_steps", "steps between checkpoints",
                positional=(Arg("n", POS_INT, REQUIRED),), usage="save_interval_steps N"),
@@ -717,6 +717,14 @@ ERROR_CODES: dict[str, str] = {
     "E343": "nothing says how long to train",
     "E344": "no checkpoint to evaluate or export",
     "E345": "custom loss failed",
+    "E350": "a file or folder cannot be written (permissions, read-only, a file in the path)",
+    "E351": "the disk is full or a file is over the size limit; nothing was half-written",
+    "E352": "the logdir is in use by another `slimlang train` (its pid is named)",
+    "E353": "export --out is or holds the logdir, checkpoints, the .slim source or the data",
+    "E354": "export --out is not empty: another folder, or a SavedModel without --overwrite",
+    "E355": "a path that must be a folder (logdir, --out) is a file or lies under one",
+    "E356": "build -o names a folder, not a file",
+    "E357": "the exported SavedModel does not load back; nothing at --out was changed",
 }
 
 

@@ -76,8 +76,8 @@ def cmd_fmt(args) -> int:
     from pathlib import Path
 
     from ..diagnostics import SlimError
+    from .. import fsutil
     from .fmt import FormatError, format_text
-    from .graph import atomic_write
 
     errors, changed = [], []
     for f in args.files:
@@ -102,7 +102,11 @@ def cmd_fmt(args) -> int:
             sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True),
                                                        f"{f} (original)", f"{f} (formatted)"))
         elif not args.check:
-            atomic_write(p, new.encode("utf-8"))
+            # Through a symlink the target is rewritten (its mode kept) and the link stays a link.
+            try:
+                fsutil.atomic_write(p, new)
+            except OSError as e:
+                errors.append(fsutil.os_error(e, f"writing the formatted {p}", fsutil.write_target(p)))
     if args.check:
         for f in changed:
             print(f"would reformat {f}")

@@ -31,7 +31,11 @@ from ._tf import tf, tf1
 
 PREFIX = "model.ckpt"
 FINGERPRINT = "slimlang-model.json"
+# Held (flock) by the one `slimlang train` writing the logdir; holds its pid.
+# Its name matches none of the checkpoint patterns below, nor TensorBoard's.
+LOCK = "slimlang-train.lock"
 _STEP = re.compile(r"model\.ckpt-(\d+)\.index$")
+_DATA = re.compile(r"model\.ckpt-(\d+)\.data-\d{5}-of-\d{5}$")
 
 
 def checkpoint_step(path: str) -> int | None:
@@ -70,10 +74,16 @@ def candidates(logdir: pathlib.Path) -> list[str]:
     return [found[s] for s in sorted(found, reverse=True)]
 
 
-def clean_stale(logdir: pathlib.Path) -> None:
-    """Remove half-written temporaries a killed save left behind."""
+def clean_stale(logdir: pathlib.Path) -> list[str]:
+    """Remove what a killed save or a killed clean-up left behind; returns the names removed.
+
+    Only ever called under the logdir lock, so no other trainer can be in the
+    middle of writing what is removed here.
+    """
     if not logdir.is_dir():
-        return
+        return []
+    removed = []
+    names = {f.name for f in logdir.iterdir()}
     for f in logdir.iterdir():
         # model.ckpt-N_temp/ (the V2 saver's shards) and checkpoint.tmp<hex>
         # (the state file's atomic write) of a save that was killed.
@@ -83,6 +93,100 @@ def clean_stale(logdir: pathlib.Path) -> None:
                 shutil.rmtree(f, ignore_errors=True)
             else:
                 f.unlink(missing_ok=True)
+            removed.append(f.name)
+            continue
+        # model.ckpt-N.data-* without its .index: the saver deletes an old
+        # checkpoint index first, then its data, and a save writes the index
+        # last, so a kill in between leaves data that nothing can ever read.
+        m = _DATA.match(f.name)
+        if m and f"{PREFIX}-{m.group(1)}.index" not in names and f.is_file():
+            f.unlink(missing_ok=True)
+            removed.append(f.name)
+    return sorted(removed)
+
+
+def files_of_step(logdir: pathlib.Path, step: int) -> set[str]:
+    """Names of the logdir's files (and save temporaries) of checkpoint `step`."""
+    if not logdir.is_dir():
+        return set()
+    stem = f"{PREFIX}-{step}"
+    return {f.name for f in logdir.iterdir() if f.name == stem + "_temp" or f.name.startswith(stem + ".")}
+
+
+def remove_new_files(logdir: pathlib.Path, step: int, before: set[str]) -> None:
+    """Undo a failed save of `step`: remove its files that were not there before it began."""
+    for name in files_of_step(logdir, step) - before:
+        f = logdir / name
+        if f.name.endswith(".broken"):
+            continue
+        if f.is_dir():
+            shutil.rmtree(f, ignore_errors=True)
+        else:
+            f.unlink(missing_ok=True)
+
+
+def check_logdir(logdir: pathlib.Path, span: Span | None) -> None:
+    """Refuse, before any work, a logdir that is a file or lies under a file."""
+    from .. import fsutil
+
+    if logdir.exists() and not logdir.is_dir():
+        raise SlimError.single("E355", f"the logdir {logdir} is a file, not a folder", span,
+                               ["help: pass another --logdir (or set `logdir` in the train section)"])
+    blocker = fsutil.file_ancestor(logdir)
+    if blocker is not None:
+        raise SlimError.single("E355", f"the logdir {logdir} cannot be created: {blocker} is a file, not a folder",
+                               span, ["help: pass another --logdir (or set `logdir` in the train section)"])
+
+
+class LogdirLock:
+    """An exclusive flock on LOGDIR/slimlang-train.lock, for one trainer at a time.
+
+    The kernel drops the lock when the process ends, however it ends
+    (SIGKILL included), so a killed run never leaves a stale lock.  The file is
+    left in place: removing it would let a third process lock a fresh file
+    while a second still holds the old one.
+    """
+
+    def __init__(self, logdir: pathlib.Path, span: Span | None = None):
+        self.path = logdir / LOCK
+        self.span = span
+        self.fd = None
+
+    def __enter__(self):
+        import fcntl
+
+        from .. import fsutil
+
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, fsutil.new_file_mode())
+        except OSError as e:
+            raise fsutil.os_error(e, "creating the logdir's lock file", self.path, self.span) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                holder = os.read(fd, 64).decode("ascii", "replace").strip()
+            finally:
+                os.close(fd)
+            who = f"pid {holder}" if holder.isdigit() else "another process"
+            raise SlimError.single(
+                "E352", f"the logdir {self.path.parent} is in use by another `slimlang train` ({who})", self.span,
+                ["note: two trainers in one logdir would overwrite each other's checkpoints",
+                 "help: wait for it to finish (or stop it), or pass another --logdir; "
+                 "`slimlang eval` and `export` can read the logdir while it trains"]) from None
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError as e:
+            os.close(fd)
+            raise fsutil.os_error(e, "writing the logdir's lock file", self.path, self.span) from None
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)  # releases the flock
+            self.fd = None
 
 
 def move_aside(prefix: str) -> list[str]:
@@ -173,9 +277,9 @@ def check_fingerprint(logdir: pathlib.Path, new: dict, span: Span | None, has_ch
 
 
 def write_fingerprint(logdir: pathlib.Path, fp: dict) -> None:
-    tmp = logdir / (FINGERPRINT + ".tmp")
-    tmp.write_text(json.dumps(fp, indent=1, sort_keys=True))
-    os.replace(tmp, logdir / FINGERPRINT)
+    from .. import fsutil
+
+    fsutil.atomic_write(logdir / FINGERPRINT, json.dumps(fp, indent=1, sort_keys=True))
 
 
 def point_state_at(logdir: pathlib.Path, good: list[str]) -> None:

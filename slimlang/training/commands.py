@@ -51,7 +51,9 @@ def add_arguments(sub) -> None:
     common(p, "export the newest checkpoint here (default: as for train)")
     p.add_argument("--checkpoint", metavar="PATH", help="export this checkpoint instead")
     p.add_argument("--out", required=True, metavar="DIR", help="the SavedModel folder to write")
-    p.add_argument("--overwrite", action="store_true", help="replace DIR if it exists")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a previous SavedModel at DIR (swapped in once the new one loads; "
+                        "never a logdir or a folder of other files)")
     p.set_defaults(handler=cmd_export)
 
 
@@ -144,6 +146,6 @@ def cmd_export(args) -> int:
 
     spec, model_fn, name, logdir = resolve(args)
     used = export(spec, model_fn, out=args.out, logdir=None if args.checkpoint else logdir,
-                  checkpoint=args.checkpoint, model_name=name, overwrite=args.overwrite)
+                  checkpoint=args.checkpoint, model_name=name, overwrite=args.overwrite, source=args.file)
     print(f"exported {used} to {args.out} (signature serving_default, input `images`)", file=sys.stderr)
     return 0

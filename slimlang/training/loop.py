@@ -36,6 +36,21 @@ from .restore import check_plan, plan_for, restore_saver
 # the input pipeline (400-1100 ms for step 1 here, steps 2-10 at 1.5-2x).
 WARMUP_STEPS = 20
 
+# When a train section sets neither save_interval_secs nor save_interval_steps:
+# a checkpoint every DEFAULT_SAVE_SECS and every max(DEFAULT_SAVE_STEPS,
+# steps/10) steps, whichever comes first, so a kill loses at most a minute or
+# a tenth of a run (TF-Slim's 600 s lost all of a run shorter than that).
+DEFAULT_SAVE_SECS = 60.0
+DEFAULT_SAVE_STEPS = 100
+
+
+def save_policy(spec: TrainSpec, total: int) -> tuple[float | None, int | None]:
+    """(seconds, steps) between checkpoints for a run of `total` steps."""
+    given = "save_interval_secs" in spec.spans or "save_interval_steps" in spec.spans
+    if given or (spec.save_interval_secs, spec.save_interval_steps) != (600, None):
+        return spec.save_interval_secs, spec.save_interval_steps
+    return DEFAULT_SAVE_SECS, max(DEFAULT_SAVE_STEPS, total // 10)
+
 
 @dataclass
 class TrainResult:
@@ -166,6 +181,7 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
         raise SlimError.single("E309", "no logdir: add `logdir \"PATH\"` to the train section or pass --logdir",
                                spec.span)
     logdir = pathlib.Path(ld).expanduser()
+    checkpoints.check_logdir(logdir, spec.span_of("logdir"))
     name = model_name or spec.model.name
     if data is None:
         data = open_data(_need_data(spec))
@@ -231,18 +247,30 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
         saver = tf1.train.Saver(max_to_keep=spec.keep_checkpoints, save_relative_paths=True, pad_step_number=False)
         init_op = tf1.group(tf1.global_variables_initializer(), tf1.local_variables_initializer())
 
-    logdir.mkdir(parents=True, exist_ok=True)
-    checkpoints.clean_stale(logdir)
-    model_span = spec.model.span if spec.model.span.source else spec.span
-    if checkpoints.check_fingerprint(logdir, fp, model_span, bool(cands)):
-        checkpoints.write_fingerprint(logdir, fp)
-    if data.class_names:
-        (logdir / "labels.txt").write_text("".join(f"{i}:{c}\n" for i, c in enumerate(data.class_names)))
+    from .. import fsutil
 
-    with graph.as_default():
-        return _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan,
-                        init_saver if init_plan is not None else None, init_op, global_step, it, feed, saver,
-                        train_op, (summary_tags, scalars), lr, heads, total, stream, progress, name)
+    ld_span = spec.span_of("logdir")
+    try:
+        logdir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise fsutil.os_error(e, "creating the logdir", logdir, ld_span) from None
+    with checkpoints.LogdirLock(logdir, ld_span):
+        # Under the lock: what another trainer was writing cannot be taken for a leftover.
+        checkpoints.clean_stale(logdir)
+        cands = checkpoints.candidates(logdir)
+        model_span = spec.model.span if spec.model.span.source else spec.span
+        try:
+            if checkpoints.check_fingerprint(logdir, fp, model_span, bool(cands)):
+                checkpoints.write_fingerprint(logdir, fp)
+            if data.class_names:
+                fsutil.atomic_write(logdir / "labels.txt",
+                                    "".join(f"{i}:{c}\n" for i, c in enumerate(data.class_names)))
+        except OSError as e:
+            raise fsutil.os_error(e, "writing into the logdir", logdir, ld_span) from None
+        with graph.as_default():
+            return _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan,
+                            init_saver if init_plan is not None else None, init_op, global_step, it, feed, saver,
+                            train_op, (summary_tags, scalars), lr, heads, total, stream, progress, name)
 
 
 def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_saver, init_op, global_step, it,
@@ -256,7 +284,9 @@ def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_s
             resumed = _resume(sess, graph, cands, model_vars, fp, logdir, spec, stream, notes)
             # keep_checkpoints counts the earlier runs' checkpoints too, as in one long run
             saver.recover_last_checkpoints(list(reversed(checkpoints.candidates(logdir))))
-        elif init_plan is not None:
+        else:
+            _say(stream, f"no checkpoint in {logdir}; starting at step 0")
+        if not cands and init_plan is not None:
             init_saver.restore(sess, init_plan.checkpoint)
             _say(stream, f"initialised {init_plan.count('restore')} variables from {init_plan.checkpoint} "
                  f"({init_plan.count('excluded')} excluded, {init_plan.count('missing')} missing)")
@@ -268,8 +298,8 @@ def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_s
             return TrainResult(str(logdir), start, start, total, None, 0.0, 0.0, resumed, resumed_from=resumed,
                                notes=notes)
         sess.run(it.initializer, feed_dict=feed)
-        _say(stream, f"training {model_name or 'the model'} on {data.describe()}: steps {start}..{total} "
-             f"of {spec.batch_size} into {logdir}")
+        _say(stream, f"training {model_name or 'the model'} on {data.describe()}: steps {start}..{total}, "
+             f"batch {spec.batch_size}, into {logdir}")
         writer = tf1.summary.FileWriter(str(logdir), graph=graph if start == 0 else None)
         try:
             result = _run(sess, spec, data, saver, writer, train_op, summaries, lr, global_step, heads,
@@ -367,9 +397,17 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
     bar = tqdm(total=total, initial=start, unit="step", file=stream, dynamic_ncols=True, disable=not progress,
                smoothing=0.05, mininterval=0.25, leave=True)
 
+    save_secs, save_steps = save_policy(spec, total)
+
     def save(s):
         nonlocal last_saved, last_save_t
-        path = saver.save(sess, prefix, global_step=s, write_meta_graph=False)
+        before = checkpoints.files_of_step(logdir, s)
+        try:
+            path = saver.save(sess, prefix, global_step=s, write_meta_graph=False)
+        except (OpError, OSError, ValueError) as e:
+            # Remove only what this save wrote; `checkpoint` still names the last complete one.
+            checkpoints.remove_new_files(logdir, s, before)
+            raise _save_error(e, spec, logdir, s) from None
         last_saved, last_save_t = path, time.monotonic()
         return path
 
@@ -410,9 +448,8 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
                     eta = (total - step) / sps if sps > 0 else 0.0
                     _say(stream, f"step {step}/{total}  loss {loss:.4f}  lr {rate:.3g}  {sps:.1f} steps/s  "
                          f"eta {_fmt_time(eta)}")
-                if step < total and ((spec.save_interval_steps and step % spec.save_interval_steps == 0)
-                                     or (spec.save_interval_secs and time.monotonic() - last_save_t
-                                         >= spec.save_interval_secs)):
+                if step < total and ((save_steps and step % save_steps == 0)
+                                     or (save_secs and time.monotonic() - last_save_t >= save_secs)):
                     save(step)
                 if stop.requested:
                     interrupted = stop.requested
@@ -438,6 +475,27 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
              f"checkpoint {last_saved}")
     return TrainResult(str(logdir), step, start, total, loss, elapsed, sps, last_saved,
                        steady_steps_per_sec=steady, interrupted=bool(interrupted))
+
+
+def _save_error(e: BaseException, spec: TrainSpec, logdir, step: int) -> SlimError:
+    from .. import fsutil
+
+    cands = checkpoints.candidates(logdir)
+    keep = (f"the last complete checkpoint, {pathlib.Path(cands[0]).name}, is kept and is where the next run "
+            "resumes" if cands else "no earlier checkpoint exists")
+    reason = getattr(e, "message", None) or (e.strerror if isinstance(e, OSError) else None) or str(e)
+    reason = (reason.strip().splitlines() or [type(e).__name__])[0][:300]
+    span = spec.span_of("logdir")
+    if fsutil.is_disk_full(e):
+        return SlimError.single(
+            "E351", f"writing checkpoint {checkpoints.PREFIX}-{step} into {logdir} failed: the disk is full or "
+            "the file is over the size limit", span,
+            [f"note: {reason}", f"note: its partial files were removed; {keep}",
+             "help: free some space (or raise the file-size limit) and run the same command to resume"])
+    return SlimError.single(
+        "E350", f"writing checkpoint {checkpoints.PREFIX}-{step} into {logdir} failed: {reason}", span,
+        [f"note: its partial files were removed; {keep}",
+         "help: check that the logdir is writable and still exists, then run the same command to resume"])
 
 
 def _nan(spec: TrainSpec, step: int, last_saved, logdir) -> SlimError:
