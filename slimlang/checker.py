@@ -35,6 +35,7 @@ class Program:
     trains: list = field(default_factory=list)  # ast.Train
     globals: dict = field(default_factory=dict)  # top-level `let` values
     train_specs: list = field(default_factory=list)  # trainspec.TrainSpec, when checked
+    deadline: float | None = field(default=None, repr=False, compare=False)  # time.monotonic() limit
     # (model, input shape with batch) -> shapes.Summary at default parameters, from the check's own
     # elaboration: `summary` and `build --emit summary` reuse it instead of elaborating again.
     summaries: dict = field(default_factory=dict, repr=False, compare=False)
@@ -51,12 +52,16 @@ class Program:
         return None
 
 
-def check_text(text: str, filename: str = "<string>", *, elaborate: bool = True) -> Program:
-    """Parse and check .slim source; raises SlimError with every problem found."""
-    return check_module(parse(text, filename), filename, elaborate=elaborate)
+def check_text(text: str, filename: str = "<string>", *, elaborate: bool = True,
+               deadline: float | None = None) -> Program:
+    """Parse and check .slim source; raises SlimError with every problem found.
+
+    `deadline` is a time.monotonic() value after which elaboration stops with a located error
+    (the language server checks every edit under one)."""
+    return check_module(parse(text, filename), filename, elaborate=elaborate, deadline=deadline)
 
 
-def check_file(path, *, elaborate: bool = True) -> Program:
+def check_file(path, *, elaborate: bool = True, deadline: float | None = None) -> Program:
     from pathlib import Path
 
     p = Path(path)
@@ -66,12 +71,13 @@ def check_file(path, *, elaborate: bool = True) -> Program:
         raise SlimError.single("E900", f"no such file: {p}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise SlimError.single("E900", f"cannot read {p}: {e}") from None
-    return check_text(text, str(path), elaborate=elaborate)
+    return check_text(text, str(path), elaborate=elaborate, deadline=deadline)
 
 
-def check_module(module: ast.Module, filename: str, *, elaborate: bool = True) -> Program:
+def check_module(module: ast.Module, filename: str, *, elaborate: bool = True,
+                 deadline: float | None = None) -> Program:
     c = Collector()
-    prog = Program(module, filename)
+    prog = Program(module, filename, deadline=deadline)
     _collect_definitions(module, prog, c)
     checker = _Static(prog, c)
     for item in module.items:
