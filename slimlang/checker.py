@@ -62,16 +62,31 @@ def check_text(text: str, filename: str = "<string>", *, elaborate: bool = True,
 
 
 def check_file(path, *, elaborate: bool = True, deadline: float | None = None) -> Program:
+    return check_text(read_source(path), str(path), elaborate=elaborate, deadline=deadline)
+
+
+def read_source(path) -> str:
+    """The text of a .slim file: UTF-8, a leading byte-order mark dropped.
+
+    A file that cannot be read is E900; one that is not UTF-8 is E901, located at its first bad
+    byte (see diagnostics.decode_error)."""
     from pathlib import Path
+
+    from .diagnostics import decode_error
 
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = p.read_bytes()
     except FileNotFoundError:
         raise SlimError.single("E900", f"no such file: {p}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SlimError.single("E900", f"cannot read {p}: {e}") from None
-    return check_text(text, str(path), elaborate=elaborate, deadline=deadline)
+    except IsADirectoryError:
+        raise SlimError.single("E900", f"cannot read {p}: it is a directory") from None
+    except OSError as e:
+        raise SlimError.single("E900", f"cannot read {p}: {e.strerror or e}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise decode_error(str(path), data, e) from None
 
 
 def check_module(module: ast.Module, filename: str, *, elaborate: bool = True,

@@ -16,6 +16,7 @@ user sees every error of a phase together.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -140,6 +141,74 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A 'help: did you mean ...' note, or '' when nothing is close."""
     close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"help: did you mean `{close[0]}`?" if close else ""
+
+
+# Longest first: the UTF-32 little-endian mark begins with the UTF-16 one.
+_FOREIGN_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+                 (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"))
+
+
+def decode_error(name: str, data: bytes, e: UnicodeDecodeError) -> SlimError:
+    """E901 for source bytes that are not UTF-8, located at the first bad byte.
+
+    `e` comes from decoding `data` as "utf-8-sig", so its offsets count from after a UTF-8
+    byte-order mark.  The line is shown decoded with errors="replace" (one U+FFFD per bad byte),
+    the caret under the bad bytes, with a hint at the encoding the file probably has."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    start, end = e.start, e.end
+    bad = data[start:end]
+    foreign = next((enc for bom, enc in _FOREIGN_BOMS if data.startswith(bom)), None)
+    if foreign:
+        bom = next(b for b, enc in _FOREIGN_BOMS if data.startswith(b))
+        # Its text is ASCII letters between NUL bytes: without the NULs the line reads as it should.
+        text = data.decode("utf-8", "replace").replace("\0", "")
+        span_len = len(bom.decode("utf-8", "replace").replace("\0", ""))
+        start = 0
+        message = f"this file is {foreign} text; slimlang reads UTF-8"
+        notes = [f"note: it starts with the {foreign} byte-order mark "
+                 + " ".join(f"0x{b:02X}" for b in bom),
+                 f"help: re-save it as UTF-8 (e.g. `iconv -f {foreign} -t UTF-8 {name}`)"]
+    else:
+        text = data.decode("utf-8", "replace")
+        seq = data[start:start + 3]
+        if len(seq) == 3 and seq[0] == 0xED and 0xA0 <= seq[1] <= 0xBF and 0x80 <= seq[2] <= 0xBF:
+            point = ((seq[0] & 0x0F) << 12) | ((seq[1] & 0x3F) << 6) | (seq[2] & 0x3F)
+            span_len = 3
+            message = (f"bytes {' '.join(f'0x{b:02X}' for b in seq)} encode U+{point:04X}, a UTF-16 surrogate, "
+                       "which is not allowed in UTF-8")
+            notes = ["note: tools writing CESU-8 or Java's \"modified UTF-8\" produce such bytes",
+                     "help: write the character itself and save the file as UTF-8"]
+        else:
+            span_len = len(bad.decode("utf-8", "replace")) or 1
+            b = bad[0] if bad else data[start]
+            what = {"invalid start byte": "cannot start a character",
+                    "invalid continuation byte": "starts a character that the next byte does not continue",
+                    "unexpected end of data": "starts a character that the file ends inside"}.get(e.reason, e.reason)
+            message = f"this file is not UTF-8: byte 0x{b:02X} {what}"
+            notes = []
+            try:
+                legacy = bytes([b]).decode("cp1252")
+            except UnicodeDecodeError:
+                legacy = None
+            if legacy and legacy.isprintable():
+                notes.append(f"note: in Latin-1 / Windows-1252, byte 0x{b:02X} is `{legacy}`; "
+                             "the file may have been saved in that encoding")
+                notes.append(f"help: slimlang files are UTF-8; re-save it as UTF-8 "
+                             f"(e.g. `iconv -f WINDOWS-1252 -t UTF-8 {name}`)")
+            else:
+                notes.append("help: slimlang files are UTF-8; re-save it as UTF-8")
+    # Line and column of the bad byte in the decoded text, counted the way Source.line splits lines.
+    index = len(data[:start].decode("utf-8", "replace")) if not foreign else 0
+    line_no, line_start = 1, 0
+    for line in text.splitlines(keepends=True):
+        if index < line_start + len(line):
+            break
+        line_start += len(line)
+        line_no += 1
+    col = index - line_start + 1
+    source = Source(name, text)
+    return SlimError.single("E901", message, Span(source, line_no, col, line_no, col + span_len), notes)
 
 
 class UsageError(Exception):

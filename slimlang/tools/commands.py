@@ -75,6 +75,7 @@ def cmd_fmt(args) -> int:
     import difflib
     from pathlib import Path
 
+    from ..checker import read_source
     from ..diagnostics import SlimError
     from .. import fsutil
     from .fmt import FormatError, format_text
@@ -83,9 +84,9 @@ def cmd_fmt(args) -> int:
     for f in args.files:
         p = Path(f)
         try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            errors.append(SlimError.single("E900", f"cannot read {p}: {e}"))
+            text = read_source(p)
+        except SlimError as e:
+            errors.append(e)
             continue
         try:
             new = format_text(text, str(p))
