@@ -92,6 +92,8 @@ def read_source(path) -> str:
 def check_module(module: ast.Module, filename: str, *, elaborate: bool = True,
                  deadline: float | None = None) -> Program:
     c = Collector()
+    _check_literals(module, c)
+    c.raise_if_any()  # an overflowed number would make the errors that follow from it noise
     prog = Program(module, filename, deadline=deadline)
     _collect_definitions(module, prog, c)
     checker = _Static(prog, c)
@@ -104,6 +106,25 @@ def check_module(module: ast.Module, filename: str, *, elaborate: bool = True,
         _elaborate_declared(prog, c)
         c.raise_if_any()
     return prog
+
+
+def _check_literals(module: ast.Module, c: Collector):
+    """E931 for a number literal too large for a float: Python reads `1e309` as infinity."""
+    import math
+
+    stack = [module]
+    while stack:  # not recursive: generated programs nest deeper than Python's stack
+        node = stack.pop()
+        if isinstance(node, tuple):
+            stack.extend(reversed(node))
+        elif ast.is_node(node):
+            if type(node) is ast.Const and type(node.value) is float and math.isinf(node.value):
+                written = node.span.source.line(node.span.line)[node.span.col - 1:node.span.end_col - 1] \
+                    if node.span.source is not None and node.span.end_line == node.span.line else ""
+                c.error("E931", f"the number {f'`{written}` ' if written else ''}is too large: floats stop at about "
+                        "1.8e308, so it would be infinity", node.span,
+                        ["help: write a smaller number; no layer argument or setting can use infinity"])
+            stack.extend(reversed([getattr(node, f) for f in ast.compared_fields(node)]))
 
 
 def _collect_definitions(module: ast.Module, prog: Program, c: Collector):

@@ -192,6 +192,10 @@ _COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operat
             ">": operator.gt, ">=": operator.ge, "in": lambda a, b: a in b}
 
 # Functions expressions may call besides the builtin values of slimlang.values.
+_TO_INT = ("int", "round", "ceil", "floor")
+_NOT_FINITE_HELP = {False: "note: a float became infinity by overflowing (beyond about 1.8e308, e.g. 1e308 * 10)",
+                    True: "note: nan comes from arithmetic on infinity (inf - inf, 0 * inf, inf / inf)"}
+
 PURE_FUNCTIONS = {
     "min": min, "max": max, "int": int, "float": float, "str": str, "bool": bool, "abs": abs, "len": len,
     "round": round, "range": lambda *a: list(range(*a)), "enumerate": lambda x, start=0: list(enumerate(x, start)),
@@ -804,6 +808,11 @@ class Evaluator:
             except TypeError as e:
                 raise SlimError.single("E210", str(e), node.span) from None
         if name in PURE_FUNCTIONS and name not in frame.env:
+            if name in _TO_INT and len(args) == 1 and isinstance(args[0], float) and not math.isfinite(args[0]):
+                nan = math.isnan(args[0])
+                what = "nan (not a number)" if nan else "-infinity" if args[0] < 0 else "infinity"
+                raise SlimError.single("E932", f"cannot take `{name}` of {what}: it has no integer value",
+                                       node.span, [_NOT_FINITE_HELP[nan]])
             return PURE_FUNCTIONS[name](*args, **kwargs)
         if name == "shape":
             t = args[0] if args else frame.net

@@ -94,7 +94,10 @@ def cmd_fmt(args) -> int:
             errors.append(e)
             continue
         except FormatError as e:
-            errors.append(SlimError.single("E930", f"{p}: {e}"))
+            if e.span is not None:
+                errors.append(SlimError.single("E930", str(e), e.span, e.notes))
+            else:
+                errors.append(SlimError.single("E930", f"{p}: {e}", None, e.notes))
             continue
         if new == text:
             continue

@@ -17,11 +17,12 @@ format_text(t)`.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from .. import ast
-from ..diagnostics import SlimError
+from ..diagnostics import SlimError, Source, Span
 from ..layers import LAYERS
 from ..parser import parse
 
@@ -168,6 +169,9 @@ def _const(v) -> str:
     if isinstance(v, str):
         return string_literal(v)
     if isinstance(v, float):
+        if math.isinf(v):
+            # repr gives `inf`, which reads back as a name; the literal 1e309 reads back as infinity.
+            return "1e309"
         return repr(v)
     return str(v)
 
@@ -741,24 +745,97 @@ class _Printer:
 
 
 class FormatError(Exception):
-    """The formatter would change the program (a bug in fmt): nothing is written."""
+    """The formatter would change the program (a bug in fmt): nothing is written.
+
+    `span` is the first place in the input whose meaning the output would change (or None)."""
+
+    def __init__(self, message: str, span: Span | None = None, notes: tuple = ()):
+        super().__init__(message)
+        self.span = span
+        self.notes = tuple(notes)
+
+
+def _has_span(node) -> bool:
+    span = getattr(node, "span", None)
+    return span is not None and span.source is not None
+
+
+def first_difference(a, b, outer=None):
+    """Where tree `a` first differs from tree `b` (fields in order, so the first in reading
+    order): the innermost differing node of `a` that has a source position, paired with b's node
+    there, or None if the trees are equal.  `outer` is the pair to answer when the differing node
+    has no position of its own."""
+    if a == b:
+        return None
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        for x, y in zip(a, b):
+            found = first_difference(x, y, outer)
+            if found is not None:
+                return found
+        return outer  # only the lengths differ: the enclosing node is the place
+    if not ast.is_node(a):
+        return outer
+    here = (a, b) if _has_span(a) else outer
+    if type(a) is type(b):
+        for name in ast.compared_fields(a):
+            found = first_difference(getattr(a, name), getattr(b, name), here)
+            if found is not None:
+                return found
+    return here
+
+
+def _source_text(node) -> str | None:
+    span = getattr(node, "span", None)
+    if span is None or span.source is None:
+        return None
+    lines = span.source.text.splitlines()[span.line - 1:span.end_line]
+    if not lines:
+        return None
+    if len(lines) == 1:
+        return lines[0][span.col - 1:span.end_col - 1]
+    return "\n".join([lines[0][span.col - 1:], *lines[1:-1], lines[-1][:span.end_col - 1]])
+
+
+def _line_span(source: Source, line: int) -> Span:
+    """Line `line` of `source`, from its first non-blank character to its end."""
+    text = source.line(line)
+    col = len(text) - len(text.lstrip()) + 1
+    return Span(source, line, col, line, max(col + 1, len(text) + 1))
 
 
 def format_text(text: str, filename: str = "<string>") -> str:
-    """The canonical layout of .slim source `text`; raises SlimError on a syntax error."""
+    """The canonical layout of .slim source `text`; raises SlimError on a syntax error, and
+    FormatError (located in `text`) if the layout would change the program or drop a comment."""
     text = text.replace("\r\n", "\n")
     module = parse(text, filename)
-    out = _Printer(module, text).render()
+    printer = _Printer(module, text)
+    out = printer.render()
     try:
         again = parse(out, filename)
     except SlimError as e:
+        # Where the output breaks, mapped back to the input line it was printed from.
+        bad = e.first.span.line if e.first.span is not None else 0
+        src = next((s for i, (_, s) in enumerate(printer.out, 1) if i == bad and s > 0), None)
+        source = next((n.span.source for n in module.items if _has_span(n)), None)
+        span = _line_span(source, src) if source is not None and src else None
+        notes = [f"note: fmt would write: {printer.out[bad - 1][0].strip()}"] if 1 <= bad <= len(printer.out) else []
         raise FormatError(f"fmt produced text that does not parse ({e.first.message}); "
-                          "please report this with the input file") from None
-    if normalize(again) != normalize(module):
-        raise FormatError("fmt would change the meaning of this file; please report this with the input file")
-    before = sorted(c.text for c in scan_comments(text))
+                          "please report this with the input file", span, notes) from None
+    original, formatted = normalize(module), normalize(again)
+    if formatted != original:
+        a, b = first_difference(original, formatted) or (None, None)
+        written = _source_text(b)
+        notes = [f"note: fmt would write `{written}` here"] if written is not None else []
+        raise FormatError("fmt would change the meaning of this file here; please report this with the input file",
+                          a.span if a is not None else None, notes)
+    before = scan_comments(text)
     after = " ".join(c.text for c in scan_comments(out))
-    missing = [c for c in before if c not in after]
+    missing = [c for c in before if c.text not in after]
     if missing:
-        raise FormatError(f"fmt would drop the comment {missing[0]!r}; please report this with the input file")
+        c = missing[0]
+        line = text.splitlines()[c.line - 1]
+        col = len(code_and_comment(line)[0]) + 1
+        source = Source(filename, text)
+        raise FormatError(f"fmt would drop the comment {c.text!r}; please report this with the input file",
+                          Span(source, c.line, col, c.line, col + len(c.text)))
     return out
