@@ -815,10 +815,12 @@ def format_text(text: str, filename: str = "<string>") -> str:
     except SlimError as e:
         # Where the output breaks, mapped back to the input line it was printed from.
         bad = e.first.span.line if e.first.span is not None else 0
-        src = next((s for i, (_, s) in enumerate(printer.out, 1) if i == bad and s > 0), None)
-        source = next((n.span.source for n in module.items if _has_span(n)), None)
-        span = _line_span(source, src) if source is not None and src else None
-        notes = [f"note: fmt would write: {printer.out[bad - 1][0].strip()}"] if 1 <= bad <= len(printer.out) else []
+        span, notes = None, []
+        if 1 <= bad <= len(printer.out):
+            written, src = printer.out[bad - 1]
+            notes = [f"note: fmt would write: {written.strip()}"]
+            if src > 0:
+                span = _line_span(Source(filename, text), src)
         raise FormatError(f"fmt produced text that does not parse ({e.first.message}); "
                           "please report this with the input file", span, notes) from None
     original, formatted = normalize(module), normalize(again)
