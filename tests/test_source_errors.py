@@ -240,3 +240,12 @@ def _no_comments_in_output(scan):
         return [] if len(calls) == 3 else scan(text)
 
     return fake
+
+
+@pytest.mark.parametrize("literal", ["1E+309", "1e0309", "2.5e400", "1" + "0" * 309 + ".0"])
+def test_every_spelling_of_an_overflowing_literal_is_found(literal):
+    # check_module skips the walk over the tree when the text cannot hold such a literal
+    with pytest.raises(SlimError) as e:
+        check_text(f"let a = {literal}\n" + MODEL, "m.slim")
+    d = e.value.first
+    assert (d.code, d.span.line, d.span.col, d.span.end_col) == ("E931", 1, 9, 9 + len(literal))
