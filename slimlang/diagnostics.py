@@ -154,13 +154,11 @@ def decode_error(name: str, data: bytes, e: UnicodeDecodeError) -> SlimError:
     `e` comes from decoding `data` as "utf-8-sig", so its offsets count from after a UTF-8
     byte-order mark.  The line is shown decoded with errors="replace" (one U+FFFD per bad byte),
     the caret under the bad bytes, with a hint at the encoding the file probably has."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+    data = data.removeprefix(codecs.BOM_UTF8)
     start, end = e.start, e.end
     bad = data[start:end]
-    foreign = next((enc for bom, enc in _FOREIGN_BOMS if data.startswith(bom)), None)
+    bom, foreign = next(((b, enc) for b, enc in _FOREIGN_BOMS if data.startswith(b)), (None, None))
     if foreign:
-        bom = next(b for b, enc in _FOREIGN_BOMS if data.startswith(b))
         # Its text is ASCII letters between NUL bytes: without the NULs the line reads as it should.
         text = data.decode("utf-8", "replace").replace("\0", "")
         span_len = len(bom.decode("utf-8", "replace").replace("\0", ""))

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-import slimlang.tools.fmt as fmt
 from slimlang.checker import check_text, read_source
 from slimlang.cli import main
 from slimlang.diagnostics import SlimError
 from slimlang.parser import parse
+from slimlang.tools import fmt
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 MODEL = "model m(inputs: [8, 8, 1]) {\n  conv 4 3x3\n}\n"
@@ -75,7 +75,7 @@ def test_not_utf8_is_located_at_the_first_bad_byte(name, command, tmp_path, caps
 
 def test_utf16_line_is_shown_without_its_nul_bytes(tmp_path, capsys):
     path = copy(tmp_path, "utf16_file")
-    code, _, err = run(capsys, "check", str(path))
+    _, _, err = run(capsys, "check", str(path))
     shown, _ = snippet(err)
     assert shown == "\ufffd\ufffdmodel m(inputs: [8, 8, 1]) {"
     assert f"iconv -f UTF-16 -t UTF-8 {path}" in err
@@ -146,7 +146,7 @@ def test_fmt_keeps_overflowing_literals(name, tmp_path, capsys):
     path = copy(tmp_path, name)
     out = fmt.format_text(path.read_text(), str(path))
     assert "1e309" in out and "inf" not in out.replace("inf_", "")
-    code, stdout, err = run(capsys, "fmt", "--check", str(path))
+    code, _, err = run(capsys, "fmt", "--check", str(path))
     assert code in (0, 1) and err == "", err  # at most "would reformat", never E930
 
 
