@@ -1,0 +1,192 @@
+"""Data that is wrong must not train silently: damaged files are found when the
+data is opened, and the error names the file (and the record)."""
+
+import os
+
+import numpy as np
+import pytest
+
+from slimlang.diagnostics import SlimError
+from slimlang.trainspec import build_spec, setting
+
+tf = pytest.importorskip("slimlang.tfcompat").tf
+tf1 = tf.compat.v1
+
+from slimlang.training import data as data_mod  # noqa: E402
+from slimlang.training.data import open_data  # noqa: E402
+
+
+def model(inputs, num_classes=3, is_training=True):
+    return inputs
+
+
+def dspec(kind, path, **opts):
+    spec = build_spec([setting("data", kind, str(path), **opts), setting("loss", "softmax_cross_entropy")],
+                      {"model": model})
+    return spec.data
+
+
+def opened_error(kind, path, **opts) -> SlimError:
+    with pytest.raises(SlimError) as ei:
+        open_data(dspec(kind, path, **opts))
+    return ei.value
+
+
+def text(err: SlimError) -> str:
+    d = err.first
+    return d.message + "\n" + "\n".join(d.notes)
+
+
+_ENCODED = {}
+
+
+def encode(h, w, fmt="png", c=3):
+    key = (h, w, fmt, c)
+    if key not in _ENCODED:
+        img = (np.arange(h * w * c).reshape(h, w, c) * 7 % 256).astype(np.uint8)
+        with tf.Graph().as_default(), tf1.Session() as s:
+            _ENCODED[key] = s.run(tf.io.encode_png(img) if fmt == "png" else tf.io.encode_jpeg(img, quality=90))
+    return _ENCODED[key]
+
+
+def example(image: bytes, label: int) -> bytes:
+    f = {"image/encoded": tf.train.Feature(bytes_list=tf.train.BytesList(value=[image])),
+         "image/class/label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))}
+    return tf.train.Example(features=tf.train.Features(feature=f)).SerializeToString()
+
+
+def write_records(path, images):
+    with tf.io.TFRecordWriter(str(path)) as w:
+        for i, img in enumerate(images):
+            w.write(example(img, i % 2))
+    return path
+
+
+# ------------------------------------------------------------ TFRecord ---
+
+
+def test_tfrecord_truncated_to_two_thirds_names_file_and_record(tmp_path):
+    p = write_records(tmp_path / "train.tfrecord", [encode(6, 6)] * 12)
+    whole = p.read_bytes()
+    assert open_data(dspec("tfrecord", p)).n_total == 12
+    # 12 records of one size: 2/3 of the bytes would end on a record boundary, a file
+    # indistinguishable from one of 8 records; a real cut lands inside a record.
+    p.write_bytes(whole[: len(whole) * 2 // 3 + 7])
+    # TensorFlow alone reads the intact records and stops without a word:
+    with tf.Graph().as_default(), tf1.Session() as s:
+        n = s.run(tf.data.TFRecordDataset(str(p)).reduce(np.int64(0), lambda a, _: a + 1))
+    assert 0 < n < 12
+    err = opened_error("tfrecord", p)
+    assert err.first.code == "E328"
+    assert str(p) in err.first.message and f"record {n}" in err.first.message
+    assert f"records 0..{n - 1} are intact" in text(err)
+
+
+def test_tfrecord_cut_inside_a_header_and_in_a_second_shard(tmp_path):
+    a = write_records(tmp_path / "d-00000-of-00002", [encode(6, 6)] * 3)
+    b = write_records(tmp_path / "d-00001-of-00002", [encode(6, 6)] * 3)
+    b.write_bytes(b.read_bytes() + b"\x05\x00\x00")  # 3 bytes of a fourth header
+    err = opened_error("tfrecord", tmp_path / "d-*")
+    assert err.first.code == "E328" and str(b) in err.first.message and str(a) not in err.first.message
+    assert "header of record 3" in err.first.message
+
+
+def test_tfrecord_record_failing_its_crc_names_file_and_record(tmp_path):
+    ok = write_records(tmp_path / "a.tfrecord", [encode(6, 6)] * 4)
+    p = write_records(tmp_path / "b.tfrecord", [encode(6, 6)] * 4)
+    raw = bytearray(p.read_bytes())
+    rec = len(raw) // 4
+    raw[2 * rec + 40] ^= 0xFF  # a data byte of record 2: the framing is intact, its CRC is not
+    p.write_bytes(bytes(raw))
+    err = opened_error("tfrecord", tmp_path / "*.tfrecord")
+    assert err.first.code == "E328"
+    assert str(p) in err.first.message and str(ok) not in err.first.message
+    assert "record 2" in err.first.message and "checksum" in err.first.message
+
+
+def test_tfrecord_bad_image_in_a_record_is_named_at_open(tmp_path):
+    jpg = encode(6, 6, "jpeg")
+    images = [encode(6, 6), encode(6, 6), jpg[: len(jpg) // 2], encode(6, 6), b"", encode(6, 6)]
+    p = write_records(tmp_path / "r.tfrecord", images)
+    err = opened_error("tfrecord", p)
+    assert err.first.code == "E328"
+    assert f"{p} record 2" in err.first.message and "truncated JPEG" in err.first.message
+    assert "record 4" in text(err) and "empty" in text(err)
+
+
+def test_tfrecord_bad_first_image_is_named(tmp_path):
+    p = write_records(tmp_path / "r.tfrecord", [encode(6, 6)[:-20], encode(6, 6)])
+    err = opened_error("tfrecord", p)
+    assert err.first.code == "E328" and f"{p} record 0" in err.first.message and "PNG" in err.first.message
+
+
+def test_tfrecord_framing_walk_counts_records(tmp_path):
+    p = write_records(tmp_path / "r.tfrecord", [encode(6, 6)] * 7 + [encode(9, 9)])
+    assert data_mod.tfrecord_frames(str(p)) == 8
+    (tmp_path / "e.tfrecord").write_bytes(b"")
+    assert data_mod.tfrecord_frames(str(tmp_path / "e.tfrecord")) == 0
+
+
+# ------------------------------------------------------ image folders ---
+
+
+def folder(tmp_path, extra: dict):
+    root = tmp_path / "imgs"
+    for c in ("cat", "dog"):
+        (root / c).mkdir(parents=True)
+        for i in range(3):
+            (root / c / f"{i}.png").write_bytes(encode(6, 6))
+    for rel, data in extra.items():
+        (root / rel).write_bytes(data)
+    return root
+
+
+@pytest.mark.parametrize("name,data,what", [
+    ("dog/empty.jpg", b"", "is empty (0 bytes)"),
+    ("dog/notes.png", b"just some text, not pixels\n", "is not a JPEG, PNG, GIF or BMP image"),
+    ("cat/broken.jpg", b"\xff\xd8\xff\xe0" + bytes(200), "broken JPEG header"),
+    ("cat/cut.jpg", "jpeg-half", "truncated JPEG"),
+    ("cat/cut.png", "png-half", "truncated PNG"),
+])
+def test_folder_damaged_image_is_named_at_open(tmp_path, name, data, what):
+    if data == "jpeg-half":
+        data = encode(6, 6, "jpeg")[:-40]
+    elif data == "png-half":
+        data = encode(6, 6)[:-30]
+    root = folder(tmp_path, {name: data})
+    err = opened_error("folder", root)
+    assert err.first.code == "E328"
+    assert str(root / name) in err.first.message and what in err.first.message
+
+
+def test_folder_lists_every_damaged_file(tmp_path):
+    root = folder(tmp_path, {"cat/a.jpg": b"", "dog/b.jpg": b"", "dog/c.png": b"xx"})
+    err = opened_error("folder", root)
+    assert err.first.code == "E328" and "and 2 more damaged files" in err.first.message
+    assert str(root / "dog" / "b.jpg") in text(err) and str(root / "dog" / "c.png") in text(err)
+
+
+def test_folder_jpeg_with_bytes_after_its_end_marker_is_fine(tmp_path):
+    root = folder(tmp_path, {"cat/tail.jpg": encode(6, 6, "jpeg") + bytes(100)})
+    d = open_data(dspec("folder", root))
+    assert d.n_total == 7
+    with tf.Graph().as_default():
+        ds, feed = d.dataset("all", 7, training=False, repeat=False)
+        it = tf1.data.make_initializable_iterator(ds)
+        with tf1.Session() as s:
+            s.run(it.initializer, feed_dict=feed)
+            x, _ = s.run(it.get_next())
+    assert x.shape == (7, 6, 6, 3)
+
+
+def test_truncated_jpeg_really_fails_to_decode():
+    # What the open-time check spares the user: TensorFlow refuses such a file at train time.
+    with tf.Graph().as_default(), tf1.Session() as s:
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            s.run(tf.io.decode_image(encode(6, 6, "jpeg")[:-40], channels=3, expand_animations=False))
+
+
+def test_image_problem_is_none_for_whole_images():
+    for fmt in ("png", "jpeg"):
+        b = encode(5, 7, fmt)
+        assert data_mod.image_problem(b[:4096], b[-16:], len(b), data_mod.header_hw(b)) is None
