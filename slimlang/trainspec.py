@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import pathlib
 import re
 from collections.abc import Callable, Iterable
@@ -56,6 +57,7 @@ __all__ = [
     "Setting",
     "TrainSpec",
     "build_spec",
+    "check_data_path",
     "check_train_section",
     "reference_markdown",
     "setting",
@@ -707,6 +709,8 @@ ERROR_CODES: dict[str, str] = {
     "E325": "the model cannot be built on the data",
     "E326": "loss reads an end point the model does not have",
     "E327": "labels do not fit the predictions",
+    "E328": "a data file is damaged: a truncated or corrupt TFRecord, an empty, cut-off or non-image image file",
+    "E329": "the data's examples do not have the shape the model declares for its input",
     "E330": "checkpoint to start from not found",
     "E331": "variable shape differs from the checkpoint",
     "E332": "variable missing from the checkpoint",
@@ -1120,6 +1124,157 @@ def _data_spec(s: Setting, b: dict, base_dir: pathlib.Path, col: Collector) -> D
     opts = {k: v for k, v in b.items() if k not in ("kind", "path", "_extras")}
     spans = {k: s.kwarg_span(k) for k in s.kwargs}
     return DataSpec(b["kind"], str(p), opts, s.span, s.arg_span(1), spans)
+
+
+# ------------------------------------------------------------ data paths ---
+# What can be known about a data line's files without TensorFlow: `slimlang
+# check` and the train/eval/export commands (before importing TensorFlow) run
+# these, and the engine's openers run them first too, so a mistyped path costs
+# the same one message everywhere.
+
+_DATA_WHAT = {"npz": "npz file", "csv": "CSV file", "folder": "image folder", "tfrecord": "TFRecord files"}
+
+
+def _data_missing(spec: DataSpec, what: str) -> SlimError:
+    p = pathlib.Path(spec.path)
+    notes = []
+    parent = p.parent
+    if parent.is_dir():
+        try:
+            near = did_you_mean(p.name, os.listdir(parent))
+        except OSError:
+            near = ""
+        notes.append(near.replace("help: did you mean", "help: did you mean the file"))
+    else:
+        notes.append(f"note: folder {parent} does not exist either")
+    notes.append("note: data paths are relative to the .slim file's folder")
+    return SlimError.single("E320", f"{what} {spec.path} not found", spec.path_span, notes)
+
+
+def _file_kind(st_mode: int) -> str:
+    import stat
+
+    if stat.S_ISDIR(st_mode):
+        return "a folder"
+    if stat.S_ISCHR(st_mode):
+        return "a character device"
+    if stat.S_ISBLK(st_mode):
+        return "a block device"
+    if stat.S_ISFIFO(st_mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(st_mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _regular_file(spec: DataSpec, what: str) -> pathlib.Path:
+    """The data file of `spec`, or E320 saying what it is instead."""
+    import stat
+
+    p = pathlib.Path(spec.path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise _data_missing(spec, what) from None
+    except OSError as e:
+        raise SlimError.single("E320", f"cannot read {what} {p}: {e.strerror or e}", spec.path_span) from None
+    if stat.S_ISREG(st.st_mode):
+        return p
+    notes = []
+    if stat.S_ISDIR(st.st_mode):
+        ext = ".npz" if spec.kind == "npz" else ".csv"
+        try:
+            inside = sorted(f.name for f in p.iterdir() if f.suffix.lower() == ext and f.is_file())
+        except OSError:
+            inside = []
+        if inside:
+            notes.append(f"help: did you mean {p / inside[0]}?" if len(inside) == 1 else
+                         f"note: {ext} files there: " + ", ".join(inside[:8]))
+        if spec.kind in ("npz", "csv"):
+            notes.append("help: for a folder of images use `data folder`, for TFRecord shards `data tfrecord`")
+    raise SlimError.single("E320", f"{what} {p} is {_file_kind(st.st_mode)}, not a regular file", spec.path_span,
+                           notes)
+
+
+def npz_array_names(spec: DataSpec) -> list:
+    """The array names of the npz file of `spec`, read from the zip directory
+    (nothing is decompressed); E320 when the file is not an npz archive."""
+    import zipfile
+
+    p = _regular_file(spec, "npz file")
+    try:
+        with open(p, "rb") as f:
+            magic = f.read(6)
+    except OSError as e:
+        raise SlimError.single("E320", f"cannot read npz file {p}: {e.strerror or e}", spec.path_span) from None
+    if magic == b"\x93NUMPY":
+        raise SlimError.single("E320", f"{p} is a .npy file (one array), not an .npz archive of named arrays",
+                               spec.path_span, ["help: save the images and labels with "
+                                                "np.savez(path, images=..., labels=...)"])
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        what = "is empty (0 bytes)" if p.stat().st_size == 0 else (
+            "is not a zip archive" if not magic.startswith(b"PK") else "is a damaged or cut-off zip archive")
+        raise SlimError.single("E320", f"{p} is not an npz file: it {what}", spec.path_span,
+                               ["note: an .npz is the zip archive np.savez / np.savez_compressed write",
+                                "help: write it again with np.savez(path, images=..., labels=...)"]) from None
+    return [n[:-4] if n.endswith(".npy") else n for n in names]
+
+
+def check_data_path(spec: DataSpec | None) -> None:
+    """Check a data line's path without TensorFlow: the file, folder or glob
+    exists and is of the right type; for npz, that it is an npz archive
+    holding the named arrays.  Raises SlimError (E320, E321)."""
+    if spec is None:
+        return
+    what = _DATA_WHAT[spec.kind]
+    if spec.kind == "npz":
+        names = npz_array_names(spec)
+        o = spec.options
+        for key, wanted in (("images", [o["images"]]), ("labels", list(o["labels"]))):
+            for name in wanted:
+                if not isinstance(name, str) or name not in names:
+                    raise SlimError.single("E321", f"no array {name!r} in {pathlib.Path(spec.path).name}",
+                                           spec.opt_span(key), [n for n in (
+                                               did_you_mean(str(name), names),
+                                               "note: arrays there: " + ", ".join(names)) if n])
+    elif spec.kind == "csv":
+        _regular_file(spec, what)
+    elif spec.kind == "folder":
+        p = pathlib.Path(spec.path)
+        if p.is_dir():
+            return
+        if not p.exists():
+            raise _data_missing(spec, what)
+        notes = ["help: `data folder` takes a folder with one sub-folder of images per class"]
+        if p.suffix.lower() in (".npz", ".csv", ".tfrecord"):
+            notes.append(f"help: for this file use `data {p.suffix.lower()[1:]}`")
+        raise SlimError.single("E320", f"image folder {p} is a file, not a folder", spec.path_span, notes)
+    else:  # tfrecord: a file, a glob or a folder of shards
+        import glob as globlib
+
+        pattern = spec.path
+        if any(ch in pattern for ch in "*?["):
+            if not globlib.glob(pattern):
+                raise _data_missing(spec, what)
+            return
+        p = pathlib.Path(pattern)
+        if p.is_dir():
+            return
+        _regular_file(spec, what)
+
+
+def check_data_paths(prog) -> list:
+    """Diagnostics for the data lines of a checked program's train sections."""
+    out = []
+    for spec in getattr(prog, "train_specs", None) or []:
+        try:
+            check_data_path(spec.data)
+        except SlimError as e:
+            out.extend(e.diagnostics)
+    return out
 
 
 # ------------------------------------------------------------ from the AST ---

@@ -190,3 +190,107 @@ def test_image_problem_is_none_for_whole_images():
     for fmt in ("png", "jpeg"):
         b = encode(5, 7, fmt)
         assert data_mod.image_problem(b[:4096], b[-16:], len(b), data_mod.header_hw(b)) is None
+
+
+# ------------------------------------------------------------ npz ---
+
+
+def write_npz(path, shape=(8, 8, 1), n=12):
+    np.savez(path, images=np.random.RandomState(0).rand(n, *shape).astype(np.float32),
+             labels=(np.arange(n) % 3).astype(np.int64))
+    return path
+
+
+def slim_model(text="inputs: [8, 8, 1], num_classes = 3"):
+    import slimlang
+
+    mod = slimlang.loads(f"model m({text}) {{\n  conv 4 3x3\n  flatten\n  fc num_classes as logits\n}}\n",
+                         "m.slim")
+    return mod.m
+
+
+@pytest.mark.parametrize("shape,opts,hint", [
+    ((8, 8, 3), {}, "3 channels, the model takes 1"),
+    ((9, 7, 1), {}, "resize=[8, 8]"),
+    ((64,), {}, "reshape the array to [N, 8, 8, 1]"),
+    ((12, 12, 1), {"resize": [10, 10]}, "after resize=[10, 10]"),
+])
+def test_npz_examples_of_another_shape_than_the_model_declares(tmp_path, shape, opts, hint):
+    from slimlang.training.model import call_model
+
+    d = open_data(dspec("npz", write_npz(tmp_path / "d.npz", shape), **opts))
+    m = slim_model()
+    with tf.Graph().as_default(), pytest.raises(SlimError) as ei:
+        call_model(m, tf1.placeholder(tf.float32, (None,) + shape), {}, is_training=False, data=d, model_name="m")
+    err = ei.value
+    assert err.first.code == "E329" and "declares its input as [8, 8, 1]" in err.first.message
+    assert f"are [{', '.join(map(str, d.input_shape))}] per example" in err.first.message
+    assert hint in text(err)
+    assert err.diagnostics[1].severity == "note" and err.diagnostics[1].span.line == 1
+
+
+def test_npz_of_the_declared_shape_or_resized_to_it_builds(tmp_path):
+    from slimlang.training.model import call_model
+
+    m = slim_model()
+    for shape, opts in (((8, 8, 1), {}), ((12, 12, 1), {"resize": [8, 8]})):
+        d = open_data(dspec("npz", write_npz(tmp_path / "d.npz", shape), **opts))
+        with tf.Graph().as_default():
+            net, _ = call_model(m, tf1.placeholder(tf.float32, (None,) + d.input_shape), {}, is_training=False,
+                                data=d, model_name="m")
+        assert net.shape.as_list() == [None, 3]
+    d = open_data(dspec("npz", write_npz(tmp_path / "d.npz", (5, 6, 1))))
+    with tf.Graph().as_default():  # a model that declares no shape takes any
+        call_model(slim_model("inputs, num_classes = 3"), tf1.placeholder(tf.float32, (None, 5, 6, 1)),
+                   {}, is_training=False, data=d, model_name="m")
+
+
+def test_npz_random_bytes_npy_folder_and_devices(tmp_path):
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(os.urandom(300).replace(b"PK", b"pk").replace(b"\x93NUMPY", b"x"))
+    err = opened_error("npz", junk)
+    assert err.first.code == "E320" and "is not an npz file: it is not a zip archive" in err.first.message
+    assert "pickle" not in text(err)
+    cut = write_npz(tmp_path / "cut.npz")
+    cut.write_bytes(cut.read_bytes()[:200])
+    err = opened_error("npz", cut)
+    assert err.first.code == "E320" and "damaged or cut-off zip archive" in err.first.message
+    (tmp_path / "empty.npz").write_bytes(b"")
+    assert "is empty (0 bytes)" in opened_error("npz", tmp_path / "empty.npz").first.message
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    err = opened_error("npz", tmp_path / "one.npy")
+    assert err.first.code == "E320" and ".npy file (one array)" in err.first.message
+    sub = tmp_path / "data"
+    sub.mkdir()
+    write_npz(sub / "digits.npz")
+    err = opened_error("npz", sub)
+    assert err.first.code == "E320" and "is a folder, not a regular file" in err.first.message
+    assert f"did you mean {sub / 'digits.npz'}" in text(err)
+    err = opened_error("npz", "/dev/null")
+    assert err.first.code == "E320" and "/dev/null is a character device" in err.first.message
+    assert "not found" not in err.first.message
+    np.savez(tmp_path / "obj.npz", images=np.array([object(), 1], dtype=object), labels=np.zeros(2))
+    err = opened_error("npz", tmp_path / "obj.npz")
+    assert err.first.code == "E322" and "Python objects" in err.first.message and "allow_pickle" not in text(err)
+
+
+def test_csv_and_folder_given_the_wrong_kind_of_path(tmp_path):
+    err = opened_error("csv", "/dev/zero")  # reading it would never end
+    assert err.first.code == "E320" and "character device" in err.first.message
+    f = write_npz(tmp_path / "d.npz")
+    err = opened_error("folder", f)
+    assert err.first.code == "E320" and "is a file, not a folder" in err.first.message
+    assert "data npz" in text(err)
+
+
+# ------------------------------------------------------------ csv ---
+
+
+def test_csv_with_a_byte_order_mark_reads_its_first_column(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_bytes("label,a,b\n0,1,2\n1,3,4\n2,5,6\n".encode("utf-8-sig"))
+    d = open_data(dspec("csv", p))
+    assert d.default_field == "label" and d.input_shape == (2,)
+    p.write_bytes("label,a\n0,1\n".encode("utf-16"))
+    err = opened_error("csv", p)
+    assert err.first.code == "E320" and "is not UTF-8 text" in err.first.message

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 import imagesize
 import numpy as np
 
-from ..diagnostics import SlimError, did_you_mean
-from ..trainspec import DataSpec
+from ..diagnostics import Diagnostic, SlimError, did_you_mean
+from ..trainspec import DataSpec, _data_missing, check_data_path
 from ._tf import tf, tf1
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -509,6 +509,66 @@ def data_error(spec: DataSpec, code: str, message: str, *notes: str, key: str | 
     return SlimError.single(code, message, span, [n for n in notes if n])
 
 
+def _dims(shape) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def declared_input(model_fn) -> tuple:
+    """(the input shape a .slim model declares, without the batch, or None; its span)."""
+    prog, node = getattr(model_fn, "_program", None), getattr(model_fn, "_node", None)
+    if prog is None or node is None or not getattr(node, "params", None):
+        return None, None
+    try:
+        shape = prog.input_shape(node.name)
+    except (KeyError, AttributeError):
+        return None, None
+    return (tuple(shape) if shape else None), node.params[0].span
+
+
+def check_declared_input(data: Data, model_fn, model_name: str | None = None) -> None:
+    """E329 when the examples the model will see (after resize and crop) do
+    not have the shape its input declares (`?`/None dimensions match any).
+    A model fed another shape often still builds (a conv takes any channel
+    count) and trains on the wrong data without a word."""
+    declared, span = declared_input(model_fn)
+    if declared is None:
+        return
+    got = tuple(data.input_shape)
+    if len(got) == len(declared) and all(d is None or g is None or d == g for g, d in zip(got, declared)):
+        return
+    o = data.opts
+    name = model_name or getattr(model_fn, "__name__", "the model")
+    src = {"npz": f"images {o.get('images')!r} in {pathlib.Path(data.spec.path).name}",
+           "csv": f"rows of {pathlib.Path(data.spec.path).name}",
+           "folder": f"images of {data.spec.path}", "tfrecord": f"images {o.get('images')!r} of the records"}
+    notes = []
+    if o.get("resize") or o.get("crop"):
+        steps = " and ".join(f"{k}={list(o[k])}" for k in ("resize", "crop") if o.get(k))
+        notes.append(f"note: that is after {steps}")
+    if len(got) == len(declared) == 3:
+        if got[:2] != declared[:2] and None not in declared[:2]:
+            notes.append(f"help: resize={list(declared[:2])} on the data line resizes the images to the model's "
+                         f"{declared[0]}x{declared[1]}")
+        if got[2] != declared[2] and declared[2] is not None:
+            if data.spec.kind in ("folder", "tfrecord") and data.encoded:
+                notes.append(f"help: channels={declared[2]} on the data line decodes the images with "
+                             f"{declared[2]} channel{'s' if declared[2] != 1 else ''}")
+            else:
+                notes.append(f"note: the data have {got[2]} channel{'s' if got[2] != 1 else ''}, the model "
+                             f"takes {declared[2]}: convert the arrays, or change the model's input")
+    elif len(got) != len(declared) and data.spec.kind in ("npz", "csv") and \
+            None not in declared and int(np.prod(got)) == int(np.prod(declared)):
+        notes.append(f"help: shape={list(declared)} on the data line reshapes each example"
+                     if data.spec.kind == "csv" else
+                     f"help: reshape the array to [N, {', '.join(map(str, declared))}] before saving it")
+    notes.append(f"help: or declare the model's input as {_dims(got)}")
+    diags = [Diagnostic("E329", f"the {src[data.spec.kind]} are {_dims(got)} per example, but model `{name}` "
+                        f"declares its input as {_dims(declared)}", data.spec.span, tuple(notes))]
+    if span is not None and span.source:
+        diags.append(Diagnostic("E329", f"model `{name}` declares its input here", span, severity="note"))
+    raise SlimError(diags)
+
+
 # ------------------------------------------------------------ opening ---
 
 
@@ -519,16 +579,7 @@ def open_data(spec: DataSpec) -> Data:
 
 
 def _missing(spec: DataSpec, what: str) -> SlimError:
-    p = pathlib.Path(spec.path)
-    notes = []
-    parent = p.parent
-    if parent.is_dir():
-        near = did_you_mean(p.name, os.listdir(parent))
-        notes.append(near.replace("help: did you mean", "help: did you mean the file"))
-    else:
-        notes.append(f"note: folder {parent} does not exist either")
-    notes.append("note: data paths are relative to the .slim file's folder")
-    return SlimError.single("E320", f"{what} {spec.path} not found", spec.path_span, notes)
+    return _data_missing(spec, what)
 
 
 def _array_fields(spec: DataSpec, arrays: dict, label_names: tuple, n: int, where: str) -> dict:
@@ -649,13 +700,24 @@ def _finish_arrays(spec: DataSpec, images: np.ndarray, labels: dict, default: st
 
 def _open_npz(spec: DataSpec) -> Data:
     p = pathlib.Path(spec.path)
-    if not p.is_file():
-        raise _missing(spec, "npz file")
+    check_data_path(spec)  # a regular file, a zip archive, holding the named arrays
+    arrays = {}
     try:
         with np.load(p, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except Exception as e:  # zip errors, pickled object arrays, ...
-        raise SlimError.single("E320", f"cannot read {p} as .npz: {e}", spec.path_span) from None
+            for k in z.files:
+                try:
+                    arrays[k] = z[k]
+                except ValueError as e:
+                    if "allow_pickle" in str(e):
+                        raise SlimError.single("E322", f"array {k!r} in {p.name} holds Python objects "
+                                               "(dtype=object), not numbers", spec.path_span,
+                                               ["help: save numeric arrays, e.g. np.asarray(x, np.float32)"]) from None
+                    raise
+    except SlimError:
+        raise
+    except Exception as e:  # damaged members (CRC, cut-off data), unreadable file
+        raise SlimError.single("E320", f"cannot read {p} as .npz: {e}", spec.path_span,
+                               ["note: the zip directory is intact but an array in it is damaged"]) from None
     keys = list(arrays)
     o = spec.options
     img_key = o["images"]
@@ -680,13 +742,16 @@ def _open_npz(spec: DataSpec) -> Data:
 
 def _open_csv(spec: DataSpec) -> Data:
     p = pathlib.Path(spec.path)
-    if not p.is_file():
-        raise _missing(spec, "CSV file")
+    check_data_path(spec)
     o = spec.options
     try:
-        with open(p, newline="") as f:
+        # utf-8-sig: spreadsheet programs start their CSV exports with a byte-order mark
+        with open(p, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f, delimiter=o["delimiter"]))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
+    except UnicodeDecodeError as e:
+        raise SlimError.single("E320", f"{p} is not UTF-8 text: byte {e.start} is {e.object[e.start:e.start + 1]!r}",
+                               spec.path_span, ["help: save the CSV as UTF-8 (numbers and a header line)"]) from None
+    except (OSError, csv.Error) as e:
         raise SlimError.single("E320", f"cannot read {p}: {e}", spec.path_span) from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if o["header"]:
@@ -752,8 +817,7 @@ def _open_csv(spec: DataSpec) -> Data:
 
 def _open_folder(spec: DataSpec) -> Data:
     root = pathlib.Path(spec.path)
-    if not root.is_dir():
-        raise _missing(spec, "image folder")
+    check_data_path(spec)
     o = spec.options
     exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in o["extensions"])
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
@@ -805,6 +869,7 @@ _TFR_SCAN = 20000  # label values checked before training; the rest are checked 
 
 def _open_tfrecord(spec: DataSpec) -> Data:
     pattern = spec.path
+    check_data_path(spec)
     files = sorted(globlib.glob(pattern)) if any(ch in pattern for ch in "*?[") else (
         [pattern] if os.path.isfile(pattern) else [])
     if not files:
