@@ -294,3 +294,70 @@ def test_csv_with_a_byte_order_mark_reads_its_first_column(tmp_path):
     p.write_bytes("label,a\n0,1\n".encode("utf-16"))
     err = opened_error("csv", p)
     assert err.first.code == "E320" and "is not UTF-8 text" in err.first.message
+
+
+# ------------------------------------------- paths before TensorFlow ---
+
+_BLOCKER = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('tensorflow', 'tf_slim'):
+            raise ImportError('blocked import of ' + name)
+sys.meta_path.insert(0, Block())
+from slimlang.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+_PROGRAM = """model m(inputs: [8, 8, 1], num_classes = 3) {
+  conv 4 3x3
+  flatten
+  fc num_classes as logits
+}
+train {
+  model m
+  data DATA
+  loss softmax_cross_entropy
+  steps 2
+}
+"""
+
+
+def run_blocked(cwd, *args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", _BLOCKER, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("data,message", [
+    ('npz "data/digit.npz"', "npz file data/digit.npz not found"),
+    ('npz "data"', "npz file data is a folder, not a regular file"),
+    ('npz "data/junk.npz"', "is not an npz file"),
+    ('npz "data/digits.npz" images="imgs"', "no array 'imgs' in digits.npz"),
+    ('csv "/dev/zero"', "CSV file /dev/zero is a character device"),
+    ('folder "data/digits.npz"', "is a file, not a folder"),
+    ('tfrecord "data/*.tfrecord"', "TFRecord files data/*.tfrecord not found"),
+])
+def test_data_paths_are_checked_by_check_and_before_tensorflow(tmp_path, data, message):
+    (tmp_path / "data").mkdir()
+    write_npz(tmp_path / "data" / "digits.npz")
+    (tmp_path / "data" / "junk.npz").write_bytes(b"not a zip archive at all")
+    (tmp_path / "m.slim").write_text(_PROGRAM.replace("DATA", data))
+    want = message.format(d=tmp_path)
+    for args in (("check", "m.slim"), ("train", "m.slim", "--logdir", "run"), ("eval", "m.slim", "--logdir", "run"),
+                 ("export", "m.slim", "--logdir", "run", "--out", "out")):
+        r = run_blocked(tmp_path, *args)
+        assert r.returncode == 1, (args, r.stderr)
+        assert "m.slim:8:" in r.stderr and want in r.stderr, (args, r.stderr)
+        assert "blocked import" not in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "run").exists() and not (tmp_path / "out").exists()
+
+
+def test_check_accepts_data_that_is_there(tmp_path):
+    (tmp_path / "data").mkdir()
+    write_npz(tmp_path / "data" / "digits.npz")
+    (tmp_path / "m.slim").write_text(_PROGRAM.replace("DATA", 'npz "data/digits.npz"'))
+    r = run_blocked(tmp_path, "check", "m.slim")
+    assert r.returncode == 0 and r.stderr == "", r.stderr

@@ -61,8 +61,7 @@ def resolve(args):
     """(spec, model_fn, model_name, logdir) for a command's FILE/--section/--model/--set/--logdir."""
     import slimlang
 
-    from ..trainspec import with_overrides
-    from .loop import default_logdir
+    from ..trainspec import check_data_path, with_overrides
 
     module = slimlang.load(args.file)
     specs = list(getattr(module, "train_specs", []) or [])
@@ -114,23 +113,27 @@ def resolve(args):
 
         init = spec.init_from or InitSpec(args.init_from, (), (), "", "", (), False, spec.span, spec.span)
         spec = dataclasses.replace(spec, init_from=dataclasses.replace(init, path=args.init_from))
+    # A mistyped data path is reported now, not after TensorFlow's import (seconds).
+    check_data_path(spec.data)
+    from .loop import default_logdir
+
     logdir = args.logdir or spec.logdir or default_logdir(args.file, spec.name)
     return spec, models[model_name], model_name, logdir
 
 
 def cmd_train(args) -> int:
+    spec, model_fn, name, logdir = resolve(args)
     from .loop import train
 
-    spec, model_fn, name, logdir = resolve(args)
     progress = False if args.no_progress else None
     result = train(spec, model_fn, logdir=logdir, plan=args.plan, model_name=name, progress=progress)
     return 130 if result.interrupted else 0
 
 
 def cmd_eval(args) -> int:
+    spec, model_fn, name, logdir = resolve(args)
     from .evaluation import evaluate
 
-    spec, model_fn, name, logdir = resolve(args)
     result = evaluate(spec, model_fn, logdir=None if args.checkpoint else logdir, checkpoint=args.checkpoint,
                       batch_size=args.batch_size, model_name=name)
     for note in result.notes:
@@ -142,9 +145,9 @@ def cmd_eval(args) -> int:
 
 
 def cmd_export(args) -> int:
+    spec, model_fn, name, logdir = resolve(args)
     from .saved_model import export
 
-    spec, model_fn, name, logdir = resolve(args)
     used = export(spec, model_fn, out=args.out, logdir=None if args.checkpoint else logdir,
                   checkpoint=args.checkpoint, model_name=name, overwrite=args.overwrite, source=args.file)
     print(f"exported {used} to {args.out} (signature serving_default, input `images`)", file=sys.stderr)
