@@ -346,8 +346,9 @@ def test_data_paths_are_checked_by_check_and_before_tensorflow(tmp_path, data, m
     (tmp_path / "data" / "junk.npz").write_bytes(b"not a zip archive at all")
     (tmp_path / "m.slim").write_text(_PROGRAM.replace("DATA", data))
     want = message.format(d=tmp_path)
-    for args in (("check", "m.slim"), ("train", "m.slim", "--logdir", "run"), ("eval", "m.slim", "--logdir", "run"),
-                 ("export", "m.slim", "--logdir", "run", "--out", "out")):
+    (tmp_path / "prev").mkdir()  # eval and export look for a checkpoint first: make that look plausible
+    for args in (("check", "m.slim"), ("train", "m.slim", "--logdir", "run"), ("eval", "m.slim", "--logdir", "prev"),
+                 ("export", "m.slim", "--checkpoint", "prev", "--out", "out")):
         r = run_blocked(tmp_path, *args)
         assert r.returncode == 1, (args, r.stderr)
         assert "m.slim:8:" in r.stderr and want in r.stderr, (args, r.stderr)
@@ -361,3 +362,45 @@ def test_check_accepts_data_that_is_there(tmp_path):
     (tmp_path / "m.slim").write_text(_PROGRAM.replace("DATA", 'npz "data/digits.npz"'))
     r = run_blocked(tmp_path, "check", "m.slim")
     assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+# ------------------------------------------- eval of another model ---
+
+
+def _mlp(hidden):
+    from slimlang.tfcompat import slim
+
+    def mlp(inputs, num_classes=3, is_training=True):
+        net = slim.flatten(inputs)
+        net = slim.fully_connected(net, hidden, scope="fc1")
+        if hidden == 5:
+            net = slim.fully_connected(net, 4, scope="fc_extra")
+        net = slim.fully_connected(net, num_classes, activation_fn=None, scope="logits")
+        return net, {"logits": net}
+
+    return mlp
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_eval_checkpoint_of_a_different_model_lists_the_differences(tmp_path):
+    import io
+
+    from slimlang.training import evaluate, train
+
+    npz = write_npz(tmp_path / "d.npz", (4, 4, 1), n=16)
+    spec = build_spec([setting("data", "npz", str(npz), validation=0.25), setting("loss", "softmax_cross_entropy"),
+                       setting("optimizer", "adam"), setting("batch_size", 4), setting("steps", 1),
+                       setting("model", "mlp")], {"mlp": _mlp(8)})
+    train(spec, _mlp(8), logdir=str(tmp_path / "run"), progress=False, stream=io.StringIO())
+    ok = evaluate(spec, _mlp(8), checkpoint=str(tmp_path / "run"), stream=io.StringIO())
+    assert ok.examples == 4
+    with pytest.raises(SlimError) as ei:
+        evaluate(spec, _mlp(5), checkpoint=str(tmp_path / "run"), model_name="mlp", stream=io.StringIO())
+    err = ei.value.first
+    assert err.code == "E340" and "holds a different model than `mlp`" in err.message
+    assert "variables 3 of another shape, 2 missing" in err.message
+    notes = "\n".join(err.notes)
+    assert "fc1/weights is [16, 5] in the model, [16, 8] in the checkpoint" in notes
+    assert "not in the checkpoint: fc_extra/weights [5, 4]" in notes
+    assert "Adam" not in notes and "global_step" not in notes  # optimizer slots are not the model's
+    assert "reading or using the data" not in err.message

@@ -8,6 +8,7 @@ hands them to the engine.  Registered into the CLI by `add_arguments`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..cli import positive_int
@@ -113,12 +114,21 @@ def resolve(args):
 
         init = spec.init_from or InitSpec(args.init_from, (), (), "", "", (), False, spec.span, spec.span)
         spec = dataclasses.replace(spec, init_from=dataclasses.replace(init, path=args.init_from))
-    # A mistyped data path is reported now, not after TensorFlow's import (seconds).
-    check_data_path(spec.data)
+    # A mistyped data path is reported now, not after TensorFlow's import (seconds);
+    # eval and export report a missing checkpoint first, as they always have.
+    ckpt = getattr(args, "checkpoint", None) or args.logdir or spec.logdir
+    if args.handler is cmd_train or ckpt is None or _checkpoint_may_exist(ckpt):
+        check_data_path(spec.data)
     from .loop import default_logdir
 
     logdir = args.logdir or spec.logdir or default_logdir(args.file, spec.name)
     return spec, models[model_name], model_name, logdir
+
+
+def _checkpoint_may_exist(path) -> bool:
+    import glob
+
+    return os.path.isdir(path) or bool(glob.glob(glob.escape(str(path)) + "*"))
 
 
 def cmd_train(args) -> int:
