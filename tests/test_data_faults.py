@@ -404,3 +404,54 @@ def test_eval_checkpoint_of_a_different_model_lists_the_differences(tmp_path):
     assert "not in the checkpoint: fc_extra/weights [5, 4]" in notes
     assert "Adam" not in notes and "global_step" not in notes  # optimizer slots are not the model's
     assert "reading or using the data" not in err.message
+
+
+# ------------------------------- damage past what the open-time scan reads ---
+
+
+def _conv(inputs, num_classes=2, is_training=True):
+    from slimlang.tfcompat import slim
+
+    net = slim.conv2d(inputs, 2, [3, 3], scope="conv")
+    net = slim.fully_connected(slim.flatten(net), num_classes, activation_fn=None, scope="logits")
+    return net, {"logits": net}
+
+
+def _train(tmp_path, kind, path, **opts):
+    import io
+
+    from slimlang.training import train
+
+    spec = build_spec([setting("data", kind, str(path), **opts), setting("loss", "softmax_cross_entropy"),
+                       setting("batch_size", 4), setting("steps", 6), setting("model", "conv")], {"conv": _conv})
+    with pytest.raises(SlimError) as ei:
+        train(spec, _conv, logdir=str(tmp_path / "run"), progress=False, stream=io.StringIO())
+    return ei.value
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_damaged_image_past_the_scanned_files_is_named_when_training(tmp_path, monkeypatch):
+    root = folder(tmp_path, {"dog/cut.jpg": encode(6, 6, "jpeg")[:-60]})
+    monkeypatch.setattr(data_mod, "_SIZE_SCAN_FILES", 1)  # as for a folder of millions of files
+    err = _train(tmp_path, "folder", root)
+    assert err.first.code == "E328" and str(root / "dog" / "cut.jpg") in err.first.message
+    assert "Graph execution error" not in str(err)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_record_failing_its_crc_past_the_scanned_records_is_named_when_training(tmp_path, monkeypatch):
+    p = write_records(tmp_path / "r.tfrecord", [encode(6, 6)] * 8)
+    raw = bytearray(p.read_bytes())
+    raw[6 * (len(raw) // 8) + 50] ^= 0xFF  # record 6's data
+    p.write_bytes(bytes(raw))
+    monkeypatch.setattr(data_mod, "_TFR_SCAN", 2)
+    err = _train(tmp_path, "tfrecord", p)
+    assert err.first.code == "E328" and f"{p} record 6" in err.first.message and "checksum" in err.first.message
+
+
+def test_tf_reason_finds_the_line_that_says_what_went_wrong():
+    msg = ("Graph execution error:\n\nDetected at node 'DecodeImage' defined at (most recent call last):\n"
+           "  File \"x.py\", line 3, in <module>\n    foo()\nNode: 'DecodeImage'\n"
+           "Invalid JPEG data or crop window.\n\t [[{{node DecodeImage}}]]")
+    assert data_mod.tf_reason(msg) == "Invalid JPEG data or crop window."
+    assert data_mod.tf_reason("plain message") == "plain message"

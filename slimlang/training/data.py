@@ -362,12 +362,45 @@ class Data:
             labels[name] = v
         return img, labels
 
+    def failure(self, e, step: int) -> SlimError | None:
+        """A located error for a data op that failed while training or
+        evaluating (past what `open_data` checked: beyond the scanned records
+        or files, or a file changed since), naming the file where it can be
+        found; None when the error is not the data's."""
+        reason = tf_reason(e.message)
+        if isinstance(e, tf.errors.DataLossError) and self.spec.kind == "tfrecord":
+            return _tfr_damage_error(self.spec, self.files, self.opts["compression"] or None, (0, -1), e)
+        if self.spec.kind == "folder" and isinstance(e, tf.errors.InvalidArgumentError):
+            bad = [(f, p) for f, p in ((f, _file_problem(f)[0]) for f in self.files) if p]
+            if bad:
+                return _damaged_images(self.spec, bad)
+            changed = [f for f in self.files if _file_problem(f)[1] not in (None, self._target_hw())]
+            if changed and self.uniform_size:
+                return self.error("E322", f"image file {changed[0]} changed since the data were opened: it is "
+                                  f"{'x'.join(map(str, _file_problem(changed[0])[1]))} now, not "
+                                  f"{'x'.join(map(str, self._target_hw()))}", f"note: TensorFlow said: {reason}")
+        if isinstance(e, (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.NotFoundError)):
+            return self.error("E322", f"reading or using the data failed at step {step + 1}: {reason}",
+                              "note: damaged image files, records of mixed shapes, or files changed or "
+                              "removed since the data were opened cause this")
+        return None
+
     def describe(self) -> str:
         n = f"{self.n_train} train" if self.n_train is not None else "train"
         if self.opts["validation"]:
             n += f" + {self.n_val} held-out" if self.n_val is not None else " + held-out"
         shape = "x".join("?" if d is None else str(d) for d in self.input_shape)
         return f"{self.spec.kind} {self.spec.path}: {n} examples of {shape}"
+
+
+def tf_reason(message: str) -> str:
+    """The line of a TensorFlow error message that says what went wrong (TF
+    2 graph errors start with "Graph execution error:" and a traceback)."""
+    raw = message.strip().splitlines()
+    skip = ("Graph execution error", "Detected at node", "Traceback", "Original stack trace", "[[", "Node:")
+    useful = [ln.strip() for ln in raw if ln.strip() and not ln.startswith((" ", "\t"))
+              and not ln.strip().startswith(skip)]
+    return (useful[0] if useful else (raw[0] if raw else ""))[:400]
 
 
 def _safe(name: str) -> str:
