@@ -455,3 +455,25 @@ def test_tf_reason_finds_the_line_that_says_what_went_wrong():
            "Invalid JPEG data or crop window.\n\t [[{{node DecodeImage}}]]")
     assert data_mod.tf_reason(msg) == "Invalid JPEG data or crop window."
     assert data_mod.tf_reason("plain message") == "plain message"
+
+
+def test_tfrecord_framing_walk_has_a_time_budget(tmp_path, monkeypatch):
+    for i in range(3):
+        write_records(tmp_path / f"s-{i}.tfrecord", [encode(6, 6)] * 4)
+    monkeypatch.setattr(data_mod, "_TFR_FRAMING_SECS", -1.0)  # already over: stops at the first check
+    big = write_records(tmp_path / "s-0.tfrecord", [encode(6, 6)] * 4100)
+    assert data_mod.tfrecord_frames(str(big), deadline=0.0) is None
+    d = open_data(dspec("tfrecord", tmp_path / "s-*.tfrecord"))
+    assert any("3 of 3 TFRecord files were not checked for truncation" in n for n in d.notes)
+
+
+def test_gzip_tfrecord_cut_short_names_the_file(tmp_path):
+    ok = tmp_path / "a.tfrecord.gz"
+    p = tmp_path / "b.tfrecord.gz"
+    for path in (ok, p):
+        with tf.io.TFRecordWriter(str(path), "GZIP") as w:
+            for i in range(20):
+                w.write(example(encode(6, 6), i % 2))
+    p.write_bytes(p.read_bytes()[:-150])
+    err = opened_error("tfrecord", tmp_path / "*.tfrecord.gz", compression="GZIP")
+    assert err.first.code == "E328" and str(p) in err.first.message and str(ok) not in err.first.message
