@@ -477,3 +477,17 @@ def test_gzip_tfrecord_cut_short_names_the_file(tmp_path):
     p.write_bytes(p.read_bytes()[:-150])
     err = opened_error("tfrecord", tmp_path / "*.tfrecord.gz", compression="GZIP")
     assert err.first.code == "E328" and str(p) in err.first.message and str(ok) not in err.first.message
+
+
+def test_first_record_unreadable_says_why_without_a_traceback(tmp_path):
+    p = tmp_path / "one.tfrecord.gz"
+    with tf.io.TFRecordWriter(str(p), "GZIP") as w:
+        for i in range(20):
+            w.write(example(encode(6, 6), i % 2))
+    err = opened_error("tfrecord", p)  # compression not given
+    assert err.first.code == "E320" and 'add compression="GZIP"' in text(err)
+    assert "Graph execution error" not in text(err) and "File " not in text(err)
+    p.write_bytes(p.read_bytes()[:-150])
+    err = opened_error("tfrecord", p, compression="GZIP")
+    assert err.first.code == "E328" and str(p) in err.first.message
+    assert "Graph execution error" not in text(err)

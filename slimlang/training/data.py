@@ -882,7 +882,7 @@ def _open_folder(spec: DataSpec) -> Data:
         h, w = int(h), int(w)
     except (tf.errors.OpError, ValueError, OSError) as e:
         raise data_error(spec, "E328", f"image file {first} cannot be decoded: "
-                         f"{str(getattr(e, 'message', e)).splitlines()[0]}") from None
+                         f"{tf_reason(str(getattr(e, 'message', e)))}") from None
     raw = (h, w, o["channels"]) if o["resize"] is None else (None, None, o["channels"])
     _image_options_fit(spec, (h, w, o["channels"]) if o["resize"] is None else (o["resize"] + (o["channels"],)))
     train_idx, val_idx = _split(spec, len(files))
@@ -922,8 +922,21 @@ def _open_tfrecord(spec: DataSpec) -> Data:
     except tf.errors.OutOfRangeError:
         first = None
     except tf.errors.OpError as e:
-        raise data_error(spec, "E320", f"cannot read {files[0]} as TFRecord: {e.message}",
-                         "note: for compressed files set compression=\"GZIP\"") from None
+        reason = tf_reason(e.message)
+        try:
+            with open(files[0], "rb") as fh:
+                magic = fh.read(2)
+        except OSError:
+            magic = b""
+        if "truncated record" in reason:
+            raise data_error(spec, "E328", f"TFRecord file {files[0]} is truncated or damaged: its first record "
+                             "cannot be read whole", f"note: TensorFlow said: {reason}",
+                             "help: copy or write the file again") from None
+        if magic == b"\x1f\x8b" and not comp:
+            hint = 'help: the file is GZIP-compressed: add compression="GZIP"'
+        else:
+            hint = 'note: for compressed files set compression="GZIP" (or "ZLIB")'
+        raise data_error(spec, "E320", f"cannot read {files[0]} as TFRecord: {reason}", hint) from None
     if first is None:
         raise data_error(spec, "E324", f"no records in {len(files)} TFRecord file(s) matching {pattern}")
     try:
@@ -953,7 +966,7 @@ def _open_tfrecord(spec: DataSpec) -> Data:
                 h, w, ch0 = (int(v) for v in _decode_first(data, o["channels"] or 0))
             except (tf.errors.OpError, ValueError) as e:
                 raise data_error(spec, "E328", f"{files[0]} record 0: the image in feature {img_key!r} "
-                                 f"{problem or 'cannot be decoded: ' + e.message.splitlines()[0]}",
+                                 f"{problem or 'cannot be decoded: ' + tf_reason(str(getattr(e, 'message', e)))}",
                                  key="images") from None
             ch = o["channels"] or ch0
             raw = (h, w, ch) if o["resize"] is None else (None, None, ch)
@@ -1096,7 +1109,7 @@ def _scan_tfrecord(spec, files, comp, plan):
             except tf.errors.DataLossError as e:
                 raise _tfr_damage_error(spec, files, comp, last, e) from None
             except tf.errors.OpError as e:
-                raise data_error(spec, "E322", f"reading the records failed: {e.message.splitlines()[0]}",
+                raise data_error(spec, "E322", f"reading the records failed: {tf_reason(e.message)}",
                                  "note: every record needs the image feature and every label feature, "
                                  "with the same length") from None
     if bad:
@@ -1186,7 +1199,7 @@ def _tfr_damage_error(spec, files, comp, last, e) -> SlimError:
 
     msg = e.message.strip()
     m = re.search(r"(corrupted|truncated) record at (\d+)", msg)
-    detail = m.group(0) if m else msg.splitlines()[0].strip()
+    detail = m.group(0) if m else tf_reason(msg)
     where = None
     # Re-read file by file from the last good record's file to find the failing one.
     for fi in range(last[0], len(files)):
