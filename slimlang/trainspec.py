@@ -38,7 +38,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .diagnostics import NO_SPAN, Collector, SlimError, Span, did_you_mean
+from .diagnostics import NO_SPAN, Collector, Diagnostic, SlimError, Span, did_you_mean
 
 __all__ = [
     "DATA_KINDS",
@@ -57,6 +57,7 @@ __all__ = [
     "Setting",
     "TrainSpec",
     "build_spec",
+    "check_data_fits",
     "check_data_path",
     "check_train_section",
     "reference_markdown",
@@ -1266,12 +1267,107 @@ def check_data_path(spec: DataSpec | None) -> None:
         _regular_file(spec, what)
 
 
+def input_shape_after(spec: DataSpec, raw: tuple) -> tuple:
+    """The per-example shape the model sees: `raw` after `resize` and `crop`."""
+    o = spec.options
+    shape = list(raw)
+    if o.get("resize") and len(shape) == 3:
+        shape[0], shape[1] = o["resize"]
+    if o.get("crop") and len(shape) == 3:
+        shape[0], shape[1] = o["crop"]
+    return tuple(shape)
+
+
+def _dims(shape) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def declared_input_error(spec: DataSpec, got: tuple, declared, declared_span, model_name: str | None,
+                         encoded: bool = False) -> SlimError | None:
+    """E329 when examples of shape `got` (what the model sees, after resize
+    and crop) do not fit the input shape a model declares (None: any)."""
+    if declared is None:
+        return None
+    declared = tuple(declared)
+    if len(got) == len(declared) and all(d is None or g is None or d == g for g, d in zip(got, declared)):
+        return None
+    o = spec.options
+    name = pathlib.Path(spec.path).name
+    src = {"npz": f"images {o.get('images')!r} in {name}", "csv": f"rows of {name}",
+           "folder": f"images of {spec.path}", "tfrecord": f"images {o.get('images')!r} of the records"}
+    notes = []
+    if o.get("resize") or o.get("crop"):
+        steps = " and ".join(f"{k}={list(o[k])}" for k in ("resize", "crop") if o.get(k))
+        notes.append(f"note: that is after {steps}")
+    if len(got) == len(declared) == 3:
+        if got[:2] != declared[:2] and None not in declared[:2]:
+            notes.append(f"help: resize={list(declared[:2])} on the data line resizes the images to the model's "
+                         f"{declared[0]}x{declared[1]}")
+        if got[2] != declared[2] and declared[2] is not None:
+            if spec.kind in ("folder", "tfrecord") and encoded:
+                notes.append(f"help: channels={declared[2]} on the data line decodes the images with "
+                             f"{declared[2]} channel{'s' if declared[2] != 1 else ''}")
+            else:
+                notes.append(f"note: the data have {got[2]} channel{'s' if got[2] != 1 else ''}, the model "
+                             f"takes {declared[2]}: convert the arrays, or change the model's input")
+    elif len(got) != len(declared) and spec.kind in ("npz", "csv") and None not in declared + got \
+            and math.prod(got) == math.prod(declared):
+        notes.append(f"help: shape={list(declared)} on the data line reshapes each example"
+                     if spec.kind == "csv" else
+                     f"help: reshape the array to [N, {', '.join(map(str, declared))}] before saving it")
+    notes.append(f"help: or declare the model's input as {_dims(got)}")
+    who = f"model `{model_name}`" if model_name else "the model"
+    diags = [Diagnostic("E329", f"the {src[spec.kind]} are {_dims(got)} per example, but {who} "
+                        f"declares its input as {_dims(declared)}", spec.span, tuple(notes))]
+    if declared_span is not None and declared_span.source:
+        diags.append(Diagnostic("E329", f"{who} declares its input here", declared_span, severity="note"))
+    return SlimError(diags)
+
+
+def npz_array_shape(spec: DataSpec, name: str) -> tuple | None:
+    """The shape of array `name` of an npz file, from its .npy header (nothing
+    else is read); None when it cannot be read cheaply."""
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with zipfile.ZipFile(spec.path) as z, z.open(name + ".npy") as f:
+            version = np.lib.format.read_magic(f)
+            shape, _, _ = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0(f))
+        return tuple(shape)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError):
+        return None
+
+
+def check_data_fits(spec: TrainSpec, prog, model_name: str | None = None) -> None:
+    """Without TensorFlow: the data line's path (`check_data_path`) and, for
+    npz arrays, their per-example shape against the model's declared input."""
+    data = spec.data
+    check_data_path(data)
+    if data is None or data.kind != "npz" or prog is None:
+        return
+    name = model_name or spec.model.name or (next(iter(prog.models)) if len(prog.models) == 1 else None)
+    if name not in getattr(prog, "models", {}):
+        return
+    declared = prog.input_shape(name)
+    shape = npz_array_shape(data, data.options["images"])
+    if not declared or shape is None or len(shape) < 2:
+        return
+    node = prog.models[name]
+    err = declared_input_error(data, input_shape_after(data, tuple(shape[1:])), declared,
+                               node.params[0].span if node.params else None, name)
+    if err is not None:
+        raise err
+
+
 def check_data_paths(prog) -> list:
     """Diagnostics for the data lines of a checked program's train sections."""
     out = []
     for spec in getattr(prog, "train_specs", None) or []:
         try:
-            check_data_path(spec.data)
+            check_data_fits(spec, prog)
         except SlimError as e:
             out.extend(e.diagnostics)
     return out

@@ -491,3 +491,21 @@ def test_first_record_unreadable_says_why_without_a_traceback(tmp_path):
     err = opened_error("tfrecord", p, compression="GZIP")
     assert err.first.code == "E328" and str(p) in err.first.message
     assert "Graph execution error" not in text(err)
+
+
+@pytest.mark.parametrize("shape,opts,ok", [
+    ((8, 8, 3), "", False), ((9, 7, 1), "", False), ((8, 8, 1), "", True), ((12, 12, 1), " resize=[8, 8]", True),
+])
+def test_check_compares_npz_shapes_with_the_declared_input_without_tensorflow(tmp_path, shape, opts, ok):
+    (tmp_path / "data").mkdir()
+    write_npz(tmp_path / "data" / "digits.npz", shape)
+    (tmp_path / "m.slim").write_text(_PROGRAM.replace("DATA", 'npz "data/digits.npz"' + opts))
+    for args in (("check", "m.slim"), ("train", "m.slim", "--logdir", "run")):
+        r = run_blocked(tmp_path, *args)
+        if ok and args[0] == "check":
+            assert r.returncode == 0 and r.stderr == "", r.stderr
+        elif not ok:
+            assert r.returncode == 1 and "error[E329]" in r.stderr, r.stderr
+            assert f"are [{', '.join(map(str, shape))}] per example" in r.stderr
+            assert "m.slim:8:3" in r.stderr and "m.slim:1:9: note[E329]" in r.stderr
+            assert "blocked import" not in r.stderr

@@ -62,7 +62,7 @@ def resolve(args):
     """(spec, model_fn, model_name, logdir) for a command's FILE/--section/--model/--set/--logdir."""
     import slimlang
 
-    from ..trainspec import check_data_path, with_overrides
+    from ..trainspec import check_data_fits, with_overrides
 
     module = slimlang.load(args.file)
     specs = list(getattr(module, "train_specs", []) or [])
@@ -118,7 +118,7 @@ def resolve(args):
     # eval and export report a missing checkpoint first, as they always have.
     ckpt = getattr(args, "checkpoint", None) or args.logdir or spec.logdir
     if args.handler is cmd_train or ckpt is None or _checkpoint_may_exist(ckpt):
-        check_data_path(spec.data)
+        check_data_fits(spec, getattr(models[model_name], "_program", None), model_name)
     from .loop import default_logdir
 
     logdir = args.logdir or spec.logdir or default_logdir(args.file, spec.name)

@@ -35,7 +35,7 @@ import imagesize
 import numpy as np
 
 from ..diagnostics import Diagnostic, SlimError, did_you_mean
-from ..trainspec import DataSpec, _data_missing, check_data_path
+from ..trainspec import DataSpec, _data_missing, check_data_path, declared_input_error, input_shape_after
 from ._tf import tf, tf1
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -542,10 +542,6 @@ def data_error(spec: DataSpec, code: str, message: str, *notes: str, key: str | 
     return SlimError.single(code, message, span, [n for n in notes if n])
 
 
-def _dims(shape) -> str:
-    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
-
-
 def declared_input(model_fn) -> tuple:
     """(the input shape a .slim model declares, without the batch, or None; its span)."""
     prog, node = getattr(model_fn, "_program", None), getattr(model_fn, "_node", None)
@@ -560,46 +556,14 @@ def declared_input(model_fn) -> tuple:
 
 def check_declared_input(data: Data, model_fn, model_name: str | None = None) -> None:
     """E329 when the examples the model will see (after resize and crop) do
-    not have the shape its input declares (`?`/None dimensions match any).
-    A model fed another shape often still builds (a conv takes any channel
-    count) and trains on the wrong data without a word."""
+    not have the shape its input declares.  A model fed another shape often
+    still builds (a conv takes any channel count) and trains on the wrong
+    data without a word."""
     declared, span = declared_input(model_fn)
-    if declared is None:
-        return
-    got = tuple(data.input_shape)
-    if len(got) == len(declared) and all(d is None or g is None or d == g for g, d in zip(got, declared)):
-        return
-    o = data.opts
-    name = model_name or getattr(model_fn, "__name__", "the model")
-    src = {"npz": f"images {o.get('images')!r} in {pathlib.Path(data.spec.path).name}",
-           "csv": f"rows of {pathlib.Path(data.spec.path).name}",
-           "folder": f"images of {data.spec.path}", "tfrecord": f"images {o.get('images')!r} of the records"}
-    notes = []
-    if o.get("resize") or o.get("crop"):
-        steps = " and ".join(f"{k}={list(o[k])}" for k in ("resize", "crop") if o.get(k))
-        notes.append(f"note: that is after {steps}")
-    if len(got) == len(declared) == 3:
-        if got[:2] != declared[:2] and None not in declared[:2]:
-            notes.append(f"help: resize={list(declared[:2])} on the data line resizes the images to the model's "
-                         f"{declared[0]}x{declared[1]}")
-        if got[2] != declared[2] and declared[2] is not None:
-            if data.spec.kind in ("folder", "tfrecord") and data.encoded:
-                notes.append(f"help: channels={declared[2]} on the data line decodes the images with "
-                             f"{declared[2]} channel{'s' if declared[2] != 1 else ''}")
-            else:
-                notes.append(f"note: the data have {got[2]} channel{'s' if got[2] != 1 else ''}, the model "
-                             f"takes {declared[2]}: convert the arrays, or change the model's input")
-    elif len(got) != len(declared) and data.spec.kind in ("npz", "csv") and \
-            None not in declared and int(np.prod(got)) == int(np.prod(declared)):
-        notes.append(f"help: shape={list(declared)} on the data line reshapes each example"
-                     if data.spec.kind == "csv" else
-                     f"help: reshape the array to [N, {', '.join(map(str, declared))}] before saving it")
-    notes.append(f"help: or declare the model's input as {_dims(got)}")
-    diags = [Diagnostic("E329", f"the {src[data.spec.kind]} are {_dims(got)} per example, but model `{name}` "
-                        f"declares its input as {_dims(declared)}", data.spec.span, tuple(notes))]
-    if span is not None and span.source:
-        diags.append(Diagnostic("E329", f"model `{name}` declares its input here", span, severity="note"))
-    raise SlimError(diags)
+    err = declared_input_error(data.spec, tuple(data.input_shape), declared, span,
+                               model_name or getattr(model_fn, "__name__", None), encoded=data.encoded)
+    if err is not None:
+        raise err
 
 
 # ------------------------------------------------------------ opening ---
@@ -664,13 +628,7 @@ def _image_options_fit(spec: DataSpec, shape: tuple):
 
 
 def _input_shape(spec: DataSpec, raw: tuple) -> tuple:
-    o = spec.options
-    shape = list(raw)
-    if o["resize"]:
-        shape[0], shape[1] = o["resize"]
-    if o["crop"]:
-        shape[0], shape[1] = o["crop"]
-    return tuple(shape)
+    return input_shape_after(spec, raw)
 
 
 def _split(spec: DataSpec, n: int) -> tuple[np.ndarray, np.ndarray]:
