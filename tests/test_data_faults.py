@@ -509,3 +509,14 @@ def test_check_compares_npz_shapes_with_the_declared_input_without_tensorflow(tm
             assert f"are [{', '.join(map(str, shape))}] per example" in r.stderr
             assert "m.slim:8:3" in r.stderr and "m.slim:1:9: note[E329]" in r.stderr
             assert "blocked import" not in r.stderr
+
+
+def test_image_changed_since_open_is_named(tmp_path):
+    root = folder(tmp_path, {})
+    d = open_data(dspec("folder", root))
+    assert d.uniform_size
+    (root / "dog" / "1.png").write_bytes(encode(5, 5))
+    err = d.failure(tf.errors.InvalidArgumentError(None, None, "Graph execution error:\n\nshape mismatch"), 3)
+    assert err.first.code == "E322" and str(root / "dog" / "1.png") in err.first.message
+    assert "is 5x5 now, not 6x6" in err.first.message and "shape mismatch" in text(err)
+    assert d.failure(tf.errors.ResourceExhaustedError(None, None, "OOM"), 3) is None  # not the data's

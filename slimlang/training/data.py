@@ -371,14 +371,17 @@ class Data:
         if isinstance(e, tf.errors.DataLossError) and self.spec.kind == "tfrecord":
             return _tfr_damage_error(self.spec, self.files, self.opts["compression"] or None, (0, -1), e)
         if self.spec.kind == "folder" and isinstance(e, tf.errors.InvalidArgumentError):
-            bad = [(f, p) for f, p in ((f, _file_problem(f)[0]) for f in self.files) if p]
+            # Every file, not only the scanned ones: this is the error path.
+            found = [(f, *_file_problem(f)) for f in self.files]
+            bad = [(f, p) for f, p, _ in found if p]
             if bad:
                 return _damaged_images(self.spec, bad)
-            changed = [f for f in self.files if _file_problem(f)[1] not in (None, self._target_hw())]
+            hw = self._target_hw()
+            changed = [(f, got) for f, _, got in found if got not in (None, hw)]
             if changed and self.uniform_size:
-                return self.error("E322", f"image file {changed[0]} changed since the data were opened: it is "
-                                  f"{'x'.join(map(str, _file_problem(changed[0])[1]))} now, not "
-                                  f"{'x'.join(map(str, self._target_hw()))}", f"note: TensorFlow said: {reason}")
+                f, got = changed[0]
+                return self.error("E322", f"image file {f} changed since the data were opened: it is "
+                                  f"{got[0]}x{got[1]} now, not {hw[0]}x{hw[1]}", f"note: TensorFlow said: {reason}")
         if isinstance(e, (tf.errors.DataLossError, tf.errors.InvalidArgumentError, tf.errors.NotFoundError)):
             return self.error("E322", f"reading or using the data failed at step {step + 1}: {reason}",
                               "note: damaged image files, records of mixed shapes, or files changed or "
