@@ -1231,6 +1231,9 @@ def check_data_path(spec: DataSpec | None) -> None:
     if spec is None:
         return
     what = _DATA_WHAT[spec.kind]
+    if "\0" in spec.path:
+        raise SlimError.single("E320", f"{what} path {spec.path!r} holds a NUL character, which no file name can",
+                               spec.path_span, ["help: remove the \\0 from the path"])
     if spec.kind == "npz":
         names = npz_array_names(spec)
         o = spec.options

@@ -520,3 +520,12 @@ def test_image_changed_since_open_is_named(tmp_path):
     assert err.first.code == "E322" and str(root / "dog" / "1.png") in err.first.message
     assert "is 5x5 now, not 6x6" in err.first.message and "shape mismatch" in text(err)
     assert d.failure(tf.errors.ResourceExhaustedError(None, None, "OOM"), 3) is None  # not the data's
+
+
+def test_a_nul_in_the_data_path_is_an_error_not_a_crash(tmp_path):
+    (tmp_path / "m.slim").write_text(_PROGRAM.replace("DATA", 'npz "a\\0b.npz"'))
+    r = run_blocked(tmp_path, "check", "m.slim")
+    assert r.returncode == 1 and "error[E320]" in r.stderr and "NUL character" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    for kind in ("npz", "csv", "folder", "tfrecord"):
+        assert opened_error(kind, "x\0y").first.code == "E320"
