@@ -529,3 +529,12 @@ def test_a_nul_in_the_data_path_is_an_error_not_a_crash(tmp_path):
     assert "Traceback" not in r.stderr
     for kind in ("npz", "csv", "folder", "tfrecord"):
         assert opened_error(kind, "x\0y").first.code == "E320"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_bad_image_in_a_record_past_the_scanned_ones_is_named_when_training(tmp_path, monkeypatch):
+    jpg = encode(6, 6, "jpeg")
+    p = write_records(tmp_path / "r.tfrecord", [encode(6, 6)] * 5 + [jpg[:-60]] + [encode(6, 6)] * 2)
+    monkeypatch.setattr(data_mod, "_TFR_SCAN", 2)
+    err = _train(tmp_path, "tfrecord", p)
+    assert err.first.code == "E328" and f"{p} record 5" in err.first.message and "truncated JPEG" in err.first.message

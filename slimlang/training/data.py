@@ -370,6 +370,11 @@ class Data:
         reason = tf_reason(e.message)
         if isinstance(e, tf.errors.DataLossError) and self.spec.kind == "tfrecord":
             return _tfr_damage_error(self.spec, self.files, self.opts["compression"] or None, (0, -1), e)
+        if self.spec.kind == "tfrecord" and self.encoded and isinstance(e, tf.errors.InvalidArgumentError):
+            try:  # every record's image, not only the scanned ones: this is the error path
+                _scan_tfrecord(self.spec, self.files, self.opts["compression"] or None, self.tfr, every=True)
+            except SlimError as found:
+                return found
         if self.spec.kind == "folder" and isinstance(e, tf.errors.InvalidArgumentError):
             # Every file, not only the scanned ones: this is the error path.
             found = [(f, *_file_problem(f)) for f in self.files]
@@ -1011,11 +1016,11 @@ def _open_tfrecord(spec: DataSpec) -> Data:
     return d
 
 
-def _scan_tfrecord(spec, files, comp, plan):
+def _scan_tfrecord(spec, files, comp, plan, every: bool = False):
     """(record count or None if only sampled, {field: (lo, hi)}, {field: integral},
     set of encoded image sizes seen, None standing for an unknown one).
 
-    Reads the first `_TFR_SCAN` records; TensorFlow's reader checks their
+    Reads the first `_TFR_SCAN` records (`every`: all); TensorFlow's reader checks their
     CRCs, and each encoded image's first and last bytes are checked too
     (E328, naming the file and the record)."""
     feature_spec = {lp["key"]: lp["feature"] for lp in plan["labels"].values()}
@@ -1043,7 +1048,7 @@ def _scan_tfrecord(spec, files, comp, plan):
         names = tf.data.Dataset.from_tensor_slices(files).enumerate()
         ds = names.flat_map(lambda i, f: tf.data.TFRecordDataset(f, compression_type=comp or "").enumerate()
                             .map(lambda j, r: (i, j, r)))
-        ds = ds.take(_TFR_SCAN + 1).batch(1024).map(parse, num_parallel_calls=AUTOTUNE)
+        ds = (ds if every else ds.take(_TFR_SCAN + 1)).batch(1024).map(parse, num_parallel_calls=AUTOTUNE)
         nxt = tf1.data.make_one_shot_iterator(ds).get_next()
         with tf1.Session() as sess:
             try:
@@ -1081,7 +1086,7 @@ def _scan_tfrecord(spec, files, comp, plan):
         more = f" (and {len(bad) - 1} more damaged image{'s' if len(bad) > 2 else ''})" if len(bad) > 1 else ""
         raise data_error(spec, "E328", f"{f} record {r}: the image in feature {img_key!r} {problem}{more}",
                          *notes, "help: write those records again from intact images", key="images")
-    n = count if count <= _TFR_SCAN else None
+    n = count if count <= _TFR_SCAN or every else None
     return n, {k: (lo[k], hi[k]) for k in lo}, {k: integral.get(k, True) for k in lo}, sizes
 
 
