@@ -1210,8 +1210,7 @@ def npz_array_names(spec: DataSpec) -> list:
         raise SlimError.single("E320", f"cannot read npz file {p}: {e.strerror or e}", spec.path_span) from None
     if magic == b"\x93NUMPY":
         raise SlimError.single("E320", f"{p} is a .npy file (one array), not an .npz archive of named arrays",
-                               spec.path_span, ["help: save the images and labels with "
-                                                "np.savez(path, images=..., labels=...)"])
+                               spec.path_span, ["help: save them with np.savez(path, images=..., labels=...)"])
     try:
         with zipfile.ZipFile(p) as z:
             names = z.namelist()
@@ -1221,7 +1220,7 @@ def npz_array_names(spec: DataSpec) -> list:
         raise SlimError.single("E320", f"{p} is not an npz file: it {what}", spec.path_span,
                                ["note: an .npz is the zip archive np.savez / np.savez_compressed write",
                                 "help: write it again with np.savez(path, images=..., labels=...)"]) from None
-    return [n[:-4] if n.endswith(".npy") else n for n in names]
+    return [n.removesuffix(".npy") for n in names]
 
 
 def check_data_path(spec: DataSpec | None) -> None:

@@ -12,8 +12,8 @@ from slimlang.trainspec import build_spec, setting
 tf = pytest.importorskip("slimlang.tfcompat").tf
 tf1 = tf.compat.v1
 
-from slimlang.training import data as data_mod  # noqa: E402
-from slimlang.training.data import open_data  # noqa: E402
+from slimlang.training import data as data_mod
+from slimlang.training.data import open_data
 
 
 def model(inputs, num_classes=3, is_training=True):
@@ -181,9 +181,8 @@ def test_folder_jpeg_with_bytes_after_its_end_marker_is_fine(tmp_path):
 
 def test_truncated_jpeg_really_fails_to_decode():
     # What the open-time check spares the user: TensorFlow refuses such a file at train time.
-    with tf.Graph().as_default(), tf1.Session() as s:
-        with pytest.raises(tf.errors.InvalidArgumentError):
-            s.run(tf.io.decode_image(encode(6, 6, "jpeg")[:-40], channels=3, expand_animations=False))
+    with tf.Graph().as_default(), tf1.Session() as s, pytest.raises(tf.errors.InvalidArgumentError):
+        s.run(tf.io.decode_image(encode(6, 6, "jpeg")[:-40], channels=3, expand_animations=False))
 
 
 def test_image_problem_is_none_for_whole_images():
@@ -328,7 +327,7 @@ def run_blocked(cwd, *args):
     import sys
 
     return subprocess.run([sys.executable, "-c", _BLOCKER, *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120)
+                          timeout=120, check=False)
 
 
 @pytest.mark.parametrize("data,message", [

@@ -34,8 +34,14 @@ from dataclasses import dataclass, field
 import imagesize
 import numpy as np
 
-from ..diagnostics import Diagnostic, SlimError, did_you_mean
-from ..trainspec import DataSpec, _data_missing, check_data_path, declared_input_error, input_shape_after
+from ..diagnostics import SlimError, did_you_mean
+from ..trainspec import (
+    DataSpec,
+    _data_missing,
+    check_data_path,
+    declared_input_error,
+    input_shape_after,
+)
 from ._tf import tf, tf1
 
 AUTOTUNE = tf.data.AUTOTUNE
