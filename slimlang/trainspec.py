@@ -1223,10 +1223,61 @@ def npz_array_names(spec: DataSpec) -> list:
     return [n.removesuffix(".npy") for n in names]
 
 
+def csv_header(spec: DataSpec) -> list:
+    """The column names of a CSV data file from its first non-empty line
+    (`0`, `1`, ... without `header`); the rest of the file is not read."""
+    import csv
+
+    p = pathlib.Path(spec.path)
+    try:
+        # utf-8-sig: spreadsheet programs start their CSV exports with a byte-order mark
+        with open(p, newline="", encoding="utf-8-sig") as f:
+            first = next((r for r in csv.reader(f, delimiter=spec.options["delimiter"]) if any(c.strip() for c in r)),
+                         [])
+    except (UnicodeDecodeError, OSError, csv.Error) as e:
+        raise csv_read_error(spec, e) from None
+    return [c.strip() for c in first] if spec.options["header"] else [str(i) for i in range(len(first))]
+
+
+def csv_read_error(spec: DataSpec, e: Exception) -> SlimError:
+    p = spec.path
+    if isinstance(e, UnicodeDecodeError):
+        return SlimError.single("E320", f"{p} is not UTF-8 text: byte {e.start} is {e.object[e.start:e.start + 1]!r}",
+                                spec.path_span, ["help: save the CSV as UTF-8 (numbers and a header line)"])
+    return SlimError.single("E320", f"cannot read {p}: {e}", spec.path_span)
+
+
+def csv_columns(spec: DataSpec, header: list) -> tuple[list, list]:
+    """(label column indices, feature column indices) of a CSV data line;
+    E321 for a column that is not there."""
+    o = spec.options
+    name = pathlib.Path(spec.path).name
+
+    def index(c, key):
+        if isinstance(c, int):
+            if not 0 <= c < len(header):
+                raise SlimError.single("E321", f"column {c} out of range: {name} has {len(header)} columns",
+                                       spec.opt_span(key))
+            return c
+        if c not in header:
+            raise SlimError.single("E321", f"no column {c!r} in {name}", spec.opt_span(key), [n for n in (
+                did_you_mean(c, header),
+                "note: columns: " + ", ".join(header[:20]) + (" ..." if len(header) > 20 else "")) if n])
+        return header.index(c)
+
+    labels = [index(c, "labels") for c in o["labels"]]
+    if o["features"] is not None:
+        feats = [index(c, "features") for c in o["features"]]
+    else:
+        feats = [i for i in range(len(header)) if i not in labels]
+    return labels, feats
+
+
 def check_data_path(spec: DataSpec | None) -> None:
     """Check a data line's path without TensorFlow: the file, folder or glob
     exists and is of the right type; for npz, that it is an npz archive
-    holding the named arrays.  Raises SlimError (E320, E321)."""
+    holding the named arrays; for CSV, that its first line names the columns
+    asked for.  Raises SlimError (E320, E321)."""
     if spec is None:
         return
     what = _DATA_WHAT[spec.kind]
@@ -1245,6 +1296,9 @@ def check_data_path(spec: DataSpec | None) -> None:
                                                "note: arrays there: " + ", ".join(names)) if n])
     elif spec.kind == "csv":
         _regular_file(spec, what)
+        header = csv_header(spec)
+        if header:
+            csv_columns(spec, header)
     elif spec.kind == "folder":
         p = pathlib.Path(spec.path)
         if p.is_dir():
@@ -1345,16 +1399,24 @@ def npz_array_shape(spec: DataSpec, name: str) -> tuple | None:
 
 def check_data_fits(spec: TrainSpec, prog, model_name: str | None = None) -> None:
     """Without TensorFlow: the data line's path (`check_data_path`) and, for
-    npz arrays, their per-example shape against the model's declared input."""
+    npz arrays and CSV rows, their per-example shape against the model's
+    declared input."""
     data = spec.data
     check_data_path(data)
-    if data is None or data.kind != "npz" or prog is None:
+    if data is None or data.kind not in ("npz", "csv") or prog is None:
         return
     name = model_name or spec.model.name or (next(iter(prog.models)) if len(prog.models) == 1 else None)
     if name not in getattr(prog, "models", {}):
         return
     declared = prog.input_shape(name)
-    shape = npz_array_shape(data, data.options["images"])
+    if data.kind == "csv":
+        header = csv_header(data)
+        n = len(csv_columns(data, header)[1])
+        shape = (None,) + (tuple(data.options["shape"]) if data.options["shape"] else (n,))
+        if not header or n == 0 or (data.options["shape"] and math.prod(data.options["shape"]) != n):
+            return  # reported when the data are opened
+    else:
+        shape = npz_array_shape(data, data.options["images"])
     if not declared or shape is None or len(shape) < 2:
         return
     node = prog.models[name]

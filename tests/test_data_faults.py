@@ -537,3 +537,21 @@ def test_bad_image_in_a_record_past_the_scanned_ones_is_named_when_training(tmp_
     monkeypatch.setattr(data_mod, "_TFR_SCAN", 2)
     err = _train(tmp_path, "tfrecord", p)
     assert err.first.code == "E328" and f"{p} record 5" in err.first.message and "truncated JPEG" in err.first.message
+
+
+def test_check_reads_a_csv_header_for_its_columns_and_shape(tmp_path):
+    (tmp_path / "data").mkdir()
+    rows = ",".join(f"p{i}" for i in range(64)) + ",label\n" + ",".join(["0.5"] * 64) + ",1\n"
+    (tmp_path / "data" / "d.csv").write_bytes(("\ufeff" + rows).encode())
+    cases = {'csv "data/d.csv" labels="lable"': "error[E321]: no column 'lable' in d.csv",
+             'csv "data/d.csv"': "error[E329]",  # 64 features per row, the model takes [8, 8, 1]
+             'csv "data/d.csv" shape=[8, 8, 1]': None}
+    for data, want in cases.items():
+        (tmp_path / "m.slim").write_text(_PROGRAM.replace("DATA", data))
+        r = run_blocked(tmp_path, "check", "m.slim")
+        if want is None:
+            assert r.returncode == 0 and r.stderr == "", r.stderr
+        else:
+            assert r.returncode == 1 and want in r.stderr, r.stderr
+    (tmp_path / "m.slim").write_text(_PROGRAM.replace("DATA", 'csv "data/d.csv"'))
+    assert "help: shape=[8, 8, 1] on the data line" in run_blocked(tmp_path, "check", "m.slim").stderr

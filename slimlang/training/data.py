@@ -39,6 +39,8 @@ from ..trainspec import (
     DataSpec,
     _data_missing,
     check_data_path,
+    csv_columns,
+    csv_read_error,
     declared_input_error,
     input_shape_after,
 )
@@ -747,17 +749,14 @@ def _open_npz(spec: DataSpec) -> Data:
 
 def _open_csv(spec: DataSpec) -> Data:
     p = pathlib.Path(spec.path)
-    check_data_path(spec)
+    check_data_path(spec)  # a regular file, UTF-8, holding the named columns
     o = spec.options
     try:
         # utf-8-sig: spreadsheet programs start their CSV exports with a byte-order mark
         with open(p, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f, delimiter=o["delimiter"]))
-    except UnicodeDecodeError as e:
-        raise SlimError.single("E320", f"{p} is not UTF-8 text: byte {e.start} is {e.object[e.start:e.start + 1]!r}",
-                               spec.path_span, ["help: save the CSV as UTF-8 (numbers and a header line)"]) from None
-    except (OSError, csv.Error) as e:
-        raise SlimError.single("E320", f"cannot read {p}: {e}", spec.path_span) from None
+    except (UnicodeDecodeError, OSError, csv.Error) as e:
+        raise csv_read_error(spec, e) from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if o["header"]:
         if not rows:
@@ -772,24 +771,7 @@ def _open_csv(spec: DataSpec) -> Data:
         first_line = 1
     if not body:
         raise data_error(spec, "E324", f"{p.name} has no data rows")
-
-    def col_index(c, key):
-        if isinstance(c, int):
-            if not 0 <= c < len(header):
-                raise data_error(spec, "E321", f"column {c} out of range: {p.name} has {len(header)} columns",
-                                 key=key)
-            return c
-        if c not in header:
-            raise data_error(spec, "E321", f"no column {c!r} in {p.name}", did_you_mean(c, header),
-                             "note: columns: " + ", ".join(header[:20]) + (" ..." if len(header) > 20 else ""),
-                             key=key)
-        return header.index(c)
-
-    label_cols = [col_index(c, "labels") for c in o["labels"]]
-    if o["features"] is not None:
-        feat_cols = [col_index(c, "features") for c in o["features"]]
-    else:
-        feat_cols = [i for i in range(len(header)) if i not in label_cols]
+    label_cols, feat_cols = csv_columns(spec, header)
     if not feat_cols:
         raise data_error(spec, "E322", f"{p.name} has no feature columns besides the labels", key="features")
     data = np.empty((len(body), len(header)), np.float64)
