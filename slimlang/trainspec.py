@@ -38,7 +38,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .diagnostics import NO_SPAN, Collector, Diagnostic, SlimError, Span, did_you_mean
+from .diagnostics import NO_SPAN, Collector, SlimError, Span, did_you_mean
 
 __all__ = [
     "DATA_KINDS",
@@ -1371,13 +1371,12 @@ def declared_input_error(spec: DataSpec, got: tuple, declared, declared_span, mo
         notes.append(f"help: shape={list(declared)} on the data line reshapes each example"
                      if spec.kind == "csv" else
                      f"help: reshape the array to [N, {', '.join(map(str, declared))}] before saving it")
-    notes.append(f"help: or declare the model's input as {_dims(got)}")
     who = f"model `{model_name}`" if model_name else "the model"
-    diags = [Diagnostic("E329", f"the {src[spec.kind]} are {_dims(got)} per example, but {who} "
-                        f"declares its input as {_dims(declared)}", spec.span, tuple(notes))]
     if declared_span is not None and declared_span.source:
-        diags.append(Diagnostic("E329", f"{who} declares its input here", declared_span, severity="note"))
-    return SlimError(diags)
+        notes.insert(0, f"note: {who} declares its input at {declared_span.location()}")
+    notes.append(f"help: or declare the model's input as {_dims(got)}")
+    return SlimError.single("E329", f"the {src[spec.kind]} are {_dims(got)} per example, but {who} "
+                            f"declares its input as {_dims(declared)}", spec.span, notes)
 
 
 def npz_array_shape(spec: DataSpec, name: str) -> tuple | None:
