@@ -1165,7 +1165,7 @@ def _file_kind(st_mode: int) -> str:
         return "a named pipe"
     if stat.S_ISSOCK(st_mode):
         return "a socket"
-    return "not a regular file"
+    return "a special file"
 
 
 def _regular_file(spec: DataSpec, what: str) -> pathlib.Path:
