@@ -276,6 +276,9 @@ def test_npz_random_bytes_npy_folder_and_devices(tmp_path):
 def test_csv_and_folder_given_the_wrong_kind_of_path(tmp_path):
     err = opened_error("csv", "/dev/zero")  # reading it would never end
     assert err.first.code == "E320" and "character device" in err.first.message
+    os.mkfifo(tmp_path / "pipe.csv")  # nor would reading this one, with no writer
+    err = opened_error("csv", tmp_path / "pipe.csv")
+    assert err.first.code == "E320" and "is a named pipe, not a regular file" in err.first.message
     f = write_npz(tmp_path / "d.npz")
     err = opened_error("folder", f)
     assert err.first.code == "E320" and "is a file, not a folder" in err.first.message
