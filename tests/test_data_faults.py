@@ -559,3 +559,12 @@ def test_check_reads_a_csv_header_for_its_columns_and_shape(tmp_path):
             assert r.returncode == 1 and want in r.stderr, r.stderr
     (tmp_path / "m.slim").write_text(_PROGRAM.replace("DATA", 'csv "data/d.csv"'))
     assert "help: shape=[8, 8, 1] on the data line" in run_blocked(tmp_path, "check", "m.slim").stderr
+
+
+def test_tfrecord_whose_only_record_is_cut_short_is_damaged_not_empty(tmp_path):
+    p = write_records(tmp_path / "one.tfrecord", [encode(6, 6)])
+    p.write_bytes(p.read_bytes()[:40])
+    err = opened_error("tfrecord", p)
+    assert err.first.code == "E328" and "record 0" in err.first.message
+    (tmp_path / "empty.tfrecord").write_bytes(b"")
+    assert opened_error("tfrecord", tmp_path / "empty.tfrecord").first.code == "E324"

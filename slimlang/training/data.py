@@ -892,6 +892,8 @@ def _open_tfrecord(spec: DataSpec) -> Data:
             hint = 'note: for compressed files set compression="GZIP" (or "ZLIB")'
         raise data_error(spec, "E320", f"cannot read {files[0]} as TFRecord: {reason}", hint) from None
     if first is None:
+        if not comp:
+            _check_tfrecord_framing(spec, files)  # a lone record cut short reads as no records at all
         raise data_error(spec, "E324", f"no records in {len(files)} TFRecord file(s) matching {pattern}")
     try:
         ex = tf.train.Example.FromString(first)
