@@ -563,8 +563,12 @@ def test_check_reads_a_csv_header_for_its_columns_and_shape(tmp_path):
 
 def test_tfrecord_whose_only_record_is_cut_short_is_damaged_not_empty(tmp_path):
     p = write_records(tmp_path / "one.tfrecord", [encode(6, 6)])
-    p.write_bytes(p.read_bytes()[:40])
+    whole = p.read_bytes()
+    p.write_bytes(whole[:40])  # inside the data: TensorFlow's reader says "truncated record"
     err = opened_error("tfrecord", p)
-    assert err.first.code == "E328" and "record 0" in err.first.message
+    assert err.first.code == "E328" and "first record" in err.first.message and str(p) in err.first.message
+    p.write_bytes(whole[:5])  # inside the header: TensorFlow reads no record, without a word
+    err = opened_error("tfrecord", p)
+    assert err.first.code == "E328" and "header of record 0" in err.first.message
     (tmp_path / "empty.tfrecord").write_bytes(b"")
     assert opened_error("tfrecord", tmp_path / "empty.tfrecord").first.code == "E324"
