@@ -42,9 +42,11 @@ def add_arguments(sub):
 
 def cmd_check(args) -> int:
     errors = []
+    from .trainspec import check_data_paths
+
     for f in args.files:
         try:
-            check_file(f)
+            errors.extend(check_data_paths(check_file(f)))
         except SlimError as e:
             errors.extend(e.diagnostics)
     if errors:

@@ -8,6 +8,7 @@ hands them to the engine.  Registered into the CLI by `add_arguments`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..cli import positive_int
@@ -61,8 +62,7 @@ def resolve(args):
     """(spec, model_fn, model_name, logdir) for a command's FILE/--section/--model/--set/--logdir."""
     import slimlang
 
-    from ..trainspec import with_overrides
-    from .loop import default_logdir
+    from ..trainspec import check_data_fits, with_overrides
 
     module = slimlang.load(args.file)
     specs = list(getattr(module, "train_specs", []) or [])
@@ -114,23 +114,36 @@ def resolve(args):
 
         init = spec.init_from or InitSpec(args.init_from, (), (), "", "", (), False, spec.span, spec.span)
         spec = dataclasses.replace(spec, init_from=dataclasses.replace(init, path=args.init_from))
+    # A mistyped data path is reported now, not after TensorFlow's import (seconds);
+    # eval and export report a missing checkpoint first, as they always have.
+    ckpt = getattr(args, "checkpoint", None) or args.logdir or spec.logdir
+    if args.handler is cmd_train or ckpt is None or _checkpoint_may_exist(ckpt):
+        check_data_fits(spec, getattr(models[model_name], "_program", None), model_name)
+    from .loop import default_logdir
+
     logdir = args.logdir or spec.logdir or default_logdir(args.file, spec.name)
     return spec, models[model_name], model_name, logdir
 
 
+def _checkpoint_may_exist(path) -> bool:
+    import glob
+
+    return os.path.isdir(path) or bool(glob.glob(glob.escape(str(path)) + "*"))
+
+
 def cmd_train(args) -> int:
+    spec, model_fn, name, logdir = resolve(args)
     from .loop import train
 
-    spec, model_fn, name, logdir = resolve(args)
     progress = False if args.no_progress else None
     result = train(spec, model_fn, logdir=logdir, plan=args.plan, model_name=name, progress=progress)
     return 130 if result.interrupted else 0
 
 
 def cmd_eval(args) -> int:
+    spec, model_fn, name, logdir = resolve(args)
     from .evaluation import evaluate
 
-    spec, model_fn, name, logdir = resolve(args)
     result = evaluate(spec, model_fn, logdir=None if args.checkpoint else logdir, checkpoint=args.checkpoint,
                       batch_size=args.batch_size, model_name=name)
     for note in result.notes:
@@ -142,9 +155,9 @@ def cmd_eval(args) -> int:
 
 
 def cmd_export(args) -> int:
+    spec, model_fn, name, logdir = resolve(args)
     from .saved_model import export
 
-    spec, model_fn, name, logdir = resolve(args)
     used = export(spec, model_fn, out=args.out, logdir=None if args.checkpoint else logdir,
                   checkpoint=args.checkpoint, model_name=name, overwrite=args.overwrite, source=args.file)
     print(f"exported {used} to {args.out} (signature serving_default, input `images`)", file=sys.stderr)

@@ -29,6 +29,7 @@ from .data import Data, open_data
 from .loop import _need_data, _runtime_error, build_inputs
 from .losses import build_losses
 from .model import call_model
+from .restore import different_model_error
 
 
 @dataclass
@@ -58,10 +59,20 @@ def find_checkpoint(logdir: str | None, checkpoint: str | None, span=None) -> li
     return cands
 
 
-def restore_any(sess, saver, cands: list[str], span) -> str:
-    """Restore the first readable of `cands` (newest first)."""
+def restore_any(sess, saver, cands: list[str], span, variables=None, model_name: str | None = None) -> str:
+    """Restore the first readable of `cands` (newest first); E340 naming the
+    differences when one holds another model's variables."""
     errors = []
+    variables = tf1.global_variables() if variables is None else variables
     for c in cands:
+        try:
+            names = checkpoints.read_variables(c)
+        except (OpError, ValueError) as e:
+            errors.append(f"note: {pathlib.Path(c).name}: {getattr(e, 'message', str(e)).strip().splitlines()[0][:200]}")
+            continue
+        err = different_model_error(c, variables, names, span, model_name)
+        if err is not None:
+            raise err
         try:
             saver.restore(sess, c)
             return c
@@ -120,7 +131,7 @@ def evaluate(spec: TrainSpec, model_fn, *, logdir: str | None = None, checkpoint
         saver = tf1.train.Saver(var_list=tf1.global_variables())
         graph.finalize()
         with tf1.Session(config=session_config()) as sess:
-            used = restore_any(sess, saver, cands, spec.span)
+            used = restore_any(sess, saver, cands, spec.span, model_name=name)
             sess.run(it.initializer, feed_dict=feed)
             sums: dict = {}
             n = 0

@@ -158,6 +158,9 @@ def _runtime_error(e: OpError, data: Data, spec: TrainSpec, step: int) -> SlimEr
         return SlimError.single("E323", f"a label out of range reached step {step + 1}", data.spec.span,
                                 ["note: " + msg.split("\n")[0][:300],
                                  "help: fix the labels, or set the model's number of classes to match"])
+    named = data.failure(e, step)  # names the damaged file or record where it can
+    if named is not None:
+        return named
     first = msg.splitlines()[0][:400]
     return SlimError.single("E322", f"reading or using the data failed at step {step + 1}: {first}",
                             data.spec.span, ["note: damaged image files, records of mixed shapes, or image files "

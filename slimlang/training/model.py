@@ -11,7 +11,7 @@ import inspect
 
 from ..diagnostics import Diagnostic, SlimError
 from ._tf import tf
-from .data import Data
+from .data import Data, check_declared_input
 
 
 def accepts(fn, name: str) -> bool:
@@ -29,6 +29,8 @@ def _fmt(shape) -> str:
 def call_model(model_fn, images, params: dict, *, is_training: bool, data: Data | None = None,
                model_name: str | None = None):
     """(net, end_points) of the model on `images`; build errors become SlimError at the data line."""
+    if data is not None:
+        check_declared_input(data, model_fn, model_name)
     kwargs = dict(params)
     if accepts(model_fn, "is_training"):
         kwargs["is_training"] = is_training

@@ -146,6 +146,50 @@ def check_plan(plan: Plan) -> None:
                      "initial values"])
 
 
+_NOT_MODEL = ("global_step",)
+
+
+def model_differences(variables, ckpt: dict) -> tuple[list, list, list]:
+    """How a checkpoint ({name: shape}) differs from a model's variables:
+    (missing: [(name, shape)], mismatched: [(name, shape, ckpt shape)],
+    unexpected: [(name, shape)]).  Optimizer slots (`VAR/Adam`, `beta1_power`)
+    and `global_step` are not model variables and never count as unexpected."""
+    have = {v.op.name: tuple(v.shape.as_list()) for v in variables}
+    missing = [(n, s) for n, s in have.items() if n not in ckpt]
+    mismatched = [(n, s, tuple(ckpt[n])) for n, s in have.items() if n in ckpt and tuple(ckpt[n]) != s]
+
+    def slot(name: str) -> bool:
+        parent = name.rsplit("/", 1)[0]
+        return "/" in name and (parent in ckpt or parent in have)
+
+    unexpected = [(n, tuple(s)) for n, s in sorted(ckpt.items()) if n not in have and n not in _NOT_MODEL
+                  and not n.endswith("_power") and not slot(n)]
+    return missing, mismatched, unexpected
+
+
+def different_model_error(ckpt_path: str, variables, ckpt: dict, span, model_name: str | None = None):
+    """A SlimError (E340) listing how checkpoint `ckpt_path` differs from the
+    model, or None when every model variable is there with its shape."""
+    missing, mismatched, unexpected = model_differences(variables, ckpt)
+    if not missing and not mismatched:
+        return None
+    notes = [f"note: {n} is {_shape(s)} in the model, {_shape(c)} in the checkpoint" for n, s, c in mismatched[:5]]
+    if len(mismatched) > 5:
+        notes.append(f"note: ... and {len(mismatched) - 5} more of another shape")
+    notes += [f"note: not in the checkpoint: {n} {_shape(s)}" for n, s in missing[:5]]
+    if len(missing) > 5:
+        notes.append(f"note: ... and {len(missing) - 5} more not in the checkpoint")
+    notes += [f"note: only in the checkpoint: {n} {_shape(s)}" for n, s in unexpected[:5]]
+    if len(unexpected) > 5:
+        notes.append(f"note: ... and {len(unexpected) - 5} more only in the checkpoint")
+    notes.append("help: use the model, parameters (--set) and train section that wrote the checkpoint")
+    parts = [f"{len(x)} {what}" for x, what in ((mismatched, "of another shape"), (missing, "missing"),
+                                                (unexpected, "only in the checkpoint")) if x]
+    who = f"`{model_name}`" if model_name else "this model"
+    return SlimError.single("E340", f"checkpoint {ckpt_path} holds a different model than {who}: "
+                            f"variables {', '.join(parts)}", span, notes)
+
+
 def plan_for(init: InitSpec, variables) -> Plan:
     ckpt = checkpoints.resolve_checkpoint(init.path, init.path_span)
     return make_plan(variables, init, ckpt)
