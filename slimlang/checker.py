@@ -135,8 +135,45 @@ class _Static:
         self.c = c
         self.known_globals = set(prog.globals) | builtin_names()
 
+    def params(self, params, what: str):
+        """A parameter declared twice (`model m(inputs, k = 1, k = 2)`): the last would silently win."""
+        seen: dict[str, ast.Param] = {}
+        for p in params:
+            if p.name in seen:
+                self.c.error("E234", f"parameter `{p.name}` of {what} is declared twice", p.span,
+                             [f"note: first declared at {seen[p.name].span.location()}",
+                              "help: remove one, or rename it"])
+            else:
+                seen[p.name] = p
+
+    def input_shape(self, item: ast.Model):
+        """`inputs: [224, 224, 3]`: every declared size is a positive integer (or `none` for any)."""
+        t = item.params[0].type if item.params else None
+        if not isinstance(t, ast.ListExpr):
+            return
+        values = []
+        for i in t.items:
+            if isinstance(i, ast.Neg) and isinstance(i.operand, ast.Const) and type(i.operand.value) is int:
+                values.append(-i.operand.value)
+            elif isinstance(i, ast.Const):
+                values.append(i.value)
+            else:
+                return  # an expression: the evaluator reads it
+        bad = [v for v in values if v is not None and not (type(v) is int and v > 0)]
+        if bad:
+            shown = "[" + ", ".join("none" if v is None else repr(v) for v in values) + "]"
+            self.c.error("E236", f"input sizes must be positive integers (or `none` for any size), got {shown}",
+                         t.span, ["note: the shape is one example's, without the batch dimension, "
+                                  "e.g. `inputs: [224, 224, 3]`"])
+
     def item(self, item):
+        if isinstance(item, (ast.Model, ast.DefaultsDef, ast.LetFunction)):
+            what = ("block" if getattr(item, "is_block", False) else "model" if isinstance(item, ast.Model)
+                    else "defaults" if isinstance(item, ast.DefaultsDef) else "function")
+            self.params(item.params, f"{what} `{item.name}`")
         if isinstance(item, ast.Model):
+            if not item.is_block:
+                self.input_shape(item)
             scope = set(self.known_globals)
             for p in item.params:
                 if p.default is not None:
@@ -210,6 +247,7 @@ class _Static:
             self.expr(s.value, scope)
             scope.add(s.name)
         elif isinstance(s, ast.LetFunction):
+            self.params(s.params, f"function `{s.name}`")
             inner = set(scope) | {p.name for p in s.params}
             self.expr(s.value, inner)
             scope.add(s.name)
@@ -246,12 +284,34 @@ class _Static:
             self.expr(s.as_name.expr, scope)
         if s.from_name:
             self.name(s.from_name, s.span, scope)
+        if kind is not None and kind.inputs == "none" and kind.scope_kw == "name" and s.as_name is None:
+            # slim.variable's name is required; there is no default to fall back on.
+            self.c.error("E232", f"`{s.kind}` needs a name: add `as NAME`", s.span,
+                         [f"help: e.g. `{s.kind} shape=[10] as my_{s.kind}`"])
+        if kind is not None:
+            self.kernel_product(kind, s)
         if kind is not None and s.repeat is not None and s.repeat < 1:
             self.c.error("E212", "a repeat count must be at least 1", s.span)
         if kind is not None and s.repeat is not None and kind.scope_kw != "scope":
             # slim.repeat passes `scope=`, which plain TensorFlow ops do not take (no TF-Slim spelling).
             self.c.error("E114", f"`{s.kind}` ({kind.fn}) is a plain TensorFlow op: slim.repeat cannot repeat it",
                          s.span, ["help: write the layers out, or use a `for` loop"])
+
+    def kernel_product(self, kind, s: ast.Layer):
+        """`conv 16 3*3` is a 9x9 kernel (3*3 is the number 9); almost always `3x3` was meant."""
+        exprs = []
+        if "kernel_size" in kind.positional:
+            i = kind.positional.index("kernel_size")
+            if i < len(s.args):
+                exprs.append(s.args[i])
+        exprs += [kw.value for kw in s.kwargs if kw.name == "kernel_size"]
+        for e in exprs:
+            if (isinstance(e, ast.BinOp) and e.op == "*" and isinstance(e.left, ast.Const)
+                    and isinstance(e.right, ast.Const) and all(type(v) is int for v in (e.left.value, e.right.value))):
+                a, b = e.left.value, e.right.value
+                self.c.error("E237", f"`{a}*{b}` is the number {a * b}, which makes a {a * b}x{a * b} kernel",
+                             e.span, [f"help: write `{a}x{b}` for a {a}-by-{b} kernel, or `{a * b}` if "
+                                      f"{a * b}x{a * b} is meant"])
 
     def rule(self, r: ast.DefaultsRule, scope: set):
         spans = r.kind_spans or [r.span] * len(r.kinds)

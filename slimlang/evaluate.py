@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from . import ast
 from .diagnostics import SlimError, Span, did_you_mean
-from .layers import LAYERS, REQUIRED, LayerKind, ShapeError, canonical_arg, fmt_shape
+from .layers import ENUMS, LAYERS, REQUIRED, LayerKind, ShapeError, canonical_arg, fmt_shape
 from .values import BUILTINS, STRING_CONSTANTS, Op, make_op
 
 
@@ -553,10 +553,18 @@ class Evaluator:
         param_map = kind.param_map
         for name, value in args.items():
             p = param_map.get(name)
-            if p is not None and value is not None and not _type_ok(p.type, value):
+            if p is None:
+                continue
+            if value is not None and not _type_ok(p.type, value):
                 for q in kind.params:
                     if q.name in args:
-                        self.check_type(kind, q, full[q.name], kw_spans.get(q.name, stmt.span))
+                        self.check_type(kind, q, full[q.name], *_arg_where(q.name, kind, pos, stmt, kw_spans,
+                                                                           from_defaults))
+            if p.check:
+                problem = p.problem(value)
+                if problem:
+                    span, notes = _arg_where(name, kind, pos, stmt, kw_spans, from_defaults)
+                    raise SlimError.single("E233", f"`{p.name}` of `{kind.name}` {problem}", span, notes)
         if kind.inputs == "list":
             values = full["values"]
             inputs = [v.obj for v in values]
@@ -612,7 +620,7 @@ class Evaluator:
             frame.model.end_points[name] = inner.net
         return inner.net
 
-    def check_type(self, kind: LayerKind, p, value, span):
+    def check_type(self, kind: LayerKind, p, value, span, notes=()):
         t = p.type
         bad = None
         if value is None:
@@ -642,7 +650,11 @@ class Evaluator:
         elif t == "ints" and not isinstance(value, (list, tuple, int)):
             bad = "a list of integers"
         if bad:
-            raise SlimError.single("E210", f"`{p.name}` of `{kind.name}` must be {bad}, got {describe(value)}", span)
+            notes = list(notes)
+            if isinstance(value, str) and t in ENUMS:
+                notes.append(did_you_mean_case(value, ENUMS[t]))
+            raise SlimError.single("E210", f"`{p.name}` of `{kind.name}` must be {bad}, got {describe(value)}", span,
+                                   notes)
 
     # ----------------------------------------------------------- defaults --
     def apply_defaults_spec(self, spec, defaults: Defaults, env: dict, frame: Frame | None = None) -> Defaults:
@@ -839,6 +851,31 @@ class Evaluator:
             else:
                 raise SlimError.single("E207", f"`{fn.node.name}` needs its argument `{p.name}`", node.span)
         return self.eval(fn.node.value, frame)
+
+
+def _arg_where(name: str, kind: LayerKind, pos: tuple, stmt, kw_spans, from_defaults) -> tuple:
+    """(span, notes) for an error about argument `name` of a layer: the keyword or positional
+    argument that set it, or the `defaults` line it came from (mentioning the layer)."""
+    if name in kw_spans:
+        return kw_spans[name], []
+    names = kind.param_names
+    if name in names and names.index(name) < len(pos):
+        i = names.index(name)
+        # (in a stack, `fc [32, -4]`, the statement's one argument holds every layer's values)
+        arg = stmt.args[i] if len(stmt.args) == len(pos) else (stmt.args[0] if stmt.args else None)
+        return (arg.span if arg is not None else stmt.span), []
+    origin = from_defaults.get(name)
+    if origin is not None and origin.span is not None:
+        return origin.span, [f"note: set by `defaults` for `{kind.name}`, used by the layer at {stmt.span.location()}"]
+    return stmt.span, []
+
+
+def did_you_mean_case(word: str, candidates) -> str:
+    """A did-you-mean for a word that differs from a candidate only by case (`same` -> `SAME`)."""
+    for c in candidates:
+        if c.lower() == str(word).lower() and c != word:
+            return f"help: did you mean `{c}`?"
+    return ""
 
 
 def _is_int(v) -> bool:

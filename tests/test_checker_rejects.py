@@ -1,0 +1,96 @@
+"""Issue 13 / 18: values the checker rejects before TensorFlow sees them, and `--set` values the
+command line rejects (exit 2, a message naming what is wrong).  The located .slim errors are golden
+cases in tests/cases/; these cover what a golden `check` run cannot: the command line and the
+constraint table itself."""
+
+import contextlib
+import io
+
+import pytest
+
+from slimlang.cli import main
+from slimlang.commands import parse_sets
+from slimlang.diagnostics import UsageError
+from slimlang.layers import LAYERS, REQUIRED
+
+BASE = "model m(inputs: [8, 8, 1], num_classes = 10) {\n  conv 4 3x3\n  flatten\n  fc num_classes as logits\n}\n"
+
+
+def run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as e:
+            code = e.code
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def model(tmp_path):
+    p = tmp_path / "m.slim"
+    p.write_text(BASE)
+    return str(p)
+
+
+@pytest.mark.parametrize("value, words", [
+    ("num_classes=net", "`net` is a tensor of the model"),
+    ("num_classes=inputs", "`inputs` is a tensor of the model"),
+    ("num_classes=10 conv 4 3x3", "text after the value"),
+    ("num_classes=10; let y = 2", "more than one value"),
+    ("num_classes=1\nmodel x() {}", "more than one value"),
+    ("num_classes=", "no value after ="),
+    ("=4", "a parameter name is missing"),
+    ("num_clases=3", "has no parameter 'num_clases' (did you mean `num_classes`?)"),
+    ("num_classes=foo(3)", "`foo` is not a value"),
+])
+def test_bad_set_values_are_usage_errors(model, value, words):
+    for argv in (["summary", model, "--set", value], ["build", model, "--emit", "summary", "--set", value]):
+        code, out, err = run(argv)
+        assert code == 2, (argv, code, err)
+        assert words in err and "Traceback" not in err, err
+
+
+def test_good_set_values_still_work(model):
+    code, out, err = run(["summary", model, "--set", "num_classes=2+3"])
+    assert code == 0 and "Output shape: (1, 5)" in out, err
+    assert parse_sets(["k=max(2, 3)", "a=relu", "s=[1, 2]"])["k"] == 3
+    with pytest.raises(UsageError):
+        parse_sets(["k=net"])
+
+
+def test_set_none_for_a_size_is_a_located_check_error(model):
+    code, out, err = run(["summary", model, "--set", "num_classes=none"])
+    assert code == 1 and "error[E233]: `num_outputs` of `fc` must be given" in err and ":4:6:" in err, err
+
+
+@pytest.mark.parametrize("check, good, bad", [
+    ("positive", [1, (3, 3), [1, 2]], [0, -4, (3, 0), [0, 0], None]),
+    ("positive_or_none", [None, 4], [0]),
+    ("probability", [0.5, 1, 1.0], [0, 1.5, -0.1]),
+    ("unit", [0, 0.999, 1], [1.01, -1]),
+    ("dims", [[2, 3], 4], [[-1, 0], [2, 0], [1.5]]),
+    ("reshape_dims", [[-1, 64], [7, 7]], [[-1, -1], [0, 4], [-2, 3]]),
+    ("paddings", [[[0, 0], [1, 1]]], [[[0, -1]], [[1]]]),
+])
+def test_constraints(check, good, bad):
+    from slimlang.layers import check_value
+
+    for v in good:
+        assert check_value(check, v) is None, (check, v)
+    for v in bad:
+        assert check_value(check, v), (check, v)
+
+
+def test_table_defaults_meet_their_own_constraints():
+    for kind in LAYERS.values():
+        for p in kind.params:
+            if p.check and p.default is not REQUIRED:
+                assert p.problem(p.default) is None, (kind.name, p.name, p.default)
+
+
+def test_constraints_named_in_the_table_exist():
+    from slimlang.layers import CHECKS
+
+    used = {p.check for k in LAYERS.values() for p in k.params if p.check}
+    assert used <= set(CHECKS) and {"positive", "probability"} <= used
