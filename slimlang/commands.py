@@ -229,10 +229,16 @@ def cmd_build(args) -> int:
 
         text = emit_module(program, train=args.train)
     else:
-        from .lower_graph import graph_def_text
-
         model = pick_model(program, args.model)
         shape = parse_shape(args.input_shape, program, model)
-        text = graph_def_text(program, model, shape, check_set_names(program, model, parse_sets(args.set)))
+        sets = check_set_names(program, model, parse_sets(args.set))
+        # The shape backend first: shape and scope errors are located errors, not TensorFlow's traceback
+        # (the check elaborates only models with a declared input shape, and only at their defaults).
+        from .shapes import summarize_model
+
+        summarize_model(program, model, shape, sets)
+        from .lower_graph import graph_def_text
+
+        text = graph_def_text(program, model, shape, sets)
     write_output(text, args.output)
     return 0

@@ -608,6 +608,8 @@ class Evaluator:
             except _Stop as s:
                 if s.whole_model:
                     raise
+            except SlimError as e:
+                raise _called_from(e, block, stmt) from None
             return inner.net
         with self.backend.variable_scope(scope, block.name):
             try:
@@ -615,6 +617,8 @@ class Evaluator:
             except _Stop as s:
                 if s.whole_model:
                     raise
+            except SlimError as e:
+                raise _called_from(e, block, stmt) from None
             name = self.backend.scope_name()
         if block.name in frame.collect:
             frame.model.end_points[name] = inner.net
@@ -851,6 +855,16 @@ class Evaluator:
             else:
                 raise SlimError.single("E207", f"`{fn.node.name}` needs its argument `{p.name}`", node.span)
         return self.eval(fn.node.value, frame)
+
+
+def _called_from(e: SlimError, block, stmt) -> SlimError:
+    """An error inside a block also says which call of the block it happened in (one note per
+    level, innermost first), since the block's own line is the same for every call."""
+    from .records import replace
+
+    d = e.diagnostics[0]
+    note = f"note: in block `{block.name}` called at {stmt.span.location()}"
+    return SlimError([replace(d, notes=d.notes + (note,))] + e.diagnostics[1:])
 
 
 def _arg_where(name: str, kind: LayerKind, pos: tuple, stmt, kw_spans, from_defaults) -> tuple:

@@ -94,3 +94,37 @@ def test_constraints_named_in_the_table_exist():
 
     used = {p.check for k in LAYERS.values() for p in k.params if p.check}
     assert used <= set(CHECKS) and {"positive", "probability"} <= used
+
+
+@pytest.mark.parametrize("body", [
+    "pool 2\n  pool 2",  # ops without variables and without `as`: TF uniquifies, slim names MaxPool2D_1
+    "conv 8 3x3\n  conv 8 3x3",  # default names: Conv, Conv_1
+    "conv 8 3x3 as c\n  scope s { conv 8 3x3 as c }",  # c and s/c
+    "conv 8 3x3 x2 as c\n  conv 8 3x3 as c_1",  # c/c_1 and c_1
+    "scope s { conv 8 3x3 }\n  scope s { conv 8 3x3 }",  # a re-entered scope: s/Conv, s/Conv_1
+])
+def test_distinct_scopes_pass(body):
+    from slimlang.checker import check_text
+
+    check_text(f"model m(inputs: [8, 8, 1]) {{\n  {body}\n}}\n")
+
+
+def test_duplicate_scope_reported_at_second_layer_pointing_at_first():
+    from slimlang.checker import check_text
+    from slimlang.diagnostics import SlimError
+
+    with pytest.raises(SlimError) as e:
+        check_text("model m(inputs: [8, 8, 1]) {\n  conv 16 3x3 as stem\n  relu\n  conv 8 3x3 as stem\n}\n", "t.slim")
+    d = e.value.first
+    assert d.code == "E235" and d.span.line == 4 and "t.slim:2:3" in d.notes[0]
+
+
+def test_pbtxt_of_undeclared_shape_model_reports_duplicate_scope_before_tensorflow(tmp_path):
+    import sys
+
+    p = tmp_path / "m.slim"
+    p.write_text("model m(inputs) {\n  conv 16 3x3 as stem\n  conv 8 3x3 as stem\n}\n")
+    had_tf = "tensorflow" in sys.modules
+    code, out, err = run(["build", str(p), "--emit", "pbtxt", "--input-shape", "1,8,8,1"])
+    assert code == 1 and "error[E235]" in err and ":3:3:" in err and "Traceback" not in err, err
+    assert had_tf or "tensorflow" not in sys.modules
