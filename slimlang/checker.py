@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from . import ast
 from .diagnostics import Collector, SlimError, Span, did_you_mean
-from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, builtin_names
-from .layers import LAYERS
+from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, builtin_names, did_you_mean_case
+from .layers import ENUMS, LAYERS
 from .parser import parse, size_hint
 
 
@@ -134,6 +134,7 @@ class _Static:
         self.prog = prog
         self.c = c
         self.known_globals = set(prog.globals) | builtin_names()
+        self.tensors: set = set()
 
     def params(self, params, what: str):
         """A parameter declared twice (`model m(inputs, k = 1, k = 2)`): the last would silently win."""
@@ -171,9 +172,12 @@ class _Static:
             what = ("block" if getattr(item, "is_block", False) else "model" if isinstance(item, ast.Model)
                     else "defaults" if isinstance(item, ast.DefaultsDef) else "function")
             self.params(item.params, f"{what} `{item.name}`")
+        self.tensors = {"inputs", "net"}  # names bound to tensors so far in this item (for suggestions)
         if isinstance(item, ast.Model):
             if not item.is_block:
                 self.input_shape(item)
+                if item.params:
+                    self.tensors.add(item.params[0].name)
             scope = set(self.known_globals)
             for p in item.params:
                 if p.default is not None:
@@ -215,6 +219,7 @@ class _Static:
         elif isinstance(s, ast.Assign):
             self.stmt(s.stmt, scope)
             scope.add(s.target)
+            self.tensors.add(s.target)
         elif isinstance(s, ast.Scope):
             if isinstance(s.name, ast.ScopeExpr):
                 self.expr(s.name.expr, scope)
@@ -268,15 +273,16 @@ class _Static:
             else:
                 self.c.error("E103", f"unknown layer `{s.kind}`", s.kind_span,
                              [did_you_mean(s.kind, list(LAYERS) + list(self.prog.blocks))])
-        for a in s.args:
-            self.expr(a, scope)
+        for i, a in enumerate(s.args):
+            p = kind.param(kind.param_names[i]) if kind is not None and i < len(kind.param_names) else None
+            self.expr(a, scope, self.candidates(p, scope))
         names = []
         if kind is not None:
             names = list(kind.param_map)
         elif block is not None:
             names = [p.name for p in block.params]
         for kw in s.kwargs:
-            self.expr(kw.value, scope)
+            self.expr(kw.value, scope, self.candidates(kind.param(kw.name) if kind is not None else None, scope))
             if (kind or block) and kw.name not in names:
                 what = f"`{s.kind}`" if kind else f"block `{s.kind}`"
                 self.c.error("E202", f"{what} has no argument `{kw.name}`", kw.span, [did_you_mean(kw.name, names)])
@@ -355,16 +361,31 @@ class _Static:
         for kw in ref.kwargs:
             self.expr(kw.value, scope)
 
-    def name(self, name: str, span: Span, scope: set):
-        if name not in scope:
-            self.c.error("E201", f"undefined name `{name}`", span, [size_hint(name, span) or did_you_mean(name, scope)])
+    def candidates(self, p, scope: set):
+        """The names a did-you-mean may offer for an argument of parameter `p`: its words for an
+        enumerated parameter (SAME, VALID), the tensors in scope where a tensor goes; None for any name."""
+        if p is None:
+            return None
+        if p.type in ENUMS:
+            return _Candidates(ENUMS[p.type], f"`{p.name}` is one of")
+        if p.type in ("tensor", "tensors"):
+            return _Candidates(sorted(n for n in self.tensors if n in scope), "the tensors named so far:")
+        return None
 
-    def expr(self, e, scope: set):
+    def name(self, name: str, span: Span, scope: set, candidates=None):
+        if name not in scope:
+            pool = scope if candidates is None else candidates
+            hint = size_hint(name, span) or did_you_mean_case(name, pool) or did_you_mean(name, pool)
+            if not hint and candidates is not None and 0 < len(candidates) <= 8:
+                hint = f"help: {candidates.label} " + ", ".join(f"`{c}`" for c in candidates)
+            self.c.error("E201", f"undefined name `{name}`", span, [hint])
+
+    def expr(self, e, scope: set, candidates=None):
         if isinstance(e, ast.Name):
-            self.name(e.id, e.span, scope)
+            self.name(e.id, e.span, scope, candidates)
         elif isinstance(e, (ast.ListExpr, ast.TupleExpr)):
             for i in e.items:
-                self.expr(i, scope)
+                self.expr(i, scope, candidates)
         elif isinstance(e, ast.BinOp):
             self.expr(e.left, scope)
             self.expr(e.right, scope)
@@ -395,6 +416,15 @@ class _Static:
                 self.expr(a, scope)
             for kw in e.kwargs:
                 self.expr(kw.value, scope)
+
+
+class _Candidates(tuple):
+    """The names a did-you-mean may offer in one place, with how to introduce them."""
+
+    def __new__(cls, items, label: str):
+        self = super().__new__(cls, items)
+        self.label = label
+        return self
 
 
 def _calls(body, blocks) -> set:

@@ -80,6 +80,13 @@ def parse_shape(text: str | None, program, model: str):
         raise UsageError(f"--input-shape takes integers separated by commas, e.g. 1,224,224,3; got {text!r}") from None
     if any(d is not None and d <= 0 for d in dims):
         raise UsageError(f"--input-shape dimensions must be positive, got {text!r}")
+    declared = program.input_shape(model)
+    if declared is not None and len(dims) == len(declared):
+        # The model header's form (one example, no batch) given where the batch is included.
+        example = ",".join("?" if d is None else str(d) for d in dims)
+        raise UsageError(f"--input-shape includes the batch dimension: model {model!r} takes "
+                         f"{len(declared)}-D examples ({', '.join('?' if d is None else str(d) for d in declared)}), "
+                         f"so write --input-shape 1,{example} for a batch of 1")
     return dims
 
 

@@ -516,6 +516,8 @@ class Evaluator:
         """Bind positional and keyword arguments, then merge in `defaults`.
 
         Returns (merged arguments, the layer's own arguments, {arg: Origin} of the `defaults` ones)."""
+        if len(pos) > len(names) and not names:
+            raise SlimError.single("E203", f"{what} takes no arguments, got {len(pos)}", stmt.span)
         if len(pos) > len(names):
             raise SlimError.single("E203", f"{what} takes at most {len(names)} positional arguments "
                                    f"({', '.join(names)}), got {len(pos)}", stmt.span)
@@ -585,7 +587,15 @@ class Evaluator:
             out = yield call  # built by _drive, outside the interpreter's frames
         except ShapeError as e:
             shapes = ", ".join(fmt_shape(self.backend.shape(t)) for t in inputs)
-            raise SlimError.single("E301", f"{e}", stmt.span, [f"note: input shape {shapes}"] if shapes else []) from None
+            notes = [f"note: input shape {shapes}"] if shapes else []
+            made_at = getattr(self.backend, "made_at", None)
+            if made_at is not None and len(inputs) > 1:
+                # A join of mismatched tensors: say where each one was made, since the cause is
+                # usually there, not at the join.
+                labels = _input_labels(kind, stmt, len(inputs))
+                notes = [f"note: {label} {fmt_shape(self.backend.shape(t))} {made_at(t)}"
+                         for label, t in zip(labels, inputs)]
+            raise SlimError.single("E301", f"{e}", stmt.span, notes) from None
         out = Tensor(out)
         if kind.name in frame.collect:
             frame.model.end_points[self.backend.alias(out.obj)] = out
@@ -855,6 +865,19 @@ class Evaluator:
             else:
                 raise SlimError.single("E207", f"`{fn.node.name}` needs its argument `{p.name}`", node.span)
         return self.eval(fn.node.value, frame)
+
+
+def _input_labels(kind: LayerKind, stmt, n: int) -> list:
+    """How to name each input tensor of a join in a note: `the current tensor`, `a`, ..."""
+    def text(e):
+        return f"`{e.id}`" if isinstance(e, ast.Name) else None
+
+    if kind.inputs == "list":
+        arg = stmt.args[0] if stmt.args else next((k.value for k in stmt.kwargs if k.name == "values"), None)
+        items = list(arg.items) if isinstance(arg, (ast.ListExpr, ast.TupleExpr)) else []
+        return [(text(items[i]) if i < len(items) else None) or f"value {i + 1}" for i in range(n)]
+    other = stmt.args[0] if stmt.args else next((k.value for k in stmt.kwargs if k.name == "other"), None)
+    return ["the current tensor"] + [(text(other) if other is not None else None) or "the other tensor"] * (n - 1)
 
 
 def _called_from(e: SlimError, block, stmt) -> SlimError:

@@ -104,6 +104,13 @@ class ShapeBackend:
     def normalizer_args(self, name, params):
         return params
 
+    def made_at(self, t: ShapeTensor) -> str:
+        """Which statement made tensor `t`, for notes on errors that join tensors."""
+        if t.node < 0:
+            return "is the model's input"
+        call = self.rows[t.node].call
+        return f"was made by the `{call.kind.name}` at {call.span.location()}"
+
     def layer(self, call: LayerCall) -> ShapeTensor:
         kind = call.kind
         inputs = call.inputs

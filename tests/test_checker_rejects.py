@@ -128,3 +128,28 @@ def test_pbtxt_of_undeclared_shape_model_reports_duplicate_scope_before_tensorfl
     code, out, err = run(["build", str(p), "--emit", "pbtxt", "--input-shape", "1,8,8,1"])
     assert code == 1 and "error[E235]" in err and ":3:3:" in err and "Traceback" not in err, err
     assert had_tf or "tensorflow" not in sys.modules
+
+
+def test_input_shape_without_batch_says_the_batch_is_included(model):
+    code, out, err = run(["summary", model, "--input-shape", "8,8,1"])
+    assert code == 2 and "includes the batch dimension" in err and "--input-shape 1,8,8,1" in err, err
+    code, out, err = run(["summary", model, "--input-shape", "2,8,8,1"])
+    assert code == 0 and "Output shape: (2, 10)" in out, err
+
+
+def test_rank_error_names_the_batch_dimension(tmp_path):
+    p = tmp_path / "u.slim"
+    p.write_text("model m(inputs) {\n  conv 4 3x3\n}\n")
+    code, out, err = run(["summary", str(p), "--input-shape", "8,8,1"])
+    assert code == 1 and "rank-4 input (batch, height, width, channels)" in err, err
+
+
+def test_error_inside_a_block_names_the_call():
+    from slimlang.checker import check_text
+    from slimlang.diagnostics import SlimError
+
+    src = "block unit(d = 8) {\n  conv d 3x3 stride=0\n}\n\nmodel m(inputs: [8, 8, 1]) {\n  unit\n}\n"
+    with pytest.raises(SlimError) as e:
+        check_text(src, "t.slim")
+    d = e.value.first
+    assert d.code == "E233" and d.span.line == 2 and d.notes[-1] == "note: in block `unit` called at t.slim:6:3"
