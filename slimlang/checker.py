@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from . import ast
 from .diagnostics import Collector, SlimError, Span, did_you_mean
-from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, builtin_names, did_you_mean_case
+from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, _type_ok, builtin_names, did_you_mean_case
 from .layers import ENUMS, LAYERS
 from .parser import parse, size_hint
 
@@ -296,12 +296,34 @@ class _Static:
                          [f"help: e.g. `{s.kind} shape=[10] as my_{s.kind}`"])
         if kind is not None:
             self.kernel_product(kind, s)
+            self.literal_constraints(kind, s)
         if kind is not None and s.repeat is not None and s.repeat < 1:
             self.c.error("E212", "a repeat count must be at least 1", s.span)
         if kind is not None and s.repeat is not None and kind.scope_kw != "scope":
             # slim.repeat passes `scope=`, which plain TensorFlow ops do not take (no TF-Slim spelling).
             self.c.error("E114", f"`{s.kind}` ({kind.fn}) is a plain TensorFlow op: slim.repeat cannot repeat it",
                          s.span, ["help: write the layers out, or use a `for` loop"])
+
+    def literal_constraints(self, kind, s: ast.Layer):
+        """Arguments written as literals meet the table's constraints (`conv -4 3x3`, `stride=0`) in every
+        model and block, also those `check` does not elaborate (no declared input shape, never called).
+        Values computed at run time are checked by the evaluator the same way."""
+        if s.args and kind.positional and isinstance(s.args[0], ast.ListExpr):
+            first = kind.param(kind.param_names[0])
+            if first is not None and first.type == "int":
+                return  # a stack (`fc [32, 64]`): each layer's values are checked when it is built
+        pairs = [(kind.param_names[i], a, a.span) for i, a in enumerate(s.args) if i < len(kind.param_names)]
+        pairs += [(kw.name, kw.value, kw.span) for kw in s.kwargs]
+        for name, e, span in pairs:
+            p = kind.param(name)
+            if p is None or not p.check:
+                continue
+            value = _literal(e)
+            if value is _NOT_LITERAL or value is None or not _type_ok(p.type, value):
+                continue
+            problem = p.problem(value)
+            if problem:
+                self.c.error("E233", f"`{p.name}` of `{kind.name}` {problem}", span)
 
     def kernel_product(self, kind, s: ast.Layer):
         """`conv 16 3*3` is a 9x9 kernel (3*3 is the number 9); almost always `3x3` was meant."""
@@ -416,6 +438,26 @@ class _Static:
                 self.expr(a, scope)
             for kw in e.kwargs:
                 self.expr(kw.value, scope)
+
+
+_NOT_LITERAL = object()
+
+
+def _literal(e):
+    """The value of a literal expression (number, string, `3x3`, `-4`, a list of them), or _NOT_LITERAL."""
+    if isinstance(e, ast.Const):
+        return e.value
+    if isinstance(e, ast.Kernel):
+        return (e.height, e.width)
+    if isinstance(e, ast.Neg):
+        v = _literal(e.operand)
+        return -v if isinstance(v, (int, float)) and not isinstance(v, bool) else _NOT_LITERAL
+    if isinstance(e, (ast.ListExpr, ast.TupleExpr)):
+        items = [_literal(i) for i in e.items]
+        if any(i is _NOT_LITERAL for i in items):
+            return _NOT_LITERAL
+        return items if isinstance(e, ast.ListExpr) else tuple(items)
+    return _NOT_LITERAL
 
 
 class _Candidates(tuple):

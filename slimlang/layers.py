@@ -116,6 +116,8 @@ def _unit(v):
 
 def _dims(v):
     """A variable's shape: every dimension a positive integer."""
+    if v is None:
+        return "must be given, e.g. [10, 20]"
     items = [v] if isinstance(v, int) else list(v)
     bad = [x for x in items if not (isinstance(x, int) and not isinstance(x, bool) and x > 0)]
     if bad:
@@ -142,11 +144,24 @@ def _paddings(v):
     return None
 
 
+def _axes_check(v):
+    if v is None:  # every axis (mean) or every axis of size 1 (squeeze)
+        return None
+    items = [v] if isinstance(v, int) else list(v)
+    if any(not (isinstance(x, int) and not isinstance(x, bool)) for x in items):
+        return f"must be an axis or a list of axes (integers), got {_show(v)}"
+    return None
+
+
 def _show(v) -> str:
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_show(x) for x in v) + "]"
     if v is None:
         return "none"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return repr(v)
     return str(v)
 
 
@@ -156,8 +171,10 @@ CHECKS: dict[str, Callable] = {
     "probability": _probability,  # (0, 1]
     "unit": _unit,  # [0, 1]
     "dims": _dims,
+    "dims_or_none": lambda v: None if v is None else _dims(v),
     "reshape_dims": _reshape_dims,
     "paddings": _paddings,
+    "axes": _axes_check,
 }
 
 # Parameters whose values are a few words (SAME, VALID): a value that matches one but for case
@@ -493,7 +510,7 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               doc="average pooling (slim.avg_pool2d)"),
     LayerKind("dropout", "slim.dropout",
               (P("keep_prob", "float", 0.5, None, "probability of keeping a unit", check="probability"),
-               P("noise_shape", "ints", None, None, "shape of the random keep/drop mask"),
+               P("noise_shape", "ints", None, None, "shape of the random keep/drop mask", check="dims_or_none"),
                P("is_training", "bool", True, None, "drop only while training")),
               _same, positional=("keep_prob",), default_scope="Dropout", repeat_name="dropout",
               doc="dropout (slim.dropout)"),
@@ -521,11 +538,11 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               doc="layer normalization (slim.layer_norm)"),
     LayerKind("softmax", "slim.softmax", (), _same, default_scope="softmax", repeat_name="softmax",
               doc="softmax over the last axis (slim.softmax)"),
-    LayerKind("squeeze", "tf.squeeze", (P("axis", "ints", None, None, "axes of size 1 to remove"),),
+    LayerKind("squeeze", "tf.squeeze", (P("axis", "ints", None, None, "axes of size 1 to remove", check="axes"),),
               _squeeze, positional=("axis",), scope_kw="name", default_scope="Squeeze", repeat_name="squeeze",
               doc="remove axes of size 1 (tf.squeeze): `squeeze [1, 2] as fc8/squeezed`"),
     LayerKind("mean", "tf.reduce_mean",
-              (P("axis", "ints", None, None, "axes to average over"), P("keepdims", "bool", False, None, "keep them as size 1")),
+              (P("axis", "ints", None, None, "axes to average over", check="axes"), P("keepdims", "bool", False, None, "keep them as size 1")),
               _mean, positional=("axis",), scope_kw="name", default_scope="Mean", repeat_name="mean",
               doc="average over axes (tf.reduce_mean): `mean [1, 2] keepdims=true as pool5` is global pooling"),
     LayerKind("pad", "tf.pad",

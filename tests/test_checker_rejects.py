@@ -69,7 +69,9 @@ def test_set_none_for_a_size_is_a_located_check_error(model):
     ("positive_or_none", [None, 4], [0]),
     ("probability", [0.5, 1, 1.0], [0, 1.5, -0.1]),
     ("unit", [0, 0.999, 1], [1.01, -1]),
-    ("dims", [[2, 3], 4], [[-1, 0], [2, 0], [1.5]]),
+    ("dims", [[2, 3], 4], [[-1, 0], [2, 0], [1.5], None]),
+    ("dims_or_none", [None, [1, 2]], [[0]]),
+    ("axes", [None, 1, [1, -2]], [["x"], [True]]),
     ("reshape_dims", [[-1, 64], [7, 7]], [[-1, -1], [0, 4], [-2, 3]]),
     ("paddings", [[[0, 0], [1, 1]]], [[[0, -1]], [[1]]]),
 ])
@@ -148,7 +150,7 @@ def test_error_inside_a_block_names_the_call():
     from slimlang.checker import check_text
     from slimlang.diagnostics import SlimError
 
-    src = "block unit(d = 8) {\n  conv d 3x3 stride=0\n}\n\nmodel m(inputs: [8, 8, 1]) {\n  unit\n}\n"
+    src = "block unit(d = 8) {\n  conv d 3x3 stride=d - 8\n}\n\nmodel m(inputs: [8, 8, 1]) {\n  unit\n}\n"
     with pytest.raises(SlimError) as e:
         check_text(src, "t.slim")
     d = e.value.first
