@@ -581,7 +581,11 @@ class Evaluator:
         norm_params = None
         norm = full.get("normalizer")
         if isinstance(norm, Op):
-            norm_params = {**frame.defaults.resolved(norm.name)[0], **(full.get("normalizer_params") or {})}
+            given = full.get("normalizer_params") or {}
+            norm_kind = LAYERS.get(norm.name)
+            if given and norm_kind is not None:
+                self._check_normalizer_params(kind, norm_kind, given, pos, stmt, kw_spans, from_defaults)
+            norm_params = {**frame.defaults.resolved(norm.name)[0], **given}
         call = LayerCall(kind, inputs, args, full, scope, None, stmt.span, norm_params, (bound, kw_spans, from_defaults))
         try:
             out = yield call  # built by _drive, outside the interpreter's frames
@@ -633,6 +637,21 @@ class Evaluator:
         if block.name in frame.collect:
             frame.model.end_points[name] = inner.net
         return inner.net
+
+    def _check_normalizer_params(self, kind, norm_kind, given: dict, pos, stmt, kw_spans, from_defaults):
+        """normalizer_params=dict(decay=5): the normalizer's own constraints apply to its arguments.
+        (Keys the table does not list, such as variables_collections, are passed through unchecked.)"""
+        for k, v in given.items():
+            q = norm_kind.param(k) if isinstance(k, str) else None
+            if q is None or v is None:
+                continue
+            span, notes = _arg_where("normalizer_params", kind, pos, stmt, kw_spans, from_defaults)
+            if not _type_ok(q.type, v):
+                self.check_type(norm_kind, q, v, span, notes)
+            problem = q.problem(v) if q.check else None
+            if problem:
+                raise SlimError.single("E233", f"`{q.name}` of `{norm_kind.name}` (in normalizer_params) {problem}",
+                                       span, notes)
 
     def check_type(self, kind: LayerKind, p, value, span, notes=()):
         t = p.type
