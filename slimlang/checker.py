@@ -290,7 +290,7 @@ class _Static:
             self.expr(s.as_name.expr, scope)
         if s.from_name:
             self.name(s.from_name, s.span, scope)
-        if kind is not None and kind.inputs == "none" and kind.scope_kw == "name" and s.as_name is None:
+        if kind is not None and kind.inputs == "none" and s.as_name is None:
             # slim.variable's name is required; there is no default to fall back on.
             self.c.error("E232", f"`{s.kind}` needs a name: add `as NAME`", s.span,
                          [f"help: e.g. `{s.kind} shape=[10] as my_{s.kind}`"])

@@ -905,8 +905,16 @@ def _called_from(e: SlimError, block, stmt) -> SlimError:
     from .records import replace
 
     d = e.diagnostics[0]
-    note = f"note: in block `{block.name}` called at {stmt.span.location()}"
+    depth = sum(1 for n in d.notes if n.startswith(_IN_BLOCK))
+    if depth > _IN_BLOCK_MAX:
+        return e
+    note = (f"{_IN_BLOCK}`{block.name}` called at {stmt.span.location()}" if depth < _IN_BLOCK_MAX
+            else f"{_IN_BLOCK}calls further out (not listed)")
     return SlimError([replace(d, notes=d.notes + (note,))] + e.diagnostics[1:])
+
+
+_IN_BLOCK = "note: in block "
+_IN_BLOCK_MAX = 8  # a chain of 500 nested blocks lists its innermost calls, not all 500
 
 
 def _arg_where(name: str, kind: LayerKind, pos: tuple, stmt, kw_spans, from_defaults) -> tuple:
@@ -914,6 +922,10 @@ def _arg_where(name: str, kind: LayerKind, pos: tuple, stmt, kw_spans, from_defa
     argument that set it, or the `defaults` line it came from (mentioning the layer)."""
     if name in kw_spans:
         return kw_spans[name], []
+    for k, span in kw_spans.items():  # written with TF-Slim's spelling (activation_fn=...)
+        p = kind.param(k)
+        if p is not None and p.name == name:
+            return span, []
     names = kind.param_names
     if name in names and names.index(name) < len(pos):
         i = names.index(name)
