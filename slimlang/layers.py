@@ -177,6 +177,13 @@ CHECKS: dict[str, Callable] = {
     "axes": _axes_check,
 }
 
+# How docs/language.md words each constraint (after the parameter's type).
+CHECK_WORDS: dict[str, str] = {
+    "positive": "positive", "positive_or_none": "positive or none", "probability": "in (0, 1]",
+    "unit": "in [0, 1]", "dims": "positive sizes", "dims_or_none": "positive sizes or none",
+    "reshape_dims": "positive sizes, -1 once", "paddings": "non-negative pairs", "axes": "integers",
+}
+
 # Parameters whose values are a few words (SAME, VALID): a value that matches one but for case
 # gets a did-you-mean with the right spelling.
 ENUMS: dict[str, tuple] = {"padding": ("SAME", "VALID")}

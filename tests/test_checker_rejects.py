@@ -155,3 +155,9 @@ def test_error_inside_a_block_names_the_call():
         check_text(src, "t.slim")
     d = e.value.first
     assert d.code == "E233" and d.span.line == 2 and d.notes[-1] == "note: in block `unit` called at t.slim:6:3"
+
+
+def test_every_constraint_has_words_for_the_docs():
+    from slimlang.layers import CHECK_WORDS, CHECKS
+
+    assert set(CHECKS) == set(CHECK_WORDS)
