@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from . import ast
 from .diagnostics import Collector, SlimError, Span, did_you_mean
 from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, _type_ok, builtin_names, did_you_mean_case
-from .layers import ENUMS, LAYERS
+from .layers import ENUMS, LAYERS, canonical_arg
 from .parser import parse, size_hint
 
 
@@ -294,6 +294,8 @@ class _Static:
             # slim.variable's name is required; there is no default to fall back on.
             self.c.error("E232", f"`{s.kind}` needs a name: add `as NAME`", s.span,
                          [f"help: e.g. `{s.kind} shape=[10] as my_{s.kind}`"])
+        self.kwargs_once(s.kwargs, f"`{s.kind}`",
+                         (lambda n: kind.param(n).name if kind.param(n) is not None else n) if kind else (lambda n: n))
         if kind is not None:
             self.kernel_product(kind, s)
             self.literal_constraints(kind, s)
@@ -303,6 +305,19 @@ class _Static:
             # slim.repeat passes `scope=`, which plain TensorFlow ops do not take (no TF-Slim spelling).
             self.c.error("E114", f"`{s.kind}` ({kind.fn}) is a plain TensorFlow op: slim.repeat cannot repeat it",
                          s.span, ["help: write the layers out, or use a `for` loop"])
+
+    def kwargs_once(self, kwargs, what: str, canonical=lambda name: name):
+        """`stride=1 stride=2`: an argument given twice (the last would silently win)."""
+        seen: dict = {}
+        for kw in kwargs:
+            key = canonical(kw.name)
+            if key in seen:
+                first = seen[key]
+                also = f" (as `{first.name}`)" if first.name != kw.name else ""
+                self.c.error("E204", f"{what} got `{kw.name}` twice", kw.span,
+                             [f"note: first given{also} at {first.span.location()}", "help: keep one of them"])
+            else:
+                seen[key] = kw
 
     def literal_constraints(self, kind, s: ast.Layer):
         """Arguments written as literals meet the table's constraints (`conv -4 3x3`, `stride=0`) in every
@@ -359,6 +374,7 @@ class _Static:
             for kw in r.kwargs:
                 if kw.name not in names:
                     self.c.error("E202", f"`{k}` has no argument `{kw.name}`", kw.span, [did_you_mean(kw.name, names)])
+        self.kwargs_once(r.kwargs, "this defaults rule", lambda n: canonical_arg(r.kinds, n))
         for kw in r.kwargs:
             self.expr(kw.value, scope)
 
@@ -378,6 +394,7 @@ class _Static:
                 if kw.name not in names:
                     self.c.error("E206", f"defaults `{ref.name}` has no parameter `{kw.name}`", kw.span,
                                  [did_you_mean(kw.name, names)])
+        self.kwargs_once(ref.kwargs, f"defaults `{ref.name}`")
         for a in ref.args:
             self.expr(a, scope)
         for kw in ref.kwargs:
@@ -434,6 +451,7 @@ class _Static:
                     self.c.error("E201", f"undefined function `{fname}`", e.func.span, [did_you_mean(fname, scope)])
             else:
                 self.expr(e.func, scope)
+            self.kwargs_once(e.kwargs, f"`{e.func.id}`" if isinstance(e.func, ast.Name) else "this call")
             for a in e.args:
                 self.expr(a, scope)
             for kw in e.kwargs:
