@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from . import ast
 from .diagnostics import Collector, SlimError, Span, did_you_mean
-from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, builtin_names
-from .layers import LAYERS
+from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, _type_ok, builtin_names, did_you_mean_case
+from .layers import ENUMS, LAYERS, canonical_arg
 from .parser import parse, size_hint
 
 
@@ -176,9 +176,50 @@ class _Static:
         self.prog = prog
         self.c = c
         self.known_globals = set(prog.globals) | builtin_names()
+        self.tensors: set = set()
+
+    def params(self, params, what: str):
+        """A parameter declared twice (`model m(inputs, k = 1, k = 2)`): the last would silently win."""
+        seen: dict[str, ast.Param] = {}
+        for p in params:
+            if p.name in seen:
+                self.c.error("E234", f"parameter `{p.name}` of {what} is declared twice", p.span,
+                             [f"note: first declared at {seen[p.name].span.location()}",
+                              "help: remove one, or rename it"])
+            else:
+                seen[p.name] = p
+
+    def input_shape(self, item: ast.Model):
+        """`inputs: [224, 224, 3]`: every declared size is a positive integer (or `none` for any)."""
+        t = item.params[0].type if item.params else None
+        if not isinstance(t, ast.ListExpr):
+            return
+        values = []
+        for i in t.items:
+            if isinstance(i, ast.Neg) and isinstance(i.operand, ast.Const) and type(i.operand.value) is int:
+                values.append(-i.operand.value)
+            elif isinstance(i, ast.Const):
+                values.append(i.value)
+            else:
+                return  # an expression: the evaluator reads it
+        bad = [v for v in values if v is not None and not (type(v) is int and v > 0)]
+        if bad:
+            shown = "[" + ", ".join("none" if v is None else repr(v) for v in values) + "]"
+            self.c.error("E236", f"input sizes must be positive integers (or `none` for any size), got {shown}",
+                         t.span, ["note: the shape is one example's, without the batch dimension, "
+                                  "e.g. `inputs: [224, 224, 3]`"])
 
     def item(self, item):
+        if isinstance(item, (ast.Model, ast.DefaultsDef, ast.LetFunction)):
+            what = ("block" if getattr(item, "is_block", False) else "model" if isinstance(item, ast.Model)
+                    else "defaults" if isinstance(item, ast.DefaultsDef) else "function")
+            self.params(item.params, f"{what} `{item.name}`")
+        self.tensors = {"inputs", "net"}  # names bound to tensors so far in this item (for suggestions)
         if isinstance(item, ast.Model):
+            if not item.is_block:
+                self.input_shape(item)
+                if item.params:
+                    self.tensors.add(item.params[0].name)
             scope = set(self.known_globals)
             for p in item.params:
                 if p.default is not None:
@@ -220,6 +261,7 @@ class _Static:
         elif isinstance(s, ast.Assign):
             self.stmt(s.stmt, scope)
             scope.add(s.target)
+            self.tensors.add(s.target)
         elif isinstance(s, ast.Scope):
             if isinstance(s.name, ast.ScopeExpr):
                 self.expr(s.name.expr, scope)
@@ -252,6 +294,7 @@ class _Static:
             self.expr(s.value, scope)
             scope.add(s.name)
         elif isinstance(s, ast.LetFunction):
+            self.params(s.params, f"function `{s.name}`")
             inner = set(scope) | {p.name for p in s.params}
             self.expr(s.value, inner)
             scope.add(s.name)
@@ -272,15 +315,16 @@ class _Static:
             else:
                 self.c.error("E103", f"unknown layer `{s.kind}`", s.kind_span,
                              [did_you_mean(s.kind, list(LAYERS) + list(self.prog.blocks))])
-        for a in s.args:
-            self.expr(a, scope)
+        for i, a in enumerate(s.args):
+            p = kind.param(kind.param_names[i]) if kind is not None and i < len(kind.param_names) else None
+            self.expr(a, scope, self.candidates(p, scope))
         names = []
         if kind is not None:
             names = list(kind.param_map)
         elif block is not None:
             names = [p.name for p in block.params]
         for kw in s.kwargs:
-            self.expr(kw.value, scope)
+            self.expr(kw.value, scope, self.candidates(kind.param(kw.name) if kind is not None else None, scope))
             if (kind or block) and kw.name not in names:
                 what = f"`{s.kind}`" if kind else f"block `{s.kind}`"
                 self.c.error("E202", f"{what} has no argument `{kw.name}`", kw.span, [did_you_mean(kw.name, names)])
@@ -288,12 +332,71 @@ class _Static:
             self.expr(s.as_name.expr, scope)
         if s.from_name:
             self.name(s.from_name, s.span, scope)
+        if kind is not None and kind.inputs == "none" and s.as_name is None:
+            # slim.variable's name is required; there is no default to fall back on.
+            self.c.error("E232", f"`{s.kind}` needs a name: add `as NAME`", s.span,
+                         [f"help: e.g. `{s.kind} shape=[10] as my_{s.kind}`"])
+        self.kwargs_once(s.kwargs, f"`{s.kind}`",
+                         (lambda n: kind.param(n).name if kind.param(n) is not None else n) if kind else (lambda n: n))
+        if kind is not None:
+            self.kernel_product(kind, s)
+            self.literal_constraints(kind, s)
         if kind is not None and s.repeat is not None and s.repeat < 1:
             self.c.error("E212", "a repeat count must be at least 1", s.span)
         if kind is not None and s.repeat is not None and kind.scope_kw != "scope":
             # slim.repeat passes `scope=`, which plain TensorFlow ops do not take (no TF-Slim spelling).
             self.c.error("E114", f"`{s.kind}` ({kind.fn}) is a plain TensorFlow op: slim.repeat cannot repeat it",
                          s.span, ["help: write the layers out, or use a `for` loop"])
+
+    def kwargs_once(self, kwargs, what: str, canonical=lambda name: name):
+        """`stride=1 stride=2`: an argument given twice (the last would silently win)."""
+        seen: dict = {}
+        for kw in kwargs:
+            key = canonical(kw.name)
+            if key in seen:
+                first = seen[key]
+                also = f" (as `{first.name}`)" if first.name != kw.name else ""
+                self.c.error("E204", f"{what} got `{kw.name}` twice", kw.span,
+                             [f"note: first given{also} at {first.span.location()}", "help: keep one of them"])
+            else:
+                seen[key] = kw
+
+    def literal_constraints(self, kind, s: ast.Layer):
+        """Arguments written as literals meet the table's constraints (`conv -4 3x3`, `stride=0`) in every
+        model and block, also those `check` does not elaborate (no declared input shape, never called).
+        Values computed at run time are checked by the evaluator the same way."""
+        if s.args and kind.positional and isinstance(s.args[0], ast.ListExpr):
+            first = kind.param(kind.param_names[0])
+            if first is not None and first.type == "int":
+                return  # a stack (`fc [32, 64]`): each layer's values are checked when it is built
+        pairs = [(kind.param_names[i], a, a.span) for i, a in enumerate(s.args) if i < len(kind.param_names)]
+        pairs += [(kw.name, kw.value, kw.span) for kw in s.kwargs]
+        for name, e, span in pairs:
+            p = kind.param(name)
+            if p is None or not p.check:
+                continue
+            value = _literal(e)
+            if value is _NOT_LITERAL or value is None or not _type_ok(p.type, value):
+                continue
+            problem = p.problem(value)
+            if problem:
+                self.c.error("E233", f"`{p.name}` of `{kind.name}` {problem}", span)
+
+    def kernel_product(self, kind, s: ast.Layer):
+        """`conv 16 3*3` is a 9x9 kernel (3*3 is the number 9); almost always `3x3` was meant."""
+        exprs = []
+        if "kernel_size" in kind.positional:
+            i = kind.positional.index("kernel_size")
+            if i < len(s.args):
+                exprs.append(s.args[i])
+        exprs += [kw.value for kw in s.kwargs if kw.name == "kernel_size"]
+        for e in exprs:
+            if (isinstance(e, ast.BinOp) and e.op == "*" and isinstance(e.left, ast.Const)
+                    and isinstance(e.right, ast.Const) and all(type(v) is int for v in (e.left.value, e.right.value))):
+                a, b = e.left.value, e.right.value
+                self.c.error("E237", f"`{a}*{b}` is the number {a * b}, which makes a {a * b}x{a * b} kernel",
+                             e.span, [f"help: write `{a}x{b}` for a {a}-by-{b} kernel, or `{a * b}` if "
+                                      f"{a * b}x{a * b} is meant"])
 
     def rule(self, r: ast.DefaultsRule, scope: set):
         spans = r.kind_spans or [r.span] * len(r.kinds)
@@ -313,6 +416,7 @@ class _Static:
             for kw in r.kwargs:
                 if kw.name not in names:
                     self.c.error("E202", f"`{k}` has no argument `{kw.name}`", kw.span, [did_you_mean(kw.name, names)])
+        self.kwargs_once(r.kwargs, "this defaults rule", lambda n: canonical_arg(r.kinds, n))
         for kw in r.kwargs:
             self.expr(kw.value, scope)
 
@@ -332,21 +436,37 @@ class _Static:
                 if kw.name not in names:
                     self.c.error("E206", f"defaults `{ref.name}` has no parameter `{kw.name}`", kw.span,
                                  [did_you_mean(kw.name, names)])
+        self.kwargs_once(ref.kwargs, f"defaults `{ref.name}`")
         for a in ref.args:
             self.expr(a, scope)
         for kw in ref.kwargs:
             self.expr(kw.value, scope)
 
-    def name(self, name: str, span: Span, scope: set):
-        if name not in scope:
-            self.c.error("E201", f"undefined name `{name}`", span, [size_hint(name, span) or did_you_mean(name, scope)])
+    def candidates(self, p, scope: set):
+        """The names a did-you-mean may offer for an argument of parameter `p`: its words for an
+        enumerated parameter (SAME, VALID), the tensors in scope where a tensor goes; None for any name."""
+        if p is None:
+            return None
+        if p.type in ENUMS:
+            return _Candidates(ENUMS[p.type], f"`{p.name}` is one of")
+        if p.type in ("tensor", "tensors"):
+            return _Candidates(sorted(n for n in self.tensors if n in scope), "the tensors named so far:")
+        return None
 
-    def expr(self, e, scope: set):
+    def name(self, name: str, span: Span, scope: set, candidates=None):
+        if name not in scope:
+            pool = scope if candidates is None else candidates
+            hint = size_hint(name, span) or did_you_mean_case(name, pool) or did_you_mean(name, pool)
+            if not hint and candidates is not None and 0 < len(candidates) <= 8:
+                hint = f"help: {candidates.label} " + ", ".join(f"`{c}`" for c in candidates)
+            self.c.error("E201", f"undefined name `{name}`", span, [hint])
+
+    def expr(self, e, scope: set, candidates=None):
         if isinstance(e, ast.Name):
-            self.name(e.id, e.span, scope)
+            self.name(e.id, e.span, scope, candidates)
         elif isinstance(e, (ast.ListExpr, ast.TupleExpr)):
             for i in e.items:
-                self.expr(i, scope)
+                self.expr(i, scope, candidates)
         elif isinstance(e, ast.BinOp):
             self.expr(e.left, scope)
             self.expr(e.right, scope)
@@ -373,10 +493,40 @@ class _Static:
                     self.c.error("E201", f"undefined function `{fname}`", e.func.span, [did_you_mean(fname, scope)])
             else:
                 self.expr(e.func, scope)
+            self.kwargs_once(e.kwargs, f"`{e.func.id}`" if isinstance(e.func, ast.Name) else "this call")
             for a in e.args:
                 self.expr(a, scope)
             for kw in e.kwargs:
                 self.expr(kw.value, scope)
+
+
+_NOT_LITERAL = object()
+
+
+def _literal(e):
+    """The value of a literal expression (number, string, `3x3`, `-4`, a list of them), or _NOT_LITERAL."""
+    if isinstance(e, ast.Const):
+        return e.value
+    if isinstance(e, ast.Kernel):
+        return (e.height, e.width)
+    if isinstance(e, ast.Neg):
+        v = _literal(e.operand)
+        return -v if isinstance(v, (int, float)) and not isinstance(v, bool) else _NOT_LITERAL
+    if isinstance(e, (ast.ListExpr, ast.TupleExpr)):
+        items = [_literal(i) for i in e.items]
+        if any(i is _NOT_LITERAL for i in items):
+            return _NOT_LITERAL
+        return items if isinstance(e, ast.ListExpr) else tuple(items)
+    return _NOT_LITERAL
+
+
+class _Candidates(tuple):
+    """The names a did-you-mean may offer in one place, with how to introduce them."""
+
+    def __new__(cls, items, label: str):
+        self = super().__new__(cls, items)
+        self.label = label
+        return self
 
 
 def _calls(body, blocks) -> set:

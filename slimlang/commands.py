@@ -82,11 +82,22 @@ def parse_shape(text: str | None, program, model: str):
         raise UsageError(f"--input-shape takes integers separated by commas, e.g. 1,224,224,3; got {text!r}") from None
     if any(d is not None and d <= 0 for d in dims):
         raise UsageError(f"--input-shape dimensions must be positive, got {text!r}")
+    declared = program.input_shape(model)
+    if declared is not None and len(dims) == len(declared):
+        # The model header's form (one example, no batch) given where the batch is included.
+        example = ",".join("?" if d is None else str(d) for d in dims)
+        raise UsageError(f"--input-shape includes the batch dimension: model {model!r} takes "
+                         f"{len(declared)}-D examples ({', '.join('?' if d is None else str(d) for d in declared)}), "
+                         f"so write --input-shape 1,{example} for a batch of 1")
     return dims
 
 
+_SET_PREFIX = "let _v = "
+
+
 def parse_sets(items) -> dict:
-    """--set NAME=VALUE, the value read as a .slim expression."""
+    """--set NAME=VALUE, the value read as one constant .slim expression (a number, string,
+    true/false/none, a list, arithmetic on those, or a builtin such as relu or l2(0.001))."""
     from .diagnostics import UsageError
     from .evaluate import Defaults, Evaluator, Frame, ModelRun
     from .parser import parse
@@ -96,13 +107,81 @@ def parse_sets(items) -> dict:
         if "=" not in item:
             raise UsageError(f"--set takes PARAM=VALUE, got {item!r}")
         name, value = item.split("=", 1)
+        name = name.strip()
+        if not name.isidentifier():
+            raise UsageError(f"--set {item!r}: {'a parameter name is missing before =' if not name else f'{name!r} is not a parameter name'}")
+        if not value.strip():
+            raise UsageError(f"--set {name}: no value after =, e.g. --set {name}=10")
         try:
-            mod = parse(f"let _v = {value}\n", "--set")
-            out[name.strip()] = Evaluator(None, None).eval(mod.items[0].value, Frame({}, None, Defaults(),
-                                                                                     frozenset(), ModelRun({})))
-        except SlimError:
-            raise UsageError(f"--set {name}: cannot read {value!r} as a value") from None
+            mod = parse(f"{_SET_PREFIX}{value}\n", "--set")
+        except SlimError as e:
+            d = e.first
+            where = ""
+            if d.span is not None and d.span.line == 1 and d.span.col > len(_SET_PREFIX):
+                at = d.span.col - 1 - len(_SET_PREFIX)
+                rest = value[at:]
+                where = (f" at character {at + 1}" + (f" ({rest!r}): text after the value; quote the whole "
+                                                      "value for the shell if it has spaces, or remove the rest"
+                                                      if at > 0 and rest.strip() and d.code == "E002" else ""))
+            raise UsageError(f"--set {name}: cannot read {value!r} as a value: {d.message}{where}") from None
+        if len(mod.items) != 1:
+            raise UsageError(f"--set {name}: {value!r} is more than one value (a line break or `;` starts "
+                             "another statement)")
+        expr = mod.items[0].value
+        bad = _set_name(expr)
+        if bad is not None:
+            raise UsageError(f"--set {name}: `{bad}` " + (
+                "is a tensor of the model, not a value" if bad in ("net", "inputs", "depth_in")
+                else "is not a value a command line can give") + "; --set takes a constant: a number, a string, "
+                "true/false/none, a list, or a builtin such as relu")
+        try:
+            out[name] = Evaluator(None, None).eval(expr, Frame({}, None, Defaults(), frozenset(), ModelRun({})))
+        except SlimError as e:
+            raise UsageError(f"--set {name}: cannot read {value!r} as a value: {e.first.message}") from None
     return out
+
+
+def _set_name(expr):
+    """The first name in a --set value that is not a builtin constant, or None."""
+    from . import ast
+    from .values import BUILTINS, STRING_CONSTANTS
+
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, ast.Name):
+            if e.id not in BUILTINS and e.id not in STRING_CONSTANTS:
+                return e.id
+        elif isinstance(e, ast.Call):
+            if not (isinstance(e.func, ast.Name) and e.func.id in BUILTINS):
+                from .evaluate import PURE_FUNCTIONS
+
+                if not (isinstance(e.func, ast.Name) and e.func.id in PURE_FUNCTIONS):
+                    return getattr(e.func, "id", "(call)")
+            stack.extend(e.args)
+            stack.extend(k.value for k in e.kwargs)
+        else:
+            for attr in ("items", "values", "rights"):
+                stack.extend(getattr(e, attr, ()) or ())
+            for attr in ("left", "right", "operand", "body", "test", "orelse", "value", "index"):
+                sub = getattr(e, attr, None)
+                if sub is not None and not isinstance(sub, (str, int, float, bool)):
+                    stack.append(sub)
+    return None
+
+
+def check_set_names(program, model: str, sets: dict):
+    """Every --set name is a parameter of the model (besides its input)."""
+    from .diagnostics import UsageError
+
+    names = [p.name for p in program.models[model].params[1:]]
+    for k in sets:
+        if k not in names:
+            hint = did_you_mean(k, names)
+            raise UsageError(f"--set {k}: model {model!r} has no parameter {k!r}"
+                             + (f" ({hint[len('help: '):]})" if hint else "")
+                             + (f"; its parameters: {', '.join(names)}" if names else "; it takes none"))
+    return sets
 
 
 def cmd_summary(args) -> int:
@@ -111,7 +190,8 @@ def cmd_summary(args) -> int:
     program = check_file(args.file)
     model = pick_model(program, args.model)
     shape = parse_shape(args.input_shape, program, model)
-    summary = summarize_model(program, model, shape, parse_sets(args.set), span=program.models[model].name_span)
+    sets = check_set_names(program, model, parse_sets(args.set))
+    summary = summarize_model(program, model, shape, sets, span=program.models[model].name_span)
     print(summary.render())
     return 0
 
@@ -152,16 +232,22 @@ def cmd_build(args) -> int:
 
         model = pick_model(program, args.model)
         shape = parse_shape(args.input_shape, program, model)
-        text = summarize_model(program, model, shape, parse_sets(args.set)).render() + "\n"
+        text = summarize_model(program, model, shape, check_set_names(program, model, parse_sets(args.set))).render() + "\n"
     elif args.emit == "py":
         from .emit import emit_module
 
         text = emit_module(program, train=args.train)
     else:
-        from .lower_graph import graph_def_text
-
         model = pick_model(program, args.model)
         shape = parse_shape(args.input_shape, program, model)
-        text = graph_def_text(program, model, shape, parse_sets(args.set))
+        sets = check_set_names(program, model, parse_sets(args.set))
+        # The shape backend first: shape and scope errors are located errors, not TensorFlow's traceback
+        # (the check elaborates only models with a declared input shape, and only at their defaults).
+        from .shapes import summarize_model
+
+        summarize_model(program, model, shape, sets)
+        from .lower_graph import graph_def_text
+
+        text = graph_def_text(program, model, shape, sets)
     write_output(text, args.output)
     return 0

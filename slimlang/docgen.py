@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .layers import LAYERS, REQUIRED
+from .layers import CHECK_WORDS, LAYERS, REQUIRED
 from .values import BUILTINS, Op
 
 BEGIN = "<!-- BEGIN GENERATED: python -m slimlang.docgen -->"
@@ -44,7 +44,8 @@ def reference() -> str:
             out.append("| argument | type | default | TF-Slim keyword | meaning |")
             out.append("|---|---|---|---|---|")
             for p in kind.params:
-                out.append(f"| `{p.name}` | {p.type} | {_default(p)} | `{p.py_name}` | {p.doc} |")
+                kind_of = f"{p.type}, {CHECK_WORDS[p.check]}" if p.check else p.type
+                out.append(f"| `{p.name}` | {kind_of} | {_default(p)} | `{p.py_name}` | {p.doc} |")
             out.append("")
     out += ["## Builtin values", "", "| name | kind | Python | arguments | meaning |", "|---|---|---|---|---|"]
     for b in BUILTINS.values():

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from . import ast
 from .diagnostics import SlimError, Span, did_you_mean
-from .layers import LAYERS, REQUIRED, LayerKind, ShapeError, canonical_arg, fmt_shape
+from .layers import ENUMS, LAYERS, REQUIRED, LayerKind, ShapeError, canonical_arg, fmt_shape
 from .values import BUILTINS, STRING_CONSTANTS, Op, make_op
 
 
@@ -520,6 +520,8 @@ class Evaluator:
         """Bind positional and keyword arguments, then merge in `defaults`.
 
         Returns (merged arguments, the layer's own arguments, {arg: Origin} of the `defaults` ones)."""
+        if len(pos) > len(names) and not names:
+            raise SlimError.single("E203", f"{what} takes no arguments, got {len(pos)}", stmt.span)
         if len(pos) > len(names):
             raise SlimError.single("E203", f"{what} takes at most {len(names)} positional arguments "
                                    f"({', '.join(names)}), got {len(pos)}", stmt.span)
@@ -557,10 +559,18 @@ class Evaluator:
         param_map = kind.param_map
         for name, value in args.items():
             p = param_map.get(name)
-            if p is not None and value is not None and not _type_ok(p.type, value):
+            if p is None:
+                continue
+            if value is not None and not _type_ok(p.type, value):
                 for q in kind.params:
                     if q.name in args:
-                        self.check_type(kind, q, full[q.name], kw_spans.get(q.name, stmt.span))
+                        self.check_type(kind, q, full[q.name], *_arg_where(q.name, kind, pos, stmt, kw_spans,
+                                                                           from_defaults))
+            if p.check:
+                problem = p.problem(value)
+                if problem:
+                    span, notes = _arg_where(name, kind, pos, stmt, kw_spans, from_defaults)
+                    raise SlimError.single("E233", f"`{p.name}` of `{kind.name}` {problem}", span, notes)
         if kind.inputs == "list":
             values = full["values"]
             inputs = [v.obj for v in values]
@@ -575,13 +585,25 @@ class Evaluator:
         norm_params = None
         norm = full.get("normalizer")
         if isinstance(norm, Op):
-            norm_params = {**frame.defaults.resolved(norm.name)[0], **(full.get("normalizer_params") or {})}
+            given = full.get("normalizer_params") or {}
+            norm_kind = LAYERS.get(norm.name)
+            if given and norm_kind is not None:
+                self._check_normalizer_params(kind, norm_kind, given, pos, stmt, kw_spans, from_defaults)
+            norm_params = {**frame.defaults.resolved(norm.name)[0], **given}
         call = LayerCall(kind, inputs, args, full, scope, None, stmt.span, norm_params, (bound, kw_spans, from_defaults))
         try:
             out = yield call  # built by _drive, outside the interpreter's frames
         except ShapeError as e:
             shapes = ", ".join(fmt_shape(self.backend.shape(t)) for t in inputs)
-            raise SlimError.single("E301", f"{e}", stmt.span, [f"note: input shape {shapes}"] if shapes else []) from None
+            notes = [f"note: input shape {shapes}"] if shapes else []
+            made_at = getattr(self.backend, "made_at", None)
+            if made_at is not None and len(inputs) > 1:
+                # A join of mismatched tensors: say where each one was made, since the cause is
+                # usually there, not at the join.
+                labels = _input_labels(kind, stmt, len(inputs))
+                notes = [f"note: {label} {fmt_shape(self.backend.shape(t))} {made_at(t)}"
+                         for label, t in zip(labels, inputs)]
+            raise SlimError.single("E301", f"{e}", stmt.span, notes) from None
         out = Tensor(out)
         if kind.name in frame.collect:
             frame.model.end_points[self.backend.alias(out.obj)] = out
@@ -604,6 +626,8 @@ class Evaluator:
             except _Stop as s:
                 if s.whole_model:
                     raise
+            except SlimError as e:
+                raise _called_from(e, block, stmt) from None
             return inner.net
         with self.backend.variable_scope(scope, block.name):
             try:
@@ -611,12 +635,29 @@ class Evaluator:
             except _Stop as s:
                 if s.whole_model:
                     raise
+            except SlimError as e:
+                raise _called_from(e, block, stmt) from None
             name = self.backend.scope_name()
         if block.name in frame.collect:
             frame.model.end_points[name] = inner.net
         return inner.net
 
-    def check_type(self, kind: LayerKind, p, value, span):
+    def _check_normalizer_params(self, kind, norm_kind, given: dict, pos, stmt, kw_spans, from_defaults):
+        """normalizer_params=dict(decay=5): the normalizer's own constraints apply to its arguments.
+        (Keys the table does not list, such as variables_collections, are passed through unchecked.)"""
+        for k, v in given.items():
+            q = norm_kind.param(k) if isinstance(k, str) else None
+            if q is None or v is None:
+                continue
+            span, notes = _arg_where("normalizer_params", kind, pos, stmt, kw_spans, from_defaults)
+            if not _type_ok(q.type, v):
+                self.check_type(norm_kind, q, v, span, notes)
+            problem = q.problem(v) if q.check else None
+            if problem:
+                raise SlimError.single("E233", f"`{q.name}` of `{norm_kind.name}` (in normalizer_params) {problem}",
+                                       span, notes)
+
+    def check_type(self, kind: LayerKind, p, value, span, notes=()):
         t = p.type
         bad = None
         if value is None:
@@ -646,7 +687,11 @@ class Evaluator:
         elif t == "ints" and not isinstance(value, (list, tuple, int)):
             bad = "a list of integers"
         if bad:
-            raise SlimError.single("E210", f"`{p.name}` of `{kind.name}` must be {bad}, got {describe(value)}", span)
+            notes = list(notes)
+            if isinstance(value, str) and t in ENUMS:
+                notes.append(did_you_mean_case(value, ENUMS[t]))
+            raise SlimError.single("E210", f"`{p.name}` of `{kind.name}` must be {bad}, got {describe(value)}", span,
+                                   notes)
 
     # ----------------------------------------------------------- defaults --
     def apply_defaults_spec(self, spec, defaults: Defaults, env: dict, frame: Frame | None = None) -> Defaults:
@@ -848,6 +893,66 @@ class Evaluator:
             else:
                 raise SlimError.single("E207", f"`{fn.node.name}` needs its argument `{p.name}`", node.span)
         return self.eval(fn.node.value, frame)
+
+
+def _input_labels(kind: LayerKind, stmt, n: int) -> list:
+    """How to name each input tensor of a join in a note: `the current tensor`, `a`, ..."""
+    def text(e):
+        return f"`{e.id}`" if isinstance(e, ast.Name) else None
+
+    if kind.inputs == "list":
+        arg = stmt.args[0] if stmt.args else next((k.value for k in stmt.kwargs if k.name == "values"), None)
+        items = list(arg.items) if isinstance(arg, (ast.ListExpr, ast.TupleExpr)) else []
+        return [(text(items[i]) if i < len(items) else None) or f"value {i + 1}" for i in range(n)]
+    other = stmt.args[0] if stmt.args else next((k.value for k in stmt.kwargs if k.name == "other"), None)
+    return ["the current tensor"] + [(text(other) if other is not None else None) or "the other tensor"] * (n - 1)
+
+
+def _called_from(e: SlimError, block, stmt) -> SlimError:
+    """An error inside a block also says which call of the block it happened in (one note per
+    level, innermost first), since the block's own line is the same for every call."""
+    from .records import replace
+
+    d = e.diagnostics[0]
+    depth = sum(1 for n in d.notes if n.startswith(_IN_BLOCK))
+    if depth > _IN_BLOCK_MAX:
+        return e
+    note = (f"{_IN_BLOCK}`{block.name}` called at {stmt.span.location()}" if depth < _IN_BLOCK_MAX
+            else f"{_IN_BLOCK}calls further out (not listed)")
+    return SlimError([replace(d, notes=d.notes + (note,))] + e.diagnostics[1:])
+
+
+_IN_BLOCK = "note: in block "
+_IN_BLOCK_MAX = 8  # a chain of 500 nested blocks lists its innermost calls, not all 500
+
+
+def _arg_where(name: str, kind: LayerKind, pos: tuple, stmt, kw_spans, from_defaults) -> tuple:
+    """(span, notes) for an error about argument `name` of a layer: the keyword or positional
+    argument that set it, or the `defaults` line it came from (mentioning the layer)."""
+    if name in kw_spans:
+        return kw_spans[name], []
+    for k, span in kw_spans.items():  # written with TF-Slim's spelling (activation_fn=...)
+        p = kind.param(k)
+        if p is not None and p.name == name:
+            return span, []
+    names = kind.param_names
+    if name in names and names.index(name) < len(pos):
+        i = names.index(name)
+        # (in a stack, `fc [32, -4]`, the statement's one argument holds every layer's values)
+        arg = stmt.args[i] if len(stmt.args) == len(pos) else (stmt.args[0] if stmt.args else None)
+        return (arg.span if arg is not None else stmt.span), []
+    origin = from_defaults.get(name)
+    if origin is not None and origin.span is not None:
+        return origin.span, [f"note: set by `defaults` for `{kind.name}`, used by the layer at {stmt.span.location()}"]
+    return stmt.span, []
+
+
+def did_you_mean_case(word: str, candidates) -> str:
+    """A did-you-mean for a word that differs from a candidate only by case (`same` -> `SAME`)."""
+    for c in candidates:
+        if c.lower() == str(word).lower() and c != word:
+            return f"help: did you mean `{c}`?"
+    return ""
 
 
 def _is_int(v) -> bool:

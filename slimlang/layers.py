@@ -32,6 +32,11 @@ class P:
     default: object = REQUIRED
     py: str | None = None  # keyword in TF-Slim/TF when it differs (activation -> activation_fn)
     doc: str = ""
+    check: str = ""  # a value constraint from CHECKS (positive, probability, ...); "" for none
+
+    def problem(self, value) -> str | None:
+        """What is wrong with `value` under this parameter's constraint, or None."""
+        return check_value(self.check, value) if self.check else None
 
     @property
     def py_name(self) -> str:
@@ -72,6 +77,122 @@ class LayerKind:
         return self.param_map.get(name)
 
 
+# ------------------------------------------------------ value constraints ---
+# A parameter's `check` names one of these.  Each takes a value that already has the parameter's
+# type (the evaluator checks types first) and says what is wrong with it, or returns None.  The
+# evaluator applies them to every argument a layer or a `defaults` rule sets, so checking is
+# driven by this table, not by special cases per layer.
+
+
+def _num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _positive(v):
+    if v is None:
+        return "must be given (none is not a size here)"
+    items = list(v) if isinstance(v, (list, tuple)) else [v]
+    bad = [x for x in items if _num(x) and x <= 0]
+    if bad:
+        return f"must be positive, got {_show(v)}"
+    return None
+
+
+def _positive_or_none(v):
+    return None if v is None else _positive(v)
+
+
+def _probability(v):
+    if _num(v) and not 0 < v <= 1:
+        return f"must be a probability in (0, 1], got {_show(v)}"
+    return None
+
+
+def _unit(v):
+    if _num(v) and not 0 <= v <= 1:
+        return f"must be between 0 and 1, got {_show(v)}"
+    return None
+
+
+def _dims(v):
+    """A variable's shape: every dimension a positive integer."""
+    if v is None:
+        return "must be given, e.g. [10, 20]"
+    items = [v] if isinstance(v, int) else list(v)
+    bad = [x for x in items if not (isinstance(x, int) and not isinstance(x, bool) and x > 0)]
+    if bad:
+        return f"must list positive integer sizes, got {_show(v)}"
+    return None
+
+
+def _reshape_dims(v):
+    """tf.reshape's shape: positive sizes and at most one -1 (the size to infer)."""
+    items = [v] if isinstance(v, int) else list(v)
+    if any(not (isinstance(x, int) and not isinstance(x, bool)) or x == 0 or x < -1 for x in items):
+        return f"must list positive sizes (or -1 once, for the size to infer), got {_show(v)}"
+    if items.count(-1) > 1:
+        return f"may contain -1 only once (the one size to infer), got {_show(v)}"
+    return None
+
+
+def _paddings(v):
+    items = list(v) if isinstance(v, (list, tuple)) else [v]
+    for pair_ in items:
+        if not (isinstance(pair_, (list, tuple)) and len(pair_) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in pair_)):
+            return f"must be one [before, after] pair of non-negative integers per axis, got {_show(v)}"
+    return None
+
+
+def _axes_check(v):
+    if v is None:  # every axis (mean) or every axis of size 1 (squeeze)
+        return None
+    items = [v] if isinstance(v, int) else list(v)
+    if any(not (isinstance(x, int) and not isinstance(x, bool)) for x in items):
+        return f"must be an axis or a list of axes (integers), got {_show(v)}"
+    return None
+
+
+def _show(v) -> str:
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_show(x) for x in v) + "]"
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return repr(v)
+    return str(v)
+
+
+CHECKS: dict[str, Callable] = {
+    "positive": _positive,  # ints or pairs, every part >= 1, none not allowed
+    "positive_or_none": _positive_or_none,
+    "probability": _probability,  # (0, 1]
+    "unit": _unit,  # [0, 1]
+    "dims": _dims,
+    "dims_or_none": lambda v: None if v is None else _dims(v),
+    "reshape_dims": _reshape_dims,
+    "paddings": _paddings,
+    "axes": _axes_check,
+}
+
+# How docs/language.md words each constraint (after the parameter's type).
+CHECK_WORDS: dict[str, str] = {
+    "positive": "positive", "positive_or_none": "positive or none", "probability": "in (0, 1]",
+    "unit": "in [0, 1]", "dims": "positive sizes", "dims_or_none": "positive sizes or none",
+    "reshape_dims": "positive sizes, -1 once", "paddings": "non-negative pairs", "axes": "integers",
+}
+
+# Parameters whose values are a few words (SAME, VALID): a value that matches one but for case
+# gets a did-you-mean with the right spelling.
+ENUMS: dict[str, tuple] = {"padding": ("SAME", "VALID")}
+
+
+def check_value(check: str, value) -> str | None:
+    return CHECKS[check](value)
+
+
 # ------------------------------------------------------------ shape rules ---
 
 
@@ -85,7 +206,8 @@ def pair(v) -> tuple:
 
 def _rank(shape, n, what):
     if len(shape) != n:
-        raise ShapeError(f"{what} expects a rank-{n} input, got shape {fmt_shape(shape)}")
+        layout = " (batch, height, width, channels)" if n == 4 else ""
+        raise ShapeError(f"{what} expects a rank-{n} input{layout}, got shape {fmt_shape(shape)}")
 
 
 def _window_out(size, k, s, padding, what):
@@ -182,6 +304,12 @@ def _squeeze(shapes, a):
 def _mean(shapes, a):
     (shape,) = shapes
     axes = _axes(a, len(shape)) if a["axis"] is not None else list(range(len(shape)))
+    for given, x in zip([a["axis"]] if isinstance(a["axis"], int) else list(a["axis"] or ()), axes):
+        if not 0 <= x < len(shape):
+            raise ShapeError(f"mean axis {given} is out of range for shape {fmt_shape(shape)} "
+                             f"(axes run from {-len(shape)} to {len(shape) - 1})")
+    if len(set(axes)) != len(axes):
+        raise ShapeError(f"mean names an axis twice: {list(a['axis'])} for shape {fmt_shape(shape)}")
     if a["keepdims"]:
         return tuple(1 if i in axes else d for i, d in enumerate(shape))
     return tuple(d for i, d in enumerate(shape) if i not in axes)
@@ -228,12 +356,24 @@ def _add(shapes, a):
 
 def _reshape(shapes, a):
     (shape,) = shapes
-    target = list(a["shape"])
-    known = [d for d in shape if d is not None]
-    if target.count(-1) == 1 and len(known) == len(shape):
-        rest = math.prod(d for d in target if d != -1)
-        target[target.index(-1)] = math.prod(shape) // rest if rest else None
-    return tuple(None if d == -1 else d for d in target)
+    target = list(a["shape"]) if isinstance(a["shape"], (list, tuple)) else [a["shape"]]
+    if any(d is None for d in shape):
+        return tuple(None if d == -1 else d for d in target)
+    have = math.prod(shape)
+    rest = math.prod(d for d in target if d != -1)
+    if -1 in target:
+        if rest <= 0 or have % rest:
+            raise ShapeError(f"cannot reshape {fmt_shape(shape)} ({have:,} elements) to {list(a['shape'])}: "
+                             f"{have:,} is not a multiple of {rest:,}")
+        target[target.index(-1)] = have // rest
+    else:
+        # A fixed size that is a multiple of one example's size fits some batch size; only a size
+        # that fits none is certainly wrong (the check elaborates with a batch of 1).
+        per = have // shape[0] if shape and shape[0] else have
+        if rest != have and (per == 0 or rest % per):
+            raise ShapeError(f"cannot reshape {fmt_shape(shape)} ({have:,} elements) to {list(a['shape'])} "
+                             f"({rest:,} elements)")
+    return tuple(target)
 
 
 def _variable_shape(shapes, a):
@@ -323,17 +463,17 @@ _B_INIT = P("biases_initializer", "initializer", Op("zeros"), None, "initializer
 _B_REG = P("biases_regularizer", "regularizer", None, None, "regularizer of the biases")
 _TRAINABLE = P("trainable", "bool", True, None, "add the variables to TRAINABLE_VARIABLES")
 _REUSE = P("reuse", "bool", None, None, "reuse the layer's variables")
-_STRIDE1 = P("stride", "size2", 1, None, "stride, an int or a pair")
+_STRIDE1 = P("stride", "size2", 1, None, "stride, an int or a pair", check="positive")
 _PADDING = P("padding", "padding", "SAME", None, "SAME or VALID")
-_RATE = P("rate", "size2", 1, None, "atrous (dilation) rate")
-_KERNEL = P("kernel_size", "size2", REQUIRED, None, "kernel size: 3x3, [3, 3] or 3")
-_OUT = P("num_outputs", "int", REQUIRED, None, "number of output channels")
+_RATE = P("rate", "size2", 1, None, "atrous (dilation) rate", check="positive")
+_KERNEL = P("kernel_size", "size2", REQUIRED, None, "kernel size: 3x3, [3, 3] or 3", check="positive")
+_OUT = P("num_outputs", "int", REQUIRED, None, "number of output channels", check="positive")
 _CONV_COMMON = (_ACT, _NORM, _NORM_P, _W_INIT, _W_REG, _B_INIT, _B_REG, _TRAINABLE, _REUSE)
 
 
 # slim.variable and slim.model_variable take the same arguments.
 _VARIABLE_PARAMS = (
-    P("shape", "ints", REQUIRED, None, "the variable's shape"),
+    P("shape", "ints", REQUIRED, None, "the variable's shape", check="dims"),
     P("initializer", "initializer", None, None, "initializer"),
     P("regularizer", "regularizer", None, None, "regularizer"),
     P("trainable", "bool", True, None, "trainable"),
@@ -356,8 +496,8 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               default_scope="Conv2d_transpose", repeat_name="convolution2d_transpose", creates_variables=True,
               doc="transposed convolution (slim.conv2d_transpose)"),
     LayerKind("sep_conv", "slim.separable_conv2d",
-              (P("num_outputs", "int", REQUIRED, None, "output channels; `none` for depthwise only"), _KERNEL,
-               P("depth_multiplier", "int", 1, None, "depthwise channels per input channel"),
+              (P("num_outputs", "int", REQUIRED, None, "output channels; `none` for depthwise only", check="positive_or_none"), _KERNEL,
+               P("depth_multiplier", "int", 1, None, "depthwise channels per input channel", check="positive"),
                _STRIDE1, _PADDING, _RATE,
                P("pointwise_initializer", "initializer", None, None, "initializer of the pointwise weights"))
               + _CONV_COMMON,
@@ -368,26 +508,26 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               positional=("num_outputs",), default_scope="fully_connected", repeat_name="fully_connected",
               creates_variables=True, doc="fully connected layer (slim.fully_connected); `fc [32, 64]` is a stack"),
     LayerKind("pool", "slim.max_pool2d",
-              (_KERNEL, P("stride", "size2", 2, None, "stride"), P("padding", "padding", "VALID", None, "SAME or VALID")),
+              (_KERNEL, P("stride", "size2", 2, None, "stride", check="positive"), P("padding", "padding", "VALID", None, "SAME or VALID")),
               _pool_shape, positional=("kernel_size",), default_scope="MaxPool2D", repeat_name="max_pool2d",
               doc="max pooling (slim.max_pool2d): `pool 2` is a 2x2 window with stride 2"),
     LayerKind("avg_pool", "slim.avg_pool2d",
-              (_KERNEL, P("stride", "size2", 2, None, "stride"), P("padding", "padding", "VALID", None, "SAME or VALID")),
+              (_KERNEL, P("stride", "size2", 2, None, "stride", check="positive"), P("padding", "padding", "VALID", None, "SAME or VALID")),
               _pool_shape, positional=("kernel_size",), default_scope="AvgPool2D", repeat_name="avg_pool2d",
               doc="average pooling (slim.avg_pool2d)"),
     LayerKind("dropout", "slim.dropout",
-              (P("keep_prob", "float", 0.5, None, "probability of keeping a unit"),
-               P("noise_shape", "ints", None, None, "shape of the random keep/drop mask"),
+              (P("keep_prob", "float", 0.5, None, "probability of keeping a unit", check="probability"),
+               P("noise_shape", "ints", None, None, "shape of the random keep/drop mask", check="dims_or_none"),
                P("is_training", "bool", True, None, "drop only while training")),
               _same, positional=("keep_prob",), default_scope="Dropout", repeat_name="dropout",
               doc="dropout (slim.dropout)"),
     LayerKind("flatten", "slim.flatten", (), _flatten, default_scope="Flatten", repeat_name="flatten",
               doc="flatten all but the batch dimension (slim.flatten)"),
     LayerKind("batch_norm", "slim.batch_norm",
-              (P("decay", "float", 0.999, None, "moving-average decay"),
+              (P("decay", "float", 0.999, None, "moving-average decay", check="unit"),
                P("center", "bool", True, None, "add a learned offset (beta)"),
                P("scale", "bool", False, None, "add a learned scale (gamma)"),
-               P("epsilon", "float", 0.001, None, "added to the variance"),
+               P("epsilon", "float", 0.001, None, "added to the variance", check="positive"),
                P("activation", "activation", None, "activation_fn", "activation after normalizing"),
                P("is_training", "bool", True, None, "use batch statistics and update the moving ones"),
                P("updates_collections", "any", Op("UPDATE_OPS"), None, "where the moving-average updates go; `none` to run them in place"),
@@ -405,15 +545,15 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               doc="layer normalization (slim.layer_norm)"),
     LayerKind("softmax", "slim.softmax", (), _same, default_scope="softmax", repeat_name="softmax",
               doc="softmax over the last axis (slim.softmax)"),
-    LayerKind("squeeze", "tf.squeeze", (P("axis", "ints", None, None, "axes of size 1 to remove"),),
+    LayerKind("squeeze", "tf.squeeze", (P("axis", "ints", None, None, "axes of size 1 to remove", check="axes"),),
               _squeeze, positional=("axis",), scope_kw="name", default_scope="Squeeze", repeat_name="squeeze",
               doc="remove axes of size 1 (tf.squeeze): `squeeze [1, 2] as fc8/squeezed`"),
     LayerKind("mean", "tf.reduce_mean",
-              (P("axis", "ints", None, None, "axes to average over"), P("keepdims", "bool", False, None, "keep them as size 1")),
+              (P("axis", "ints", None, None, "axes to average over", check="axes"), P("keepdims", "bool", False, None, "keep them as size 1")),
               _mean, positional=("axis",), scope_kw="name", default_scope="Mean", repeat_name="mean",
               doc="average over axes (tf.reduce_mean): `mean [1, 2] keepdims=true as pool5` is global pooling"),
     LayerKind("pad", "tf.pad",
-              (P("paddings", "ints", REQUIRED, None, "[[before, after], ...] for each axis"),
+              (P("paddings", "ints", REQUIRED, None, "[[before, after], ...] for each axis", check="paddings"),
                P("mode", "str", "CONSTANT", None, "CONSTANT, REFLECT or SYMMETRIC"),
                P("constant_values", "float", 0, None, "fill value for CONSTANT")),
               _pad, positional=("paddings",), scope_kw="name", default_scope="Pad", repeat_name="pad",
@@ -426,7 +566,7 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
     LayerKind("add", "tf.add", (P("other", "tensor", REQUIRED, None, "the tensor to add to the current one"),),
               _add, positional=("other",), scope_kw="name", default_scope="Add", repeat_name="add",
               doc="element-wise sum with another tensor, the residual join (tf.add)"),
-    LayerKind("reshape", "tf.reshape", (P("shape", "ints", REQUIRED, None, "the new shape; -1 once to infer"),),
+    LayerKind("reshape", "tf.reshape", (P("shape", "ints", REQUIRED, None, "the new shape; -1 once to infer", check="reshape_dims"),),
               _reshape, positional=("shape",), scope_kw="name", default_scope="Reshape", repeat_name="reshape",
               doc="reshape (tf.reshape)"),
     LayerKind("variable", "slim.variable", _VARIABLE_PARAMS, _variable_shape, _variable_count, inputs="none", scope_kw="name", creates_variables=True,

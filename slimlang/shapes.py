@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
-from .diagnostics import Span
+from .diagnostics import SlimError, Span
 from .evaluate import Evaluator, LayerCall
 
 
@@ -49,6 +49,9 @@ class ShapeBackend:
         # keeps `_unique` O(1) amortised instead of O(n) per call (n layers
         # sharing a default name made elaboration quadratic).
         self._next_free: dict[str, int] = {}
+        # full scope name -> the call of the layer that holds it, for layers whose scope TF cannot
+        # share: an explicit `as` name, or a layer that creates variables.
+        self._owner: dict[str, LayerCall] = {}
 
     # -- scopes
     def _prefix(self) -> str:
@@ -101,6 +104,13 @@ class ShapeBackend:
     def normalizer_args(self, name, params):
         return params
 
+    def made_at(self, t: ShapeTensor) -> str:
+        """Which statement made tensor `t`, for notes on errors that join tensors."""
+        if t.node < 0:
+            return "is the model's input"
+        call = self.rows[t.node].call
+        return f"was made by the `{call.kind.name}` at {call.span.location()}"
+
     def layer(self, call: LayerCall) -> ShapeTensor:
         kind = call.kind
         inputs = call.inputs
@@ -115,11 +125,36 @@ class ShapeBackend:
             full = self._full(call.scope)
         else:
             full = self._unique_full(kind.default_scope)[1]
+        if call.scope is not None or kind.creates_variables:
+            first = self._owner.get(full)
+            if first is not None and not call.full.get("reuse"):
+                raise _duplicate_scope(full, call, first)
+            self._owner[full] = call
         counts = self.counts
         counts[full] = counts.get(full, 0) + 1
         rows = self.rows
         rows.append(Row(full, kind.name, out, trainable, non_trainable, tuple([t.node for t in inputs]), call))
         return ShapeTensor(out, full, len(rows) - 1)
+
+
+def _duplicate_scope(full: str, call: LayerCall, first: LayerCall) -> SlimError:
+    """Two layers under one scope name: TF-Slim would fail ("Variable .../weights already exists")
+    when they create variables, or silently rename the second (`stem_1`) when they do not."""
+    makes = call.kind.creates_variables and first.kind.creates_variables
+    consequence = ("both would create their variables there, which TensorFlow refuses" if makes else
+                   "TensorFlow would silently rename the second one")
+    base = full.rsplit("/", 1)[-1]
+    if first.span == call.span:
+        return SlimError.single("E235", f"scope `{full}` is used by two layers: {consequence}", call.span,
+                                ["note: first used by this same statement, in an earlier call of its block or "
+                                 "pass of its loop",
+                                 "help: give each call its own `as` name, or leave `as` out so each gets a "
+                                 "unique default name"])
+    return SlimError.single("E235", f"scope `{full}` is used by two layers: {consequence}", call.span,
+                            [f"note: first used by the `{first.kind.name}` at {first.span.location()}",
+                             f"help: give one of them another name, e.g. `as {base}_2`, or pass `reuse=true` "
+                             "to share the first one's variables" if makes else
+                             f"help: give one of them another name, e.g. `as {base}_2`"])
 
 
 class _CountCtx:
