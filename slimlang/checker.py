@@ -544,7 +544,19 @@ def _calls(body, blocks) -> set:
 
 
 def _check_recursion(prog: Program, c: Collector):
-    graph = {name: _calls(b.body, prog.blocks) for name, b in prog.blocks.items()}
+    blocks = {name: _calls(b.body, prog.blocks) for name, b in prog.blocks.items()}
+    _report_cycles(blocks, c, lambda name, path: c.error(
+        "E106", "blocks call each other in a cycle: " + " -> ".join(path), prog.blocks[name].name_span,
+        ["note: a network is finite; unroll with `for` instead"]))
+    uses = {name: {line.name for line in d.lines if isinstance(line, ast.CallRef) and line.name in prog.defaults}
+            for name, d in prog.defaults.items()}
+    _report_cycles(uses, c, lambda name, path: c.error(
+        "E107", "defaults blocks use each other in a cycle: " + " -> ".join(path), prog.defaults[name].name_span,
+        ["note: each `use` adds the other block's rules; a cycle would add them forever"]))
+
+
+def _report_cycles(graph: dict, c: Collector, report):
+    """Calls report(name, path) once per cycle of `graph` (name -> names it refers to)."""
     reported = set()
     for start in graph:
         stack = [(start, [start])]
@@ -554,8 +566,7 @@ def _check_recursion(prog: Program, c: Collector):
                 if nxt == start:
                     if start not in reported:
                         reported.update(path)
-                        c.error("E106", "blocks call each other in a cycle: " + " -> ".join(path + [start]),
-                                prog.blocks[start].name_span, ["note: a network is finite; unroll with `for` instead"])
+                        report(start, path + [start])
                 elif nxt not in path:
                     stack.append((nxt, path + [nxt]))
 

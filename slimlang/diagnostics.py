@@ -18,10 +18,17 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import functools
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from .records import record
+
+
+@functools.lru_cache(maxsize=4)
+def _lines(text: str) -> list:
+    # A file with thousands of errors renders thousands of snippets: split it once.
+    return text.splitlines()
 
 
 @record
@@ -32,7 +39,7 @@ class Source:
     text: str
 
     def line(self, lineno: int) -> str:
-        lines = self.text.splitlines()
+        lines = _lines(self.text)
         if 1 <= lineno <= len(lines):
             return lines[lineno - 1]
         return ""
@@ -66,8 +73,16 @@ class Span:
         text = self.source.line(self.line)
         width = len(str(self.line))
         end = self.end_col if self.end_line == self.line else len(text) + 1
-        caret_len = max(1, end - self.col)
-        pad = " " * (self.col - 1)
+        col = self.col
+        if len(text) > _SNIPPET_WIDTH:
+            # A very long line (generated code, a minified list) is shown around the caret only.
+            first = max(0, min(col - 1 - _SNIPPET_WIDTH // 4, len(text) - _SNIPPET_WIDTH))
+            last = first + _SNIPPET_WIDTH
+            text = ("..." if first else "") + text[first:last] + ("..." if last < len(text) else "")
+            shift = first - (3 if first else 0)
+            col, end = col - shift, min(end, last + 1) - shift
+        caret_len = max(1, end - col)
+        pad = " " * (col - 1)
         return [
             f"{' ' * width} |",
             f"{self.line} | {text}",
@@ -76,6 +91,7 @@ class Span:
 
 
 NO_SPAN = Span(None, 0, 0, 0, 0)
+_SNIPPET_WIDTH = 160  # characters of a source line shown under an error
 
 
 @record

@@ -20,7 +20,6 @@ Importing this module never imports TensorFlow.
 
 from __future__ import annotations
 
-import ast as pyast
 import builtins
 import functools
 import keyword
@@ -990,7 +989,21 @@ def _environment():
 
 
 def _used_names(source: str) -> set:
-    return {n.id for n in pyast.walk(pyast.parse(source)) if isinstance(n, pyast.Name)}
+    """Every global name the code reads or binds (attribute names too: harmless for deciding imports).
+
+    From the compiled code objects rather than an AST walk: a third faster on large modules."""
+    names, stack = set(), [compile(source, "<emitted>", "exec")]
+    while stack:
+        code = stack.pop()
+        names.update(code.co_names)
+        stack.extend(c for c in code.co_consts if isinstance(c, type(code)))
+    return names
+
+
+# black's time grows faster than the module: ~0.7 s for 200 definitions, ~12 s for 2,000 and over a
+# minute for 10,000.  A larger file is emitted as the templates lay it out (valid, compiled, only
+# less tidy), so `--emit py` stays a matter of seconds on any input.
+BLACK_MAX_ITEMS = 300
 
 
 def _black_format(text: str) -> str:
@@ -1052,7 +1065,8 @@ def emit_module(program, train: bool = False) -> str:
                           if name in used and view.train]
     text = env.get_template("module.py.j2").render(m=view)
     try:
-        text = _black_format(text)
+        if len(program.module.items) <= BLACK_MAX_ITEMS:
+            text = _black_format(text)
     except Exception as e:  # a bug in the emitter, never the user's
         raise RuntimeError(f"slimlang emitted invalid Python for {program.source_name}: {e}\n{text}") from e
     compile(text, f"<emitted from {program.source_name}>", "exec")

@@ -29,7 +29,7 @@ import math
 import operator
 from dataclasses import dataclass, field
 
-from . import ast
+from . import ast, limits
 from .diagnostics import SlimError, Span, did_you_mean
 from .layers import ENUMS, LAYERS, REQUIRED, LayerKind, ShapeError, canonical_arg, fmt_shape
 from .values import BUILTINS, STRING_CONSTANTS, Op, make_op
@@ -217,6 +217,8 @@ class Evaluator:
     def __init__(self, program, backend):
         self.program = program  # checker.Program
         self.backend = backend
+        # What this elaboration may still spend (limits.py); a new count for each model run.
+        self.budget = limits.Budget(getattr(program, "deadline", None))
         # node type -> unbound exec_/eval_ method (one dict lookup instead of a name built per node)
         self._exec_table = _EXEC_TABLES.setdefault(type(self), {})
         self._eval_table = _EVAL_TABLES.setdefault(type(self), {})
@@ -226,6 +228,7 @@ class Evaluator:
                   defaults="uses", call_span: Span | None = None):
         """Build model `name` on `inputs`; returns (net, end_points) of backend tensors."""
         model = self.program.models[name]
+        self.budget = limits.Budget(getattr(self.program, "deadline", None))
         env = self.bind_params(model, dict(params or {}), call_span or model.span, skip_first=True)
         first = model.params[0].name if model.params else "inputs"
         env[first] = Tensor(inputs)
@@ -246,6 +249,10 @@ class Evaluator:
                 self._drive(self.exec_body(model.body, frame))
             except _Stop:
                 pass
+            except RecursionError:
+                # The budgets bound each kind of nesting; only a mix of them all (deep blocks calling
+                # deep functions of deep expressions) reaches Python's own limit.
+                raise too_deep(model.name_span or model.span) from None
         if run.until is not None and not run.reached:
             raise SlimError.single("E402", f"unknown final end point {run.until!r}: no `endpoint` of "
                                    f"`{name}` has that name",
@@ -308,7 +315,11 @@ class Evaluator:
         # exec_ table: one generator less per nesting level for every layer's call to pass through.
         table = self._exec_table
         Layer, If, For, Scope, DefaultsStmt = ast.Layer, ast.If, ast.For, ast.Scope, ast.DefaultsStmt
+        budget = self.budget
         for stmt in body:
+            budget.steps += 1
+            if budget.steps >= budget.next_look:
+                budget.look(stmt.span)
             t = type(stmt)
             if t is Layer:
                 frame.net = yield from self.layer(stmt, frame)
@@ -483,6 +494,8 @@ class Evaluator:
         if stack_args is not None or stmt.repeat:
             what = "Stack" if stack_args is not None else "Repeat"
             base = scope if scope is not None else (block.name if block else kind.repeat_name)
+            if stmt.repeat:
+                limits.repeat_count(stmt.repeat, stmt.span)
             items = stack_args if stack_args is not None else [tuple(args)] * stmt.repeat
             out = start
             with self.backend.variable_scope(scope, what):
@@ -590,6 +603,7 @@ class Evaluator:
             if given and norm_kind is not None:
                 self._check_normalizer_params(kind, norm_kind, given, pos, stmt, kw_spans, from_defaults)
             norm_params = {**frame.defaults.resolved(norm.name)[0], **given}
+        self.budget.layer(stmt.span)
         call = LayerCall(kind, inputs, args, full, scope, None, stmt.span, norm_params, (bound, kw_spans, from_defaults))
         try:
             out = yield call  # built by _drive, outside the interpreter's frames
@@ -620,6 +634,8 @@ class Evaluator:
         env = self.bind_params(block, bound, stmt.span, skip_first=False, spans=kw_spans)
         env["inputs"] = x
         inner = Frame(env, x, frame.defaults, frame.collect, frame.model)
+        budget = self.budget
+        budget.enter(stmt.span, "block")
         if block.inline:
             try:
                 yield from self.exec_body(block.body, inner)
@@ -628,6 +644,8 @@ class Evaluator:
                     raise
             except SlimError as e:
                 raise _called_from(e, block, stmt) from None
+            finally:
+                budget.depth -= 1
             return inner.net
         with self.backend.variable_scope(scope, block.name):
             try:
@@ -637,6 +655,8 @@ class Evaluator:
                     raise
             except SlimError as e:
                 raise _called_from(e, block, stmt) from None
+            finally:
+                budget.depth -= 1
             name = self.backend.scope_name()
         if block.name in frame.collect:
             frame.model.end_points[name] = inner.net
@@ -755,6 +775,9 @@ class Evaluator:
             raise
         except (TypeError, ValueError, ZeroDivisionError, IndexError, KeyError, OverflowError, AttributeError) as e:
             raise SlimError.single("E226", f"cannot evaluate this expression: {e}", node.span) from None
+        except RecursionError:
+            # Raised again by each enclosing eval until one has the stack to build the error.
+            raise too_deep(node.span) from None
 
     def eval_Const(self, node, frame):
         return node.value
@@ -799,7 +822,8 @@ class Evaluator:
             raise SlimError.single("E228", "arithmetic on tensors is written as layers (`add other`)", node.span)
         if node.op == "+" and isinstance(left, str) != isinstance(right, str):
             raise SlimError.single("E226", f"cannot add {describe(left)} and {describe(right)}; use str(...)", node.span)
-        return _BINOPS[node.op](left, right)
+        limits.check_binop(node.op, left, right, node.span)
+        return limits.check_result(_BINOPS[node.op](left, right), node.span)
 
     def eval_Compare(self, node, frame):
         left = self.eval(node.left, frame)
@@ -858,6 +882,8 @@ class Evaluator:
                 what = "nan (not a number)" if nan else "-infinity" if args[0] < 0 else "infinity"
                 raise SlimError.single("E932", f"cannot take `{name}` of {what}: it has no integer value",
                                        node.span, [_NOT_FINITE_HELP[nan]])
+            if name == "range":
+                limits.check_range(tuple(args), node.span)
             return PURE_FUNCTIONS[name](*args, **kwargs)
         if name == "shape":
             t = args[0] if args else frame.net
@@ -877,6 +903,15 @@ class Evaluator:
         return t.obj
 
     def call_function(self, fn: Function, args, kwargs, node):
+        budget = self.budget
+        budget.step(node.span)
+        budget.enter(node.span, "function")
+        try:
+            return self._call_function(fn, args, kwargs, node)
+        finally:
+            budget.depth -= 1
+
+    def _call_function(self, fn: Function, args, kwargs, node):
         params = fn.node.params
         env = dict(fn.env)
         names = [p.name for p in params]
@@ -893,6 +928,13 @@ class Evaluator:
             else:
                 raise SlimError.single("E207", f"`{fn.node.name}` needs its argument `{p.name}`", node.span)
         return self.eval(fn.node.value, frame)
+
+
+def too_deep(span) -> SlimError:
+    """E943 when elaboration reaches Python's own recursion limit (see run_model)."""
+    return SlimError.single("E943", "blocks, functions and expressions nest too deeply here to elaborate", span,
+                            ["note: each kind of nesting has its own limit (docs/language.md, Limits); "
+                             "together they still exceed what Python can follow"])
 
 
 def _input_labels(kind: LayerKind, stmt, n: int) -> list:

@@ -31,7 +31,7 @@ from lark.exceptions import (
 )
 from lark.lexer import ContextualLexer
 
-from . import ast
+from . import ast, limits
 from .diagnostics import Diagnostic, SlimError, Source, Span
 
 
@@ -209,6 +209,7 @@ def _parser() -> Lark:
 
 def parse(text: str, filename: str = "<string>") -> ast.Module:
     """Parse .slim source text into an `ast.Module`, or raise `SlimError`."""
+    limits.check_source_size(text, filename)
     source = Source(filename, text)
     lark, builder = _parser_and_builder()
     # The builder (and the post-lexer) are shared by every parse: one at a time.
@@ -220,13 +221,37 @@ def parse(text: str, filename: str = "<string>") -> ast.Module:
         gc.disable()
         builder.start_parse(source)
         try:
-            return lark.parse(_ensure_newline(source.text))
+            module = lark.parse(_ensure_newline(source.text))
         except UnexpectedInput as e:
             raise _syntax_error(e, source) from None
         finally:
             builder.end_parse()
             if gc_was_enabled:
                 gc.enable()
+    _check_nesting(module)
+    return module
+
+
+def _check_nesting(module: ast.Module) -> None:
+    """E941 for a tree nested deeper than limits.MAX_NESTING.
+
+    Every later stage (checker, elaboration, emitter, fmt) walks the tree recursively; bounding
+    its depth here is what keeps them all within Python's stack.  This walk itself uses a list."""
+    stack = [(module, 0)]
+    pop, push = stack.pop, stack.append
+    is_node, fields = ast.is_node, ast.compared_fields
+    while stack:
+        node, depth = pop()
+        if type(node) is tuple:
+            for x in node:
+                push((x, depth))
+        elif is_node(node):
+            if depth > limits.MAX_NESTING:
+                raise SlimError.single("E941", f"nested more than {limits.MAX_NESTING} levels deep", node.span,
+                                       ["note: brackets, operators, blocks and statements count as levels; "
+                                        "name a part with `let` or a block to flatten it"])
+            for f in fields(node):
+                push((getattr(node, f), depth + 1))
 
 
 def _ensure_newline(text: str) -> str:
@@ -835,12 +860,16 @@ class _ExprReader:
         return ast.BoolOp(op, tuple(values), self.b._span(values[0], values[-1]))
 
     def not_(self):
-        tok = self._op()
-        if tok is not None and tok == "not":
+        # `not not ... x` and `- - ... x` are read in a loop: a long run of prefix operators must not
+        # use Python's stack (the nesting limit reports it once the tree is built).
+        prefixes = []
+        while (tok := self._op()) is not None and tok == "not":
             self.i += 1
-            operand = self.not_()
-            return ast.Not(operand, self.b._span(tok, operand))
-        return self.comparison()
+            prefixes.append(tok)
+        node = self.comparison()
+        for tok in reversed(prefixes):
+            node = ast.Not(node, self.b._span(tok, node))
+        return node
 
     def comparison(self):
         left = self.arith()
@@ -873,12 +902,14 @@ class _ExprReader:
         return node
 
     def factor(self):
-        tok = self._op()
-        if tok is not None and tok == "-":
+        prefixes = []
+        while (tok := self._op()) is not None and tok == "-":
             self.i += 1
-            operand = self.factor()
-            return ast.Neg(operand, self.b._span(tok, operand))
-        return self.power()
+            prefixes.append(tok)
+        node = self.power()
+        for tok in reversed(prefixes):
+            node = ast.Neg(node, self.b._span(tok, node))
+        return node
 
     def power(self):
         base = self.items[self.i]

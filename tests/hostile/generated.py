@@ -91,5 +91,25 @@ def many_errors() -> bytes:
     return ("model m(inputs: [8, 8, 1]) {\n" + "  convv 4 3x3\n" * 100_000 + "}\n").encode()
 
 
+def blocks_of_deep_scopes() -> bytes:
+    """60 blocks calling each other, each call 95 scopes deep: within every single limit, past
+    Python's stack together."""
+    parts = [f"block b{i}(d) {{\n" + "scope s {\n" * 95 + f"  b{i + 1} d\n" + "}\n" * 95 + "}\n" for i in range(60)]
+    parts.append("block b60(d) {\n  conv d 1x1\n}\n")
+    return ("".join(parts) + "model m(inputs: [8, 8, 1]) {\n  b0 4\n}\n").encode()
+
+
+def recursive_function_of_deep_expressions() -> bytes:
+    """A function recursing 60 deep through an 80-level expression."""
+    expr = "n" + " + 1" * 80
+    return (f"let f(n) = 0 if n < 1 else f(n - 1) + {expr}\nlet y = f(60)\n"
+            "model m(inputs: [8, 8, 1]) {\n  conv 4 3x3\n}\n").encode()
+
+
+def twenty_thousand_layers() -> bytes:
+    """A loop that elaborates 20,001 layers: one past the layer limit."""
+    return b"model m(inputs: [8, 8, 1]) {\n  for i in range(20001) {\n    conv 4 3x3\n  }\n}\n"
+
+
 GENERATORS = {name: fn for name, fn in list(globals().items())
               if callable(fn) and not name.startswith("_") and fn.__module__ == __name__}
