@@ -196,31 +196,49 @@ def cmd_summary(args) -> int:
     return 0
 
 
-def write_output(text: str, output: str | None):
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)  # a hard link to the input, too
+    except (OSError, ValueError):
+        return False
+
+
+def write_output(text: str | bytes, output: str | None, *, sources=(), example: str = "model.py"):
     """Write to OUT atomically (see fsutil) or to stdout.
 
     An unusable OUT is exit 1 (a file-system problem, E350/E351/E356), not a
-    traceback; an empty OUT is bad command-line use (exit 2).
+    traceback; an empty OUT is bad command-line use (exit 2).  OUT naming one
+    of `sources` (the .slim file read) is refused: it would be overwritten by
+    the output.  A device or FIFO (/dev/stdout) is written to, not replaced.
     """
     from . import fsutil
     from .diagnostics import UsageError
 
     if output is None:
-        sys.stdout.write(text)
+        if isinstance(text, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+        else:
+            sys.stdout.write(text)
         return
     if not output.strip():
         raise UsageError("-o/--output needs a file name, got an empty one")
     target = fsutil.write_target(output)
     if target.is_dir():
         raise SlimError.single("E356", f"-o {output} is a folder; it must name a file", None,
-                               [f"help: name a file in it, e.g. -o {os.path.join(output, 'model.py')}"])
+                               [f"help: name a file in it, e.g. -o {os.path.join(output, example)}"])
+    for src in sources:
+        if src and (target == fsutil.write_target(src) or _same_file(target, src)):
+            raise SlimError.single("E356", f"-o {output} is the input file {src}; refusing to overwrite it", None,
+                                   [f"help: write the output to another file, e.g. -o {example}"])
     blocker = fsutil.file_ancestor(target)
     if blocker is not None:
         raise SlimError.single("E350", f"cannot write -o {output}: {blocker} is a file, not a folder", None,
                                ["help: choose another path"])
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fsutil.atomic_write(target, text)
+        if not target.parent.is_dir() and not os.path.exists(output):
+            target.parent.mkdir(parents=True, exist_ok=True)
+        fsutil.atomic_write(output, text)
     except OSError as e:
         raise fsutil.os_error(e, f"writing -o {output}", target) from None
 
@@ -249,5 +267,6 @@ def cmd_build(args) -> int:
         from .lower_graph import graph_def_text
 
         text = graph_def_text(program, model, shape, sets)
-    write_output(text, args.output)
+    write_output(text, args.output, sources=[args.file],
+                 example="model.pbtxt" if args.emit == "pbtxt" else "model.py" if args.emit == "py" else "summary.txt")
     return 0

@@ -12,7 +12,9 @@ Two details a plain `tempfile.mkstemp` + rename gets wrong:
   would give it (0666 minus the umask) and a replaced file keeps its own;
 - renaming onto a symlink replaces the link by a regular file and leaves the
   file it pointed to untouched; the link is resolved first so the target is
-  the file replaced.
+  the file replaced;
+- renaming onto a device or a FIFO (`-o /dev/stdout`, `/dev/null`) would
+  replace the device by a regular file; those are written to instead.
 
 `os_error` turns an OSError into a located, readable SlimError.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -44,6 +47,17 @@ def write_target(path: str | os.PathLike) -> Path:
     return Path(os.path.realpath(os.fspath(path)))
 
 
+def _special_file(path: str | os.PathLike) -> Path | None:
+    """`path` (links followed) if it exists and is neither a regular file nor a folder, else None."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return Path(path)
+
+
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -65,6 +79,14 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, *, encoding: str = 
     """
     if isinstance(data, str):
         data = data.encode(encoding)
+    special = _special_file(path)
+    if special is not None:
+        # /dev/stdout, /dev/null, a FIFO, a terminal: written to, never replaced (a rename
+        # would put a regular file in the device's place). Looked up through the path as
+        # given: /dev/stdout's link resolves to a name that cannot be opened when it is a pipe.
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return special
     target = write_target(path)
     folder = target.parent
     try:

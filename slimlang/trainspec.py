@@ -728,7 +728,7 @@ ERROR_CODES: dict[str, str] = {
     "E353": "export --out is or holds the logdir, checkpoints, the .slim source or the data",
     "E354": "export --out is not empty: another folder, or a SavedModel without --overwrite",
     "E355": "a path that must be a folder (logdir, --out) is a file or lies under one",
-    "E356": "build -o names a folder, not a file",
+    "E356": "build/graph -o names a folder, or the .slim file being read, not a new output file",
     "E357": "the exported SavedModel does not load back; nothing at --out was changed",
 }
 

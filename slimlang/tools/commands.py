@@ -67,7 +67,9 @@ def cmd_graph(args) -> int:
     gm = graph.build(analysis, args.depth)
     g = graph.to_graphviz(gm, analysis.summary.model)
     data = graph.render(g, fmt)
-    graph.atomic_write(out, data)
+    from ..commands import write_output
+
+    write_output(data, args.output, sources=[args.file], example="net." + fmt)
     return 0
 
 
@@ -75,9 +77,9 @@ def cmd_fmt(args) -> int:
     import difflib
     from pathlib import Path
 
+    from .. import fsutil
     from ..checker import read_source
     from ..diagnostics import SlimError
-    from .. import fsutil
     from .fmt import FormatError, format_text
 
     errors, changed = [], []

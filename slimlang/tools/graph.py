@@ -10,11 +10,8 @@ package; rendering svg/png needs the system `dot` program.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..diagnostics import SlimError
 from .analysis import Analysis, fmt_shape
@@ -201,26 +198,6 @@ def to_graphviz(gm: GraphModel, title: str):
     for a, b in gm.edges:
         g.edge(a, b)
     return g
-
-
-def atomic_write(path: Path, data: bytes):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = os.stat(path).st_mode & 0o7777  # keep an existing file's permissions
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 INSTALL_HELP = ("help: install Graphviz, which provides `dot`: `apt-get install graphviz` (Debian/Ubuntu), "
