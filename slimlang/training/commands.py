@@ -64,6 +64,11 @@ def resolve(args):
 
     from ..trainspec import check_data_fits, with_overrides
 
+    for flag in ("logdir", "checkpoint", "init_from"):
+        value = getattr(args, flag, None)
+        if value is not None and not value.strip():
+            # An empty path would silently mean the default logdir, or the current folder.
+            raise UsageError(f"--{flag.replace('_', '-')} needs a path, got an empty one")
     module = slimlang.load(args.file)
     specs = list(getattr(module, "train_specs", []) or [])
     if not specs:

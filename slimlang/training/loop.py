@@ -25,7 +25,7 @@ from ..diagnostics import SlimError
 from ..trainspec import TrainSpec
 from . import checkpoints
 from ._tf import OpError, session_config, tf, tf1
-from .data import LABEL_ASSERT, Data, count_records, open_data
+from .data import LABEL_ASSERT, Data, count_records, open_data, tf_reason
 from .losses import build_losses
 from .model import call_model
 from .optim import make_train_op, steps_for
@@ -303,12 +303,12 @@ def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_s
         sess.run(it.initializer, feed_dict=feed)
         _say(stream, f"training {model_name or 'the model'} on {data.describe()}: steps {start}..{total}, "
              f"batch {spec.batch_size}, into {logdir}")
-        writer = tf1.summary.FileWriter(str(logdir), graph=graph if start == 0 else None)
-        try:
+        with _EventLog(logdir, graph if start == 0 else None) as writer:
             result = _run(sess, spec, data, saver, writer, train_op, summaries, lr, global_step, heads,
                           logdir, start, total, stream, progress)
-        finally:
-            writer.close()
+        if writer.failure is not None:
+            _say(stream, f"warning: TensorBoard summaries stopped at step {writer.failed_at}: {writer.failure} "
+                 f"(the checkpoints are complete)")
         result.resumed_from = resumed
         result.notes = notes
         return result
@@ -364,6 +364,89 @@ def _resume(sess, graph, cands, model_vars, fp, logdir, spec, stream, notes) -> 
         "E341", f"no readable checkpoint in {logdir}", spec.span,
         [f"note: {pathlib.Path(b).name}: {why}" for b, why in bad[:6]]
         + [f"help: move the logdir aside (mv {logdir} {logdir}.damaged) to start over"])
+
+
+class _EventLog:
+    """TensorBoard's event file, written so that its failure (a full disk, a
+    removed logdir) never replaces the real error nor prints a traceback.
+
+    tf1.summary.FileWriter writes from a thread; when a write fails the thread
+    logs an ERROR record, dies with a traceback printed by
+    `threading.excepthook`, and the exception comes back on the next
+    add_summary/flush/close, which (from a `finally`) would hide the E351 of
+    the checkpoint save that fails on the same full disk.  Here the first
+    failure is recorded (`failure`, `failed_at`), summaries stop, the
+    thread's traceback and log record are dropped, and the checkpoints, which
+    report their own write errors, carry on.
+    """
+
+    THREAD = "EventLoggerThread"
+    RECORD = "EventFileWriter writer thread error"
+
+    def __init__(self, logdir, graph):
+        self.logdir, self.graph = logdir, graph
+        self.writer = None
+        self.failure: str | None = None
+        self.failed_at = None
+        self.step = None
+
+    def _fail(self, e: BaseException):
+        if self.failure is None:
+            reason = getattr(e, "message", None) or (e.strerror if isinstance(e, OSError) else None) or str(e)
+            self.failure = (reason.strip().splitlines() or [type(e).__name__])[0][:300]
+            self.failed_at = self.step if self.step is not None else "the start"
+        w, self.writer = self.writer, None
+        if w is not None:
+            try:
+                w.close()
+            except Exception:
+                pass
+
+    def filter(self, record):  # logging.Filter protocol, for TensorFlow's logger
+        try:
+            return self.RECORD not in record.getMessage()
+        except (TypeError, ValueError):
+            return True
+
+    def _hook(self, args):
+        if args.thread is not None and args.thread.name == self.THREAD and issubclass(args.exc_type, Exception):
+            return  # recorded by FileWriter; surfaces in add/close, where _fail takes it
+        self._old_hook(args)
+
+    def __enter__(self):
+        import threading
+
+        self._old_hook = threading.excepthook
+        threading.excepthook = self._hook
+        tf.get_logger().addFilter(self)
+        try:
+            self.writer = tf1.summary.FileWriter(str(self.logdir), graph=self.graph)
+        except Exception as e:
+            self._fail(e)
+        return self
+
+    def add_summary(self, summary, step):
+        self.step = step
+        if self.writer is None:
+            return
+        try:
+            self.writer.add_summary(summary, step)
+        except Exception as e:
+            self._fail(e)
+
+    def __exit__(self, *exc):
+        import threading
+
+        try:
+            if self.writer is not None:
+                try:
+                    self.writer.close()
+                except Exception as e:
+                    self._fail(e)
+        finally:
+            threading.excepthook = self._old_hook
+            tf.get_logger().removeFilter(self)
+        return False
 
 
 def _why(e: Exception) -> str:
@@ -486,8 +569,11 @@ def _save_error(e: BaseException, spec: TrainSpec, logdir, step: int) -> SlimErr
     cands = checkpoints.candidates(logdir)
     keep = (f"the last complete checkpoint, {pathlib.Path(cands[0]).name}, is kept and is where the next run "
             "resumes" if cands else "no earlier checkpoint exists")
-    reason = getattr(e, "message", None) or (e.strerror if isinstance(e, OSError) else None) or str(e)
-    reason = (reason.strip().splitlines() or [type(e).__name__])[0][:300]
+    if isinstance(e, OpError):
+        reason = tf_reason(e.message)[:300] or type(e).__name__  # not "Graph execution error:"
+    else:
+        reason = (e.strerror if isinstance(e, OSError) else None) or str(e)
+        reason = (reason.strip().splitlines() or [type(e).__name__])[0][:300]
     span = spec.span_of("logdir")
     if fsutil.is_disk_full(e):
         return SlimError.single(
