@@ -104,6 +104,10 @@ def main(argv=None) -> int:
         # Python exceptions and are reported as diagnostics.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
+        files = getattr(args, "files", None) or ([args.file] if isinstance(getattr(args, "file", None), str) else [])
+        if any(not f.strip() for f in files):
+            # Path("") is the current folder: "cannot read .: it is a directory" would mislead.
+            raise UsageError("FILE is an empty name; give the path of a .slim file")
         return int(args.handler(args) or 0)
     except SlimError as e:
         print(e.render(), file=sys.stderr)

@@ -71,6 +71,16 @@ def test_bad_command_lines_exit_2_without_traceback(args):
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("command", ["check", "summary", "build", "fmt", "train", "graph"])
+def test_an_empty_file_name_is_bad_command_line_use(command, capsys):
+    from slimlang.cli import main
+
+    extra = ["-o", "x.dot"] if command == "graph" else []
+    assert main([command, "", *extra]) == 2
+    err = capsys.readouterr().err
+    assert "FILE is an empty name" in err and "is a directory" not in err
+
+
 def test_missing_file_is_a_clean_user_error(tmp_path):
     r = run("check", str(tmp_path / "nope.slim"))
     assert r.returncode == 1
