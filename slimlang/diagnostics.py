@@ -155,7 +155,13 @@ class Collector:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A 'help: did you mean ...' note, or '' when nothing is close."""
-    close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    return _did_you_mean(word, tuple(sorted(set(candidates))))
+
+
+@functools.lru_cache(maxsize=4096)
+def _did_you_mean(word: str, candidates: tuple) -> str:
+    # difflib costs ~0.2 ms a call; a file repeating one misspelling thousands of times asks once.
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f"help: did you mean `{close[0]}`?" if close else ""
 
 

@@ -153,7 +153,7 @@ def test_code_size_counts_neither_comments_nor_blank_space():
     strings = 'let s = "# not a comment ' + "y" * 100 + '"\n'
     n = limits.MAX_CODE_BYTES // len("".join(strings.split())) + 10  # blank space in strings is not counted either
     code, line, col, message = error_of(strings * n + TAIL)
-    assert code == "E940" and col == 1 and line < n and "1 MiB" in message
+    assert code == "E940" and col == 1 and line < n and "512 KiB" in message
 
 
 def test_long_lines_are_clipped_around_the_caret():
