@@ -30,7 +30,7 @@ from pathlib import Path
 
 from . import ast
 from .diagnostics import SlimError, Span
-from .evaluate import PURE_FUNCTIONS
+from .evaluate import PURE_FUNCTIONS, Function
 from .layers import LAYERS, canonical_arg
 from .values import BUILTINS, STRING_CONSTANTS, py_literal
 
@@ -338,6 +338,9 @@ class Emitter:
         for name in prog.globals:
             self.globals[name] = self._fresh(name, taken, force=name in self.functions)
             taken.add(self.globals[name])
+        # Module-level `let f(x) = ...`: emitted as module-level functions (.slim name -> the Function).
+        self.global_fns = {name: v for name, v in prog.globals.items()
+                           if isinstance(v, Function) and v.node.name == name}
 
     # ------------------------------------------------------------ names --
     def _clashes(self, name: str) -> bool:
@@ -474,6 +477,12 @@ class Emitter:
         if local is not None:  # a let function, or a parameter holding one (the evaluator calls it)
             kws = [f"{fn.names.get(k.name, k.name)}={self.expr(k.value, fn, fr)}" for k in e.kwargs]
             return f"{local}({', '.join(args + kws)})"
+        target = self.prog.globals.get(name)
+        if isinstance(target, Function) and target.node.name in self.global_fns:
+            # a module-level let function, or a let naming one (fn.names, checked above, shadows both)
+            names = self.global_fn_params(target.node)
+            kws = [f"{names.get(k.name, k.name)}={self.expr(k.value, fn, fr)}" for k in e.kwargs]
+            return f"{self.globals[name]}({', '.join(args + kws)})"
         for k in e.kwargs:
             if not k.name.isidentifier() or keyword.iskeyword(k.name):
                 raise _err("E511", f"`{k.name}` cannot be a keyword argument in Python", k.span)
@@ -508,6 +517,24 @@ class Emitter:
                 return "sc.name"
             return "tf.compat.v1.get_variable_scope().name"
         raise _err("E201", f"undefined function `{name}`", e.func.span)
+
+    def global_fn_params(self, node: ast.LetFunction) -> dict:
+        """.slim parameter name -> Python name, for a module-level let function."""
+        taken = set(self.globals.values()) | set(self.functions)
+        names = {}
+        for p in node.params:
+            names[p.name] = self._fresh(p.name, taken)
+            taken.add(names[p.name])
+        return names
+
+    def global_fn(self, name: str, node: ast.LetFunction) -> FunctionView:
+        """`let f(x, k=2) = ...` at the top of the file -> `def f(x, k=2): return ...`."""
+        names = self.global_fn_params(node)
+        fn = _Fn(node, "function", names)
+        params = [names[p.name] if p.default is None else f"{names[p.name]}={self.expr(p.default, fn, None)}"
+                  for p in node.params]
+        doc = [f"`let {name}` of {self.file} (line {node.span.line})."]
+        return FunctionView(self.globals[name], [], params, doc, [Stmt(f"return {self.expr(node.value, fn, None)}")])
 
     def _is_let_fn(self, fn, name) -> bool:
         node = fn.node
@@ -944,8 +971,15 @@ class Emitter:
                 functions.append(self.block_fn(item))
             elif isinstance(item, ast.Model):
                 functions.append(self.model_fn(item))
+        views = {name: self.global_fn(name, f.node) for name, f in self.global_fns.items()}
+        functions = list(views.values()) + functions
         constants = []
         for name, value in self.prog.globals.items():
+            if name in self.global_fns:
+                continue
+            if isinstance(value, Function) and value.node.name in views:  # let g = f: after f's def
+                views[value.node.name].after.append(code_line(f"{self.globals[name]} = {self.globals[value.node.name]}"))
+                continue
             try:
                 constants.append(f"{self.globals[name]} = {py_literal(value)}")
             except TypeError:

@@ -298,3 +298,49 @@ def test_emit_py_never_imports_tensorflow(tmp_path):
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert r.returncode == 0, r.stderr
     assert "def vgg_16(" in (tmp_path / "vgg.py").read_text()
+
+
+MODULE_LET_FUNCTIONS = """\
+let base = 2
+let width(x, k = 2) = x * k + base
+let w = width
+let print(len) = len + 1
+defaults d(n = width(1)) {
+  conv: padding=SAME
+}
+block b(n = width(1, k=1)) {
+  conv n 1x1
+}
+model m(inputs: [8, 8, 1], c = print(3)) uses d(width(2)) {
+  let h(y) = width(y, k=3)
+  conv width(3) 3x3
+  conv w(1, k=1) 3x3
+  conv h(1) 3x3
+  b
+  conv c 1x1
+}
+"""
+
+
+def test_module_level_let_functions_are_emitted_as_functions(tmp_path):
+    """Issue 13: `let f(x) = ...` at the top of a file checked, but --emit py said `undefined function`."""
+    f = tmp_path / "fns.slim"
+    f.write_text(MODULE_LET_FUNCTIONS)
+    prog = check_file(f)
+    text = emit_module(prog)
+    tree = pyast.parse(text)
+    defs = [n.name for n in tree.body if isinstance(n, pyast.FunctionDef)]
+    assert defs[:2] == ["width", "print_"]  # print would hide the builtin
+    ruff = shutil.which("ruff")
+    if ruff is not None:
+        (tmp_path / "fns.py").write_text(text)
+        r = subprocess.run([ruff, "check", "--no-cache", "--isolated", "--select", "E,F,W", str(tmp_path / "fns.py")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+    gen = _import(text, tmp_path, "fns")
+    shape = _input_shape(prog, "m")
+    g1, x1, n1, ep1 = _build_direct(f, "m", shape, {})
+    g2, x2, n2, ep2 = _build_emitted(gen, prog, "m", shape, {})
+    a, b = _facts(g1, n1, ep1), _facts(g2, n2, ep2)
+    for key in a:
+        assert a[key] == b[key], key
