@@ -187,6 +187,7 @@ print("files", before == after)
 """
 
 
+@pytest.mark.slow
 def test_importing_and_calling_the_emitted_module_creates_no_file(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
