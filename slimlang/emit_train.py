@@ -15,7 +15,7 @@ way the TF-Slim primer (sections 4-5) writes it:
 
 Options the emitted code cannot reproduce are rejected with a located error
 (E515 data, E516 loss, E517 names).  Strings from the .slim file reach the
-code only through `emit.py_str` / `py_literal` (both `repr`).
+code only through `pyview.py_str` / `py_literal` (both `repr`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import keyword
 import os
 
 from .diagnostics import SlimError
-from .emit import FunctionView, Stmt, _wrap, py_str
+from .pyview import FunctionView, Stmt, _wrap, py_str
 from .values import py_literal
 
 #: Locals and helpers the training code uses; .slim names must not take them.
