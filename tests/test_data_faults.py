@@ -400,7 +400,7 @@ def test_eval_checkpoint_of_a_different_model_lists_the_differences(tmp_path):
         evaluate(spec, _mlp(5), checkpoint=str(tmp_path / "run"), model_name="mlp", stream=io.StringIO())
     err = ei.value.first
     assert err.code == "E340" and "holds a different model than `mlp`" in err.message
-    assert "variables 3 of another shape, 2 missing" in err.message
+    assert "3 variables of another shape, 2 variables missing" in err.message
     notes = "\n".join(err.notes)
     assert "fc1/weights is [16, 5] in the model, [16, 8] in the checkpoint" in notes
     assert "not in the checkpoint: fc_extra/weights [5, 4]" in notes
@@ -572,3 +572,10 @@ def test_tfrecord_whose_only_record_is_cut_short_is_damaged_not_empty(tmp_path):
     assert err.first.code == "E328" and "header of record 0" in err.first.message
     (tmp_path / "empty.tfrecord").write_bytes(b"")
     assert opened_error("tfrecord", tmp_path / "empty.tfrecord").first.code == "E324"
+
+
+def test_image_shape_given_for_encoded_images_says_they_are_encoded(tmp_path):
+    p = write_records(tmp_path / "png.tfrecord", [encode(6, 6)] * 3)
+    err = opened_error("tfrecord", p, image_shape=[6, 6, 3])
+    assert err.first.code == "E322" and "raw image of" in err.first.message
+    assert "holds PNG images, not raw pixels" in text(err) and "remove it" in text(err)

@@ -188,6 +188,17 @@ def test_export_overwrite_swaps_in_a_new_savedmodel_and_a_failed_one_changes_not
         assert tree(logdir) == before_logdir, attr
 
 
+def test_export_of_a_checkpoint_of_another_model_is_e340_and_writes_nothing(trained, capsys):
+    tmp, f, logdir = trained
+    other = tmp / "wider.slim"
+    other.write_text(f.read_text().replace("conv 4 3x3", "conv 8 3x3"))
+    before = tree(tmp)
+    rc, err = run(capsys, ["export", other, "--checkpoint", logdir, "--out", tmp / "exp-other"])
+    assert rc == 1 and "error[E340]" in err and "holds a different model than `tiny`" in err, err
+    assert "3 variables of another shape" in err and "tiny/conv1/weights is [3, 3, 1, 8] in the model" in err
+    assert tree(tmp) == before
+
+
 def test_swap_in_restores_the_previous_export_when_the_rename_fails(tmp_path, monkeypatch):
     target = tmp_path / "sm"
     target.mkdir()

@@ -936,8 +936,12 @@ def _open_tfrecord(spec: DataSpec) -> Data:
             shp = tuple(shp) if len(shp) == 3 else tuple(shp) + (1,)
             itemsize = np.dtype(o["dtype"]).itemsize
             if len(data) != int(np.prod(shp)) * itemsize:
+                fmt = next((name for magic, name in _IMAGE_MAGIC if data[:len(magic)] == magic), None)
                 raise data_error(spec, "E322", f"raw image of {len(data)} bytes does not fit image_shape="
                                  f"{list(shp)} of {o['dtype']} ({int(np.prod(shp)) * itemsize} bytes)",
+                                 *([f"note: the feature {img_key!r} holds {fmt} images, not raw pixels: "
+                                    "image_shape is for raw pixels; remove it (and use resize=[h, w] for "
+                                    "another size)"] if fmt else []),
                                  key="image_shape")
             raw = full = shp
             plan["images"] = {"key": img_key, "mode": "raw", "feature": tf.io.FixedLenFeature([], tf.string)}

@@ -183,11 +183,12 @@ def different_model_error(ckpt_path: str, variables, ckpt: dict, span, model_nam
     if len(unexpected) > 5:
         notes.append(f"note: ... and {len(unexpected) - 5} more only in the checkpoint")
     notes.append("help: use the model, parameters (--set) and train section that wrote the checkpoint")
-    parts = [f"{len(x)} {what}" for x, what in ((mismatched, "of another shape"), (missing, "missing"),
-                                                (unexpected, "only in the checkpoint")) if x]
+    parts = [f"{len(x)} variable{'s' if len(x) != 1 else ''} {what}"
+             for x, what in ((mismatched, "of another shape"), (missing, "missing"),
+                             (unexpected, "only in the checkpoint")) if x]
     who = f"`{model_name}`" if model_name else "this model"
     return SlimError.single("E340", f"checkpoint {ckpt_path} holds a different model than {who}: "
-                            f"variables {', '.join(parts)}", span, notes)
+                            f"{', '.join(parts)}", span, notes)
 
 
 def plan_for(init: InitSpec, variables) -> Plan:

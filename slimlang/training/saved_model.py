@@ -202,7 +202,7 @@ def _write(spec, model_fn, out_path: pathlib.Path, cands, name, data) -> str:
             outputs["output"] = net
         saver = tf1.train.Saver(var_list=tf1.global_variables())
         with tf1.Session(config=session_config()) as sess:
-            used = restore_any(sess, saver, cands, spec.span)
+            used = restore_any(sess, saver, cands, spec.span, model_name=name)
             builder = tf1.saved_model.Builder(str(out_path))
             sig = tf1.saved_model.signature_def_utils.predict_signature_def(
                 inputs={"images": images}, outputs=outputs)
