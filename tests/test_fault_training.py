@@ -298,6 +298,16 @@ def test_train_removes_orphan_data_files_and_keeps_the_rest(trained, capsys):
 # ------------------------------------------------------------ bad logdirs ---
 
 
+def test_set_of_a_parameter_the_model_lacks_is_exit_2_for_train_eval_and_export(tmp_path, capsys):
+    f = write(tmp_path)
+    for argv in (["train", f, "--logdir", tmp_path / "L"], ["eval", f, "--logdir", tmp_path / "L"],
+                 ["export", f, "--logdir", tmp_path / "L", "--out", tmp_path / "sm"]):
+        rc, err = run(capsys, [*argv, "--set", "num_clases=3"])
+        assert rc == 2 and "has no parameter 'num_clases' (did you mean `num_classes`?)" in err, (argv, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.slim"]
+
+
+
 def test_logdir_that_is_a_file_or_under_one_is_a_located_e355(tmp_path, capsys):
     f = write(tmp_path)
     (tmp_path / "afile").write_text("mine")

@@ -107,10 +107,14 @@ def resolve(args):
     if getattr(args, "set", None):
         import dataclasses
 
-        from ..commands import parse_sets
+        from ..commands import check_set_names, parse_sets
 
+        sets = parse_sets(args.set)
+        program = getattr(models[model_name], "_program", None)
+        if program is not None and model_name in program.models:
+            check_set_names(program, model_name, sets)  # a name the model lacks: exit 2, as for summary
         params = dict(spec.model.params)
-        params.update(parse_sets(args.set))
+        params.update(sets)
         spec = dataclasses.replace(spec, model=dataclasses.replace(spec.model, params=params))
     if getattr(args, "init_from", None):
         import dataclasses
@@ -153,7 +157,8 @@ def cmd_eval(args) -> int:
                       batch_size=args.batch_size, model_name=name)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"{result.checkpoint} (step {result.step}): {result.examples} {result.split} examples", file=sys.stderr)
+    what = "eval examples" if result.split == "eval" else "examples (all the data)"
+    print(f"{result.checkpoint} (step {result.step}): {result.examples} {what}", file=sys.stderr)
     for line in result.lines():
         print(line)
     return 0
