@@ -1,7 +1,9 @@
 """`slimlang lsp`: a language server on stdio, built on pygls.
 
 - diagnostics: the checker's errors (syntax, names, defaults, static shapes)
-  published on open and on every change;
+  published on open and after each pause in editing (`Scheduler`: checks are
+  debounced, run in a worker thread under a deadline, and a result for an old
+  version is dropped, so no document can freeze the server);
 - hover: on a layer statement, each layer it builds with its output shape,
   parameter count and the arguments it inherits from `defaults` (for every
   model with a declared input shape); on a block, model or defaults name,
@@ -12,12 +14,16 @@
 - go to definition: of blocks, models, named defaults and top-level `let`s.
 
 `Document` holds the editor-independent logic (and is what the unit tests
-use); `main()` wires it to pygls.
+use); `main()` wires it to pygls, with a protocol that answers every request,
+even one whose params pygls cannot read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -49,49 +55,88 @@ class Completion:
 
 
 @dataclass
+class CheckResult:
+    """What one check of a text found; a None field keeps the document's previous value."""
+
+    diagnostics: list  # of Diagnostic
+    module: ast.Module | None = None  # None: the text did not parse
+    analyses: list | None = None  # None: the text did not check
+
+
+def check_document(text: str, filename: str, seconds: float | None = None) -> CheckResult:
+    """Parse, check and analyze `text` for the editor; never raises.
+
+    `seconds` limits each elaboration (the check, then the analyses for hover): the evaluator
+    stops itself with a located error at the deadline, since a thread cannot be killed."""
+    try:
+        return _check_document(text, filename, seconds)
+    except Exception as e:  # noqa: BLE001 - a checker bug must not kill the server
+        return CheckResult([Diagnostic("E999", f"internal error while checking: {e!r}")])
+
+
+def _deadline(seconds: float | None) -> float | None:
+    return None if seconds is None else time.monotonic() + seconds
+
+
+def _check_document(text: str, filename: str, seconds: float | None) -> CheckResult:
+    from ..checker import check_module
+    from ..parser import parse
+
+    try:
+        module = parse(text, filename)
+    except SlimError as e:
+        return CheckResult(list(e.diagnostics))
+    try:
+        program = check_module(module, filename, deadline=_deadline(seconds))
+    except SlimError as e:
+        return CheckResult(list(e.diagnostics), module)
+    # The analyses elaborate every model again: give them a time limit of their own, or a check
+    # that used most of its time would leave hover without shapes.
+    program.deadline = _deadline(seconds)
+    return CheckResult([], module, _analyses(program))
+
+
+def _analyses(program) -> list:
+    from .analysis import analyze
+
+    out = []
+    for name in program.models:
+        shape = program.input_shape(name)
+        if shape is None:
+            continue
+        try:
+            out.append(analyze(program, name, (1,) + tuple(shape), span=program.models[name].name_span))
+        except SlimError:  # the checker passed it; an analysis that runs out of time only loses hover
+            pass
+    return out
+
+
+@dataclass
 class Document:
     uri: str
     text: str = ""
     diagnostics: list = field(default_factory=list)  # of Diagnostic
     module: ast.Module | None = None  # last text that parsed
     analyses: list = field(default_factory=list)  # of tools.analysis.Analysis, last text that checked
+    version: int | None = None  # the editor's version of `text`
+    revision: int = 0  # counts every new text (and save): a check of an older revision is stale
 
     @property
     def filename(self) -> str:
         return uri_to_path(self.uri)
 
-    def update(self, text: str):
-        """Re-parse and re-check; keeps the last good AST and shapes for hover and definitions."""
-        from ..checker import check_module
-        from ..parser import parse
-        from .analysis import analyze
-
+    def update(self, text: str, seconds: float | None = None):
+        """Re-parse and re-check now (the unit tests; the server checks in a thread, see Scheduler)."""
         self.text = text
-        self.diagnostics = []
-        try:
-            module = parse(text, self.filename)
-        except SlimError as e:
-            self.diagnostics = list(e.diagnostics)
-            return
-        self.module = module
-        try:
-            program = check_module(module, self.filename)
-        except SlimError as e:
-            self.diagnostics = list(e.diagnostics)
-            return
-        except Exception as e:  # noqa: BLE001 - a checker bug must not kill the server
-            self.diagnostics = [Diagnostic("E999", f"internal error while checking: {e!r}")]
-            return
-        analyses = []
-        for name in program.models:
-            shape = program.input_shape(name)
-            if shape is None:
-                continue
-            try:
-                analyses.append(analyze(program, name, (1,) + tuple(shape), span=program.models[name].name_span))
-            except SlimError:
-                pass
-        self.analyses = analyses
+        self.apply(check_document(text, self.filename, seconds))
+
+    def apply(self, result: CheckResult):
+        """Take a check's findings; keeps the last good AST and shapes for hover and definitions."""
+        self.diagnostics = result.diagnostics
+        if result.module is not None:
+            self.module = result.module
+        if result.analyses is not None:
+            self.analyses = result.analyses
 
     # ------------------------------------------------------------ queries --
     def line_text(self, line0: int) -> str:
@@ -250,6 +295,101 @@ class Document:
         return out
 
 
+# ------------------------------------------------------------ scheduling ---
+
+# Seconds after the last edit before checking: typing a word must not start a check per key.
+DEBOUNCE_SECONDS = 0.2
+# Seconds each elaboration of a check may take; the evaluator stops at the deadline (E945).
+CHECK_SECONDS = 2.0
+# Seconds after which the server stops waiting for a check thread that has not stopped by itself
+# (a bug, or parsing a file near the size limit) and publishes E945 instead; the thread runs on.
+ABANDON_SECONDS = 20.0
+# Check threads alive at once, abandoned ones included, so that runaways cannot pile up.
+MAX_CHECK_THREADS = 4
+
+
+class Scheduler:
+    """Checks open documents off the event loop, so that requests are answered while a check runs.
+
+    Edits are debounced; a document has one check at a time; a result for a text that has
+    changed since is dropped, never published over a newer version. All methods run on the
+    event loop (the worker threads only compute a CheckResult), so documents need no lock."""
+
+    def __init__(self, publish):
+        self.docs: dict[str, Document] = {}
+        self._publish = publish  # (Document) -> None
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._threads = asyncio.Semaphore(MAX_CHECK_THREADS)
+        self._tasks: set = set()  # the event loop keeps only weak references to tasks
+
+    def opened(self, uri: str, text: str, version: int | None):
+        self.docs[uri] = Document(uri)
+        self._edited(self.docs[uri], text, version, delay=0)
+
+    def changed(self, uri: str, text: str, version: int | None):
+        doc = self.docs.setdefault(uri, Document(uri))
+        self._edited(doc, text, version, delay=DEBOUNCE_SECONDS)
+
+    def saved(self, uri: str):
+        doc = self.docs.get(uri)
+        if doc is not None:
+            self._edited(doc, doc.text, doc.version, delay=0)
+
+    def closed(self, uri: str):
+        self.docs.pop(uri, None)  # a check still running for it finds it gone and drops its result
+
+    def _edited(self, doc: Document, text: str, version: int | None, delay: float):
+        doc.text, doc.version = text, version
+        doc.revision += 1
+        task = asyncio.ensure_future(self._check_later(doc, doc.revision, delay))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _current(self, doc: Document, revision: int) -> bool:
+        return self.docs.get(doc.uri) is doc and doc.revision == revision
+
+    async def _check_later(self, doc: Document, revision: int, delay: float):
+        await asyncio.sleep(delay)
+        if not self._current(doc, revision):
+            return  # debounced: a later edit has a task of its own
+        async with self._locks.setdefault(doc.uri, asyncio.Lock()):
+            if not self._current(doc, revision):
+                return
+            result = await self._check_in_thread(doc.text, doc.filename)
+            if self._current(doc, revision):
+                doc.apply(result)
+                self._publish(doc)
+
+    async def _check_in_thread(self, text: str, filename: str) -> CheckResult:
+        loop = asyncio.get_running_loop()
+        await self._threads.acquire()
+        done = loop.create_future()
+
+        def finished(result):  # on the loop: the thread has ended, abandoned or not
+            self._threads.release()
+            if not done.done():
+                done.set_result(result)
+
+        def work():
+            try:
+                result = check_document(text, filename, CHECK_SECONDS)
+            except BaseException as e:  # noqa: BLE001 - the awaiting task must always hear back
+                result = CheckResult([Diagnostic("E999", f"internal error while checking: {e!r}")])
+            try:
+                loop.call_soon_threadsafe(finished, result)
+            except RuntimeError:  # the loop has closed: the server is exiting
+                pass
+
+        # A daemon thread: one that never ends must not keep the process alive after `exit`.
+        threading.Thread(target=work, name=f"slimlang-check {filename}", daemon=True).start()
+        try:
+            return await asyncio.wait_for(asyncio.shield(done), ABANDON_SECONDS)
+        except asyncio.TimeoutError:
+            note = "note: the language server gave up on it; it checks the next edit as usual"
+            return CheckResult([Diagnostic("E945", f"checking this file did not finish within {ABANDON_SECONDS:g} s",
+                                           notes=(note,))])
+
+
 # ---------------------------------------------------------------- pygls ---
 
 
@@ -260,16 +400,71 @@ def _range(types, span, text: str):
                        types.Position(max(span.end_line - 1, 0), max(span.end_col - 1, 0)))
 
 
+@dataclass
+class _Unanswerable:
+    """A request whose params do not fit the LSP types: what to answer it with."""
+
+    id: int | str | None
+    error: object  # a pygls JsonRpcException
+    jsonrpc: str = "2.0"
+
+
+def _invalid_params_reason(error: Exception) -> str:
+    import cattrs
+
+    cause = error.__cause__
+    if isinstance(cause, cattrs.ClassValidationError):
+        reasons = cattrs.transform_error(cause)
+        return "; ".join(reasons[:5]) + (f" (and {len(reasons) - 5} more)" if len(reasons) > 5 else "")
+    return str(cause or error)[:500]
+
+
+def _protocol_class():
+    """pygls' protocol, changed to answer every request.
+
+    pygls drops a request whose params do not fit the LSP types (it fails while reading the
+    message, before there is a request to answer), so the editor waits forever; and it ignores
+    requests after `shutdown`. Both get a JSON-RPC error here."""
+    from lsprotocol import types
+    from pygls import exceptions as rpc
+    from pygls.protocol import LanguageServerProtocol
+
+    class Protocol(LanguageServerProtocol):
+        def structure_message(self, data):
+            try:
+                return super().structure_message(data)
+            except rpc.JsonRpcException as e:
+                if not (isinstance(data, dict) and "id" in data and "method" in data):
+                    raise  # a notification or a response: nobody waits for an answer
+                msg_id = data["id"] if isinstance(data["id"], (int, str)) else None
+                method = data["method"] if isinstance(data["method"], str) else "?"
+                reason = _invalid_params_reason(e)
+                return _Unanswerable(msg_id, rpc.JsonRpcInvalidParams(f"invalid params for {method}: {reason}"))
+
+        def handle_message(self, message):
+            if isinstance(message, _Unanswerable):
+                self._send_response(message.id, error=message.error.to_response_error())
+                return
+            method = getattr(message, "method", None)
+            if self._shutdown and method not in (None, types.EXIT) and getattr(message, "id", None) is not None:
+                error = rpc.JsonRpcInvalidRequest(f"{method}: the server is shutting down")
+                self._send_response(message.id, error=error.to_response_error())
+                return
+            super().handle_message(message)
+
+    return Protocol
+
+
 def create_server():
     from lsprotocol import types
     from pygls.lsp.server import LanguageServer
 
     from .. import __version__
 
-    server = LanguageServer("slimlang", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
-    docs: dict[str, Document] = {}
+    server = LanguageServer("slimlang", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full,
+                            protocol_cls=_protocol_class())
 
-    def publish(ls, doc: Document, version=None):
+    def publish(doc: Document):
         diags = []
         for d in doc.diagnostics:
             if d.span is not None and d.span.source is not None and d.span.source.name != doc.filename:
@@ -277,45 +472,38 @@ def create_server():
             message = d.message + "".join(f"\n{n}" for n in d.notes)
             diags.append(types.Diagnostic(range=_range(types, d.span, doc.text), message=message,
                                           severity=types.DiagnosticSeverity.Error, code=d.code, source="slimlang"))
-        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags,
-                                                                            version=version))
+        server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags,
+                                                                                version=doc.version))
 
-    def refresh(ls, uri, version=None):
-        text = ls.workspace.get_text_document(uri).source
-        doc = docs.setdefault(uri, Document(uri))
-        doc.update(text)
-        publish(ls, doc, version)
+    checks = Scheduler(publish)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls, params: types.DidOpenTextDocumentParams):
-        refresh(ls, params.text_document.uri, params.text_document.version)
+        checks.opened(params.text_document.uri, params.text_document.text, params.text_document.version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls, params: types.DidChangeTextDocumentParams):
-        refresh(ls, params.text_document.uri, params.text_document.version)
+        uri = params.text_document.uri
+        checks.changed(uri, ls.workspace.get_text_document(uri).source, params.text_document.version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls, params: types.DidSaveTextDocumentParams):
-        refresh(ls, params.text_document.uri)
+        checks.saved(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls, params: types.DidCloseTextDocumentParams):
-        docs.pop(params.text_document.uri, None)
+        checks.closed(params.text_document.uri)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri,
                                                                             diagnostics=[]))
 
-    def doc_for(ls, uri) -> Document:
-        doc = docs.get(uri)
-        if doc is None:
-            doc = docs[uri] = Document(uri)
-            doc.update(ls.workspace.get_text_document(uri).source)
-        return doc
+    # Requests answer from what the last finished check left (an unknown document: null). They
+    # never check themselves: that would block every other request behind a slow check.
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(ls, params: types.HoverParams):
-        doc = doc_for(ls, params.text_document.uri)
-        text = doc.hover(params.position.line, params.position.character)
-        if text is None:
+        doc = checks.docs.get(params.text_document.uri)
+        text = doc and doc.hover(params.position.line, params.position.character)
+        if not text:
             return None
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
 
@@ -325,7 +513,9 @@ def create_server():
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[" ", "="]))
     def completion(ls, params: types.CompletionParams):
-        doc = doc_for(ls, params.text_document.uri)
+        doc = checks.docs.get(params.text_document.uri)
+        if doc is None:
+            return None
         items = [types.CompletionItem(label=c.label, kind=kinds.get(c.kind), detail=c.detail or None,
                                       insert_text=c.insert)
                  for c in doc.completions(params.position.line, params.position.character)]
@@ -333,8 +523,8 @@ def create_server():
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
     def definition(ls, params: types.DefinitionParams):
-        doc = doc_for(ls, params.text_document.uri)
-        span = doc.definition(params.position.line, params.position.character)
+        doc = checks.docs.get(params.text_document.uri)
+        span = doc and doc.definition(params.position.line, params.position.character)
         if span is None:
             return None
         return types.Location(uri=doc.uri, range=_range(types, span, doc.text))
