@@ -823,7 +823,9 @@ class Evaluator:
         if node.op == "+" and isinstance(left, str) != isinstance(right, str):
             raise SlimError.single("E226", f"cannot add {describe(left)} and {describe(right)}; use str(...)", node.span)
         limits.check_binop(node.op, left, right, node.span)
-        return limits.check_result(_BINOPS[node.op](left, right), node.span)
+        value = limits.check_result(_BINOPS[node.op](left, right), node.span)
+        self.budget.made(value, node.span)
+        return value
 
     def eval_Compare(self, node, frame):
         left = self.eval(node.left, frame)
@@ -884,7 +886,9 @@ class Evaluator:
                                        node.span, [_NOT_FINITE_HELP[nan]])
             if name == "range":
                 limits.check_range(tuple(args), node.span)
-            return PURE_FUNCTIONS[name](*args, **kwargs)
+            value = PURE_FUNCTIONS[name](*args, **kwargs)
+            self.budget.made(value, node.span)
+            return value
         if name == "shape":
             t = args[0] if args else frame.net
             return list(self.backend.shape(self._tensor_arg(t, node)))

@@ -36,6 +36,7 @@ MAX_INT_BITS = 1024
 MAX_LENGTH = 1_000_000
 
 _LOOK_EVERY = 1024  # steps between looks at the step limit and the clock
+_ITEMS_PER_STEP = 64  # items of a list or string made that cost as much time as one statement
 
 
 class Budget:
@@ -70,6 +71,15 @@ class Budget:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise SlimError.single("E945", "checking took longer than its time limit; stopped here", span,
                                    ["note: the language server gives each check a few seconds"])
+
+    def made(self, value, span) -> None:
+        """A list or string was just made: its size counts as work (a 1,000,000-item list as ~15,000 steps),
+        so a loop that makes large values meets the step limit and the deadline in time too."""
+        n = len(value) if isinstance(value, (list, tuple, str)) else 0
+        if n >= _ITEMS_PER_STEP:
+            self.steps += n // _ITEMS_PER_STEP
+            if self.steps >= self.next_look:
+                self.look(span)
 
     def layer(self, span) -> None:
         self.layers += 1

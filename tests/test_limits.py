@@ -133,7 +133,18 @@ def test_deadline():
     passes(text)
     with pytest.raises(SlimError) as e:
         check_text(text, "t.slim", deadline=time.monotonic() - 1)
-    assert (e.value.first.code, e.value.first.span.line) == ("E945", 3)
+    # noticed at the first look at the clock: making the 100,000-item range already counts as work
+    assert e.value.first.code == "E945" and e.value.first.span.line in (2, 3)
+
+
+def test_making_large_values_in_a_loop_counts_as_work():
+    # Each turn makes a 1,000,000-item list: the step budget ends it after a few dozen turns, not 100,000.
+    text = "model m(inputs: [8, 8, 1]) {\n  for i in range(100000) {\n    let x = len(range(1000000))\n  }\n" \
+           "  conv 4 3x3\n}\n"
+    t = time.monotonic()
+    code, line, col, _ = error_of(text)
+    assert (code, line, col) == ("E942", 3, 17)
+    assert time.monotonic() - t < 30  # ~1 s here; the bound only guards against a hang
 
 
 def test_cycles_of_defaults_use_are_e107():

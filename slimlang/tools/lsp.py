@@ -536,7 +536,7 @@ def main():
     try:
         server = create_server()
     except ModuleNotFoundError as e:
-        raise SlimError.single("E940", f"`slimlang lsp` needs the `{e.name}` package",
+        raise SlimError.single("E903", f"`slimlang lsp` needs the `{e.name}` package",
                                None, ["help: pip install pygls"]) from None
     server.start_io()
 
