@@ -46,11 +46,13 @@ PAYLOADS = [
     "nul\x00byte\x1b[31m",
 ]
 
-# Every place a .slim string can stand: defaults/model parameter defaults, the `uses` arguments, a `fail`
-# message, a let value, end-point keys, and in the train section the data path, array names, logdir and
-# the init_from path/filters/renames.  (Scope names are covered by SCOPED: TF refuses odd scope names at
-# build time, so they are emitted but not built.)
-PROGRAM = '''defaults d(tag = {P}) {{
+# Every place a .slim string can stand: a module-level let function's default, defaults/model parameter
+# defaults, the `uses` arguments, a `fail` message, a let value, end-point keys, and in the train section
+# the data path, array names, logdir and the init_from path/filters/renames.  (Scope names are covered by
+# SCOPED: TF refuses odd scope names at build time, so they are emitted but not built.)
+PROGRAM = '''let tagged(x, t = {P}) = x if t != "" else 0
+
+defaults d(tag = {P}) {{
   conv, fc: activation=relu
 }}
 
@@ -59,7 +61,7 @@ model m(inputs: [4, 4, 1], num_classes = 3, note = {P}, is_training = true) uses
     fail {P}
   }}
   let s = {P}
-  conv 2 3x3 as c1
+  conv tagged(2) 3x3 as c1
   flatten as flat
   out = fc num_classes activation=none as logits
   endpoint {P} from out

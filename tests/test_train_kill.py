@@ -109,6 +109,10 @@ def test_sigkill_at_random_moments_while_saving_every_step(tmp_path):
     assert m and int(m.group(1)) >= steps[-1] - 1, r.stderr
     assert latest_step(logdir) == final
     assert "Traceback" not in r.stderr
+    # kills during the saver's deletion of old checkpoints leave data files without their index: removed
+    for data in logdir.glob("model.ckpt-*.data-*"):
+        assert (logdir / (data.name.split(".data-")[0] + ".index")).is_file(), f"orphan {data.name}"
+    assert not list(logdir.glob("*_temp")) and not list(logdir.glob("checkpoint.tmp*"))
 
 
 @pytest.mark.slow
