@@ -6,13 +6,15 @@ are flushed to disk, and only then replace the old file with `os.replace`.  A
 kill, a full disk or a permission error at any point leaves either the old file
 or the new one, never a mixture.
 
-Two details a plain `tempfile.mkstemp` + rename gets wrong:
+What a plain `tempfile.mkstemp` + rename gets wrong:
 
 - mkstemp creates files with mode 0600; a new file gets the mode `open()`
   would give it (0666 minus the umask) and a replaced file keeps its own;
 - renaming onto a symlink replaces the link by a regular file and leaves the
   file it pointed to untouched; the link is resolved first so the target is
   the file replaced;
+- renaming needs write permission on the folder only, so a read-only file
+  would be replaced; it is refused (EACCES) as writing into it would be;
 - renaming onto a device or a FIFO (`-o /dev/stdout`, `/dev/null`) would
   replace the device by a regular file; those are written to instead.
 
@@ -93,6 +95,10 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, *, encoding: str = 
         mode = os.stat(target).st_mode & 0o7777
     except FileNotFoundError:
         mode = new_file_mode()
+    else:
+        if not os.access(target, os.W_OK):
+            # A rename would replace a file its owner made read-only; writing in place would fail.
+            raise PermissionError(errno.EACCES, "the file is read-only", str(target))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -284,3 +284,18 @@ def test_output_into_a_new_folder_creates_it(slim, tmp_path, capsys):
     rc, _ = _run(capsys, ["graph", str(slim), "-o", str(tmp_path / "a" / "b" / "net.dot")])
     assert rc == 0 and (tmp_path / "a" / "b" / "net.dot").read_text().startswith("digraph")
 
+
+
+def test_a_read_only_file_is_not_replaced(tmp_path, monkeypatch, capsys):
+    """A rename needs only the folder's write permission: without this check fmt would rewrite a
+    file its owner made read-only (as root os.access says yes, so the test fakes the answer)."""
+    f = tmp_path / "a.slim"
+    f.write_text(UNFORMATTED)
+    os.chmod(f, 0o444)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, m, **kw: False if str(p) == str(f) and m == os.W_OK
+                        else real_access(p, m, **kw))
+    rc, err = _run(capsys, ["fmt", str(f)])
+    assert rc == 1 and "error[E350]" in err and "read-only" in err and "write permission" in err, err
+    assert f.read_text() == UNFORMATTED and stat.S_IMODE(f.stat().st_mode) == 0o444
+    assert _listing(tmp_path) == ["a.slim"]
