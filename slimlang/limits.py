@@ -22,6 +22,8 @@ from .diagnostics import SlimError
 
 # Source text, not counting blank space and comments: some 50,000 short statements, 2 s to parse.
 MAX_CODE_BYTES = 512 * 1024
+# Top-level definitions (models, blocks, defaults, lets, train sections) in one file.
+MAX_DEFINITIONS = 1000
 # Brackets, operators, blocks and statements nested inside each other, as the parser reads them.
 MAX_NESTING = 100
 # Block calls and `let` function calls nested inside each other while elaborating.
@@ -187,3 +189,13 @@ def _code_size(text: str) -> int:
     if "#" in text:
         text = _COMMENT_OR_STRING.sub(lambda m: "" if m.group().startswith("#") else m.group(), text)
     return len(text.translate(_BLANK))
+
+
+def check_definitions(module) -> None:
+    """E947 for a file with more than MAX_DEFINITIONS top-level items, at the first one past it."""
+    if len(module.items) > MAX_DEFINITIONS:
+        item = module.items[MAX_DEFINITIONS]
+        raise SlimError.single("E947", f"this file has {len(module.items):,} top-level definitions; slimlang reads "
+                               f"files of up to {MAX_DEFINITIONS:,}", getattr(item, "name_span", None) or item.span,
+                               ["note: this is the first one past the limit",
+                                "help: split the file, or make the variants one model with parameters"])

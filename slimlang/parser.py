@@ -228,6 +228,7 @@ def parse(text: str, filename: str = "<string>") -> ast.Module:
             builder.end_parse()
             if gc_was_enabled:
                 gc.enable()
+    limits.check_definitions(module)
     _check_nesting(module)
     return module
 

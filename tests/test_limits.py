@@ -177,3 +177,10 @@ def test_long_lines_are_clipped_around_the_caret():
     source_line = text.splitlines()[text.splitlines().index(caret_line) - 1]
     at = caret_line.index("^")
     assert source_line[at] == "x"
+
+
+def test_top_level_definitions():
+    lets = "".join(f"let c{i} = {i}\n" for i in range(limits.MAX_DEFINITIONS - 1))
+    passes(lets + TAIL)
+    code, line, col, message = error_of(lets + "let extra = 1\n" + TAIL)
+    assert (code, line, col) == ("E947", limits.MAX_DEFINITIONS + 1, 7) and "1,001" in message
