@@ -91,6 +91,33 @@ def _check_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
                  + "; commands: " + ", ".join(parser.commands))
 
 
+# Path arguments of the sub-commands (argparse dest -> how the user spelt it).
+PATH_ARGS = {"file": "FILE", "files": "FILE", "output": "-o", "logdir": "--logdir", "out": "--out",
+             "checkpoint": "--checkpoint", "init_from": "--init-from"}
+NAME_MAX, PATH_MAX = 255, 4096  # bytes, as Linux and macOS file systems allow
+
+
+def _check_paths(args) -> None:
+    """UsageError for a path no file system accepts (empty, or a name over NAME_MAX bytes)."""
+    for dest, flag in PATH_ARGS.items():
+        value = getattr(args, dest, None)
+        for v in (value if isinstance(value, list) else [value]):
+            if not isinstance(v, str):
+                continue
+            if not v.strip():
+                if dest in ("file", "files"):
+                    # Path("") is the current folder: "cannot read .: it is a directory" would mislead.
+                    raise UsageError("FILE is an empty name; give the path of a .slim file")
+                continue  # each command says what its empty option means
+            raw = os.fsencode(v)
+            longest = max(raw.split(b"/"), key=len)
+            if len(longest) > NAME_MAX or len(raw) >= PATH_MAX:
+                what = (f"a name in it is {len(longest)} bytes long" if len(longest) > NAME_MAX
+                        else f"it is {len(raw)} bytes long")
+                raise UsageError(f"{flag} {v[:40]}...: {what}, longer than file systems allow "
+                                 f"({NAME_MAX} bytes a name, {PATH_MAX} a path)")
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
@@ -104,10 +131,7 @@ def main(argv=None) -> int:
         # Python exceptions and are reported as diagnostics.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        files = getattr(args, "files", None) or ([args.file] if isinstance(getattr(args, "file", None), str) else [])
-        if any(not f.strip() for f in files):
-            # Path("") is the current folder: "cannot read .: it is a directory" would mislead.
-            raise UsageError("FILE is an empty name; give the path of a .slim file")
+        _check_paths(args)
         return int(args.handler(args) or 0)
     except SlimError as e:
         print(e.render(), file=sys.stderr)
@@ -120,11 +144,19 @@ def main(argv=None) -> int:
         command.print_usage(sys.stderr)
         print(f"{command.prog}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return 0
+    except OSError as e:
+        # Last resort: a file-system error no command turned into a diagnostic of its own
+        # (its own checks come first and say more). Still a readable error, not a traceback.
+        from .fsutil import os_error
+
+        where = e.filename if e.filename is not None else "?"
+        print(os_error(e, "a file operation", where).render(), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":

@@ -223,6 +223,19 @@ def write_output(text: str | bytes, output: str | None, *, sources=(), example: 
         return
     if not output.strip():
         raise UsageError("-o/--output needs a file name, got an empty one")
+    try:
+        _write_output(text, output, sources, example)
+    except OSError as e:  # a name too long for the file system, a loop of links, no permission, ...
+        try:
+            where = fsutil.write_target(output)
+        except (OSError, ValueError):
+            where = output
+        raise fsutil.os_error(e, f"writing -o {output}", where) from None
+
+
+def _write_output(text, output: str, sources, example: str):
+    from . import fsutil
+
     target = fsutil.write_target(output)
     if target.is_dir():
         raise SlimError.single("E356", f"-o {output} is a folder; it must name a file", None,
@@ -235,12 +248,9 @@ def write_output(text: str | bytes, output: str | None, *, sources=(), example: 
     if blocker is not None:
         raise SlimError.single("E350", f"cannot write -o {output}: {blocker} is a file, not a folder", None,
                                ["help: choose another path"])
-    try:
-        if not target.parent.is_dir() and not os.path.exists(output):
-            target.parent.mkdir(parents=True, exist_ok=True)
-        fsutil.atomic_write(output, text)
-    except OSError as e:
-        raise fsutil.os_error(e, f"writing -o {output}", target) from None
+    if not target.parent.is_dir() and not os.path.exists(output):
+        target.parent.mkdir(parents=True, exist_ok=True)
+    fsutil.atomic_write(output, text)
 
 
 def cmd_build(args) -> int:

@@ -81,6 +81,36 @@ def test_an_empty_file_name_is_bad_command_line_use(command, capsys):
     assert "FILE is an empty name" in err and "is a directory" not in err
 
 
+LONG = "a" * 300
+
+
+@pytest.mark.parametrize("argv", [["check", LONG + ".slim"], ["fmt", LONG + ".slim"],
+                                  ["build", VGG, "-o", LONG + ".py"], ["graph", VGG, "-o", LONG + ".dot"],
+                                  ["train", VGG, "--logdir", LONG], ["eval", VGG, "--checkpoint", LONG],
+                                  ["export", VGG, "--out", "/".join(["b" * 200] * 21)]])
+def test_a_path_too_long_for_any_file_system_is_bad_command_line_use(argv, capsys):
+    from slimlang.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "longer than file systems allow" in err and "Traceback" not in err, err
+
+
+def test_a_file_system_error_no_command_expected_is_still_an_error_not_a_traceback(monkeypatch, capsys, tmp_path):
+    import errno
+
+    from slimlang import commands
+    from slimlang.cli import main
+
+    def boom(*a, **kw):
+        raise OSError(errno.ELOOP, "Too many levels of symbolic links", str(tmp_path / "loop"))
+
+    monkeypatch.setattr(commands, "check_file", boom)
+    assert main(["check", str(tmp_path / "x.slim")]) == 1
+    err = capsys.readouterr().err
+    assert "error[E350]" in err and "Too many levels of symbolic links" in err and "loop" in err, err
+
+
 def test_missing_file_is_a_clean_user_error(tmp_path):
     r = run("check", str(tmp_path / "nope.slim"))
     assert r.returncode == 1

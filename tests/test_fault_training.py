@@ -320,6 +320,14 @@ def test_logdir_that_is_a_file_or_under_one_is_a_located_e355(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "tiny.slim"]  # not runs/tiny either
 
 
+def test_logdir_in_the_train_section_too_long_for_the_file_system_is_located(tmp_path, capsys):
+    f = tmp_path / "long.slim"
+    f.write_text(SLIM.replace("STEPS", "5").replace("  batch_size 32", f'  batch_size 32\n  logdir "{"a" * 300}"'))
+    rc, err = run(capsys, ["train", f, "--no-progress"])
+    assert rc == 1 and "error[E350]" in err and "File name too long" in err and f"{f}:12:3:" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.slim"]
+
+
 @pytest.mark.parametrize("code, words", [(errno.EROFS, "read-only"), (errno.EACCES, "write permission")])
 def test_logdir_that_cannot_be_written_is_a_located_e350(tmp_path, capsys, monkeypatch, code, words):
     f = write(tmp_path)

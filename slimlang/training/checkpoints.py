@@ -129,10 +129,15 @@ def check_logdir(logdir: pathlib.Path, span: Span | None) -> None:
     """Refuse, before any work, a logdir that is a file or lies under a file."""
     from .. import fsutil
 
-    if logdir.exists() and not logdir.is_dir():
+    try:
+        is_file = logdir.exists() and not logdir.is_dir()
+        blocker = None if is_file else fsutil.file_ancestor(logdir)
+    except OSError as e:  # a name too long for the file system, a loop of symlinks, ...
+        raise fsutil.os_error(e, "using the logdir", logdir, span,
+                              ("help: pass another --logdir (or set `logdir` in the train section)",)) from None
+    if is_file:
         raise SlimError.single("E355", f"the logdir {logdir} is a file, not a folder", span,
                                ["help: pass another --logdir (or set `logdir` in the train section)"])
-    blocker = fsutil.file_ancestor(logdir)
     if blocker is not None:
         raise SlimError.single("E355", f"the logdir {logdir} cannot be created: {blocker} is a file, not a folder",
                                span, ["help: pass another --logdir (or set `logdir` in the train section)"])
