@@ -39,6 +39,8 @@ class Program:
     # (model, input shape with batch) -> shapes.Summary at default parameters, from the check's own
     # elaboration: `summary` and `build --emit summary` reuse it instead of elaborating again.
     summaries: dict = field(default_factory=dict, repr=False, compare=False)
+    # id(layer statement) -> the forms (bind.py) elaboration built it as; the emitter follows them
+    forms: dict = field(default_factory=dict, repr=False, compare=False)
 
     def input_shape(self, model_name: str):
         """The declared input shape of a model (without batch), or None."""

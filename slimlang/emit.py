@@ -26,7 +26,7 @@ import keyword
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ast
+from . import ast, bind
 from .diagnostics import SlimError, Span
 from .evaluate import PURE_FUNCTIONS, Function
 from .layers import LAYERS, canonical_arg
@@ -59,6 +59,12 @@ _PREC = {"or": 2, "and": 3, "not": 4, "cmp": 5, "+": 6, "-": 6, "*": 7, "/": 7, 
 
 
 # The escaping path and view-model records live in pyview.py (emit_train.py shares them).
+
+
+def _can_normalize(kind_name: str) -> bool:
+    """A layer kind that `normalizer=` can also add inside other layers (batch_norm, layer_norm)."""
+    b = BUILTINS.get(kind_name)
+    return b is not None and b.kind == "normalizer"
 
 
 def _err(code: str, message: str, span: Span | None, notes=()):
@@ -182,6 +188,7 @@ class _Fn:
     until: str | None = None  # Python expression of the final end point (models and blocks that stop)
     block_collected: bool = False
     read_names: set = field(default_factory=set)  # .slim names some expression reads
+    list_names: set = field(default_factory=set)  # .slim names the text binds to lists (bind.static_is_list)
 
 
 class Emitter:
@@ -197,6 +204,7 @@ class Emitter:
         for name in prog.globals:
             self.globals[name] = self._fresh(name, taken, force=name in self.functions)
             taken.add(self.globals[name])
+        self.global_lists = {name for name, v in prog.globals.items() if isinstance(v, list)}
         # Module-level `let f(x) = ...`: emitted as module-level functions (.slim name -> the Function).
         self.global_fns = {name: v for name, v in prog.globals.items()
                            if isinstance(v, Function) and v.node.name == name}
@@ -475,8 +483,10 @@ class Emitter:
                     if k in self.prog.blocks:
                         if not self.prog.blocks[k].inline:
                             fns.append(k)
-                    else:
+                    elif not _can_normalize(k):
                         fns.append(LAYERS[k].fn)
+                    # (a kind that is also a normalizer, batch_norm, is collected at its own statements: an
+                    # arg_scope would also collect the batch norms that `normalizer=` adds inside other layers)
                 fr.collected = fr.collected | frozenset(s.kinds)
                 if fns:
                     rest = self.body(stmts[i + 1:], fn, fr)
@@ -528,9 +538,7 @@ class Emitter:
             value = fn.names[s.from_name] if s.from_name else fr.read
             return self.endpoint(self.expr(s.key, fn, fr), s.key, value, fn, fr, s.span)
         if isinstance(s, ast.Return):
-            if fr.depth > 0:
-                raise _err("E508", "`return` inside a `scope` or `defaults` body has no faithful Python spelling "
-                           "here; move it out of the nested body", s.span)
+            # inside a `with` (scope, defaults) too: Python's return leaves the with blocks as .slim's does
             return [*self.returns(fn, fr.read)]
         if isinstance(s, ast.Fail):
             return [Stmt(f"raise ValueError({self.expr(s.message, fn, fr)})")]
@@ -620,6 +628,19 @@ class Emitter:
         return out
 
     # ------------------------------------------------------------ layers --
+    def form(self, s: ast.Layer, kind, block, fn: _Fn) -> str:
+        """The statement's form (bind.py): as elaboration built it, or as the text says where it was
+        never elaborated."""
+        seen = self.prog.forms.get(id(s))
+        if seen and len(seen) > 1:
+            raise _err("E512", f"`{s.kind}` is built as {' and as '.join(sorted(seen))} by different calls: "
+                       "the emitted Python has one spelling for it", s.span,
+                       ["help: pass the same kind of value (a list, or a single value) in every call"])
+        if seen:
+            return next(iter(seen))
+        first_is_list = bool(s.args) and bind.static_is_list(s.args[0], fn.list_names | self.global_lists)
+        return bind.form_of(kind, block, len(s.args), first_is_list, s.repeat)
+
     def layer(self, s: ast.Layer, fn: _Fn, fr: _Frame, target: str | None = None) -> list:
         kind = LAYERS.get(s.kind)
         block = self.prog.blocks.get(s.kind)
@@ -640,9 +661,7 @@ class Emitter:
             py_positional = list(kind.positional)
             fname = kind.fn
             kw_name = lambda n: kind.param(n).py_name  # noqa: E731
-        stack = (len(s.args) == 1 and isinstance(s.args[0], ast.ListExpr)
-                 and (block is not None or bool(kind.positional)
-                      and kind.param(kind.positional[0]).type in ("int", "size2")))
+        stack = self.form(s, kind, block, fn) == bind.STACK
         pos, kws = [], {}
         if not stack:
             if len(s.args) > len(names):
@@ -667,6 +686,13 @@ class Emitter:
                 raise _err("E204", f"`{s.kind}` got `{kw.name}` twice (positionally and by name)", kw.span)
             kws.pop(key, None)
             kws[key] = self.expr(kw.value, fn, fr, arg=True)
+        if kind is not None and kind.name in fr.collected and _can_normalize(kind.name):
+            kws["outputs_collections"] = "end_points_collection"
+        if kind is not None and not stack:
+            given = {names[j] for j in range(len(s.args))} | {kind.param(kw.name).name for kw in s.kwargs}
+            for p in kind.params:
+                if p.always and p.name not in given:  # the TF function has no default for it
+                    kws[kw_name(p.name)] = py_literal(p.default)
         sinks = []
         if block is not None:
             if self.facts.collects(block.name):
@@ -683,15 +709,18 @@ class Emitter:
             if block is not None and fn.until is not None and self.facts.endpoints(block.name):
                 raise _err("E509", "a repeated or stacked block that records end points cannot stop at the "
                            "model's `until` end point in Python; write the calls out", s.span)
-            if stack:
-                first_int = block is not None or kind.param(kind.positional[0]).type == "int"
+            if stack and not isinstance(s.args[0], ast.ListExpr):
+                # a list value (`let sizes = [32, 64]` ... `fc sizes`): slim.stack takes it as it is
+                args = [inp, fname, self.expr(s.args[0], fn, fr, arg=True)] + kw_src
+                call = f"slim.stack({', '.join(args)}"
+            elif stack:
                 items = []
                 for item in s.args[0].items:
                     src = self.expr(item, fn, fr, arg=True)
-                    if isinstance(item, (ast.ListExpr, ast.TupleExpr)) and first_int:
+                    if isinstance(item, (ast.ListExpr, ast.TupleExpr)):
                         src = "(" + ", ".join(self.expr(i, fn, fr, arg=True) for i in item.items) + \
                               ("," if len(item.items) == 1 else "") + ")"
-                    elif isinstance(item, (ast.ListExpr, ast.TupleExpr, ast.Kernel)):
+                    elif isinstance(item, ast.Kernel):
                         src = f"({src},)"
                     items.append(src)
                 args = [inp, fname, "[" + ", ".join(items) + "]"] + kw_src
@@ -732,6 +761,7 @@ class Emitter:
         extra = {"inputs", "final_endpoint"} | ({"scope"} if not b.inline else set())
         params = ["inputs"] + self.params(b.params, "block parameter", extra, {"scope"} if b.inline else ())
         fn = _Fn(b, "inline" if b.inline else "block", self.local_names(b, ["inputs"] + [p.name for p in b.params]))
+        fn.list_names = bind.list_bound_names(b.params, b.body)
         fn.scope_var = not b.inline
         fn.read_names = _names_in(b.body, set())
         fn.block_collected = b.name in self.facts.collected_blocks
@@ -772,6 +802,7 @@ class Emitter:
         params = [first.name] + self.params(m.params[1:], "model parameter", {"inputs"}, {"scope"})
         declared = {p.name for p in m.params}
         fn = _Fn(m, "model", self.local_names(m, [p.name for p in m.params]))
+        fn.list_names = bind.list_bound_names(m.params, m.body)
         fn.names.setdefault("inputs", first.name)
         fn.scope_var = True
         fn.read_names = _names_in(m.body, set())

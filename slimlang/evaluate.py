@@ -29,17 +29,21 @@ import math
 import operator
 from dataclasses import dataclass, field
 
-from . import ast, limits
+from . import ast, bind, limits
 from .diagnostics import SlimError, Span, did_you_mean
 from .layers import ENUMS, LAYERS, REQUIRED, LayerKind, ShapeError, canonical_arg, fmt_shape
 from .values import BUILTINS, STRING_CONSTANTS, Op, make_op
 
 
 class _Stop(Exception):
-    """`return`, or the model's `until` end point was reached."""
+    """`return`, or the model's `until` end point was reached.
 
-    def __init__(self, whole_model: bool):
+    `net` is the current tensor where `return` stood: inside a `scope` or `defaults` body that
+    is the body's own tensor, which the enclosing frames never saw."""
+
+    def __init__(self, whole_model: bool, net=None):
         self.whole_model = whole_model
+        self.net = net
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +223,7 @@ class Evaluator:
         self.backend = backend
         # What this elaboration may still spend (limits.py); a new count for each model run.
         self.budget = limits.Budget(getattr(program, "deadline", None))
+        self.forms = getattr(program, "forms", None)  # what each layer statement was built as (bind.py)
         # node type -> unbound exec_/eval_ method (one dict lookup instead of a name built per node)
         self._exec_table = _EXEC_TABLES.setdefault(type(self), {})
         self._eval_table = _EVAL_TABLES.setdefault(type(self), {})
@@ -247,8 +252,9 @@ class Evaluator:
         with self.backend.variable_scope(scope or model.name, model.name, reuse=reuse):
             try:
                 self._drive(self.exec_body(model.body, frame))
-            except _Stop:
-                pass
+            except _Stop as stop:
+                if not stop.whole_model:
+                    frame.net = stop.net
             except RecursionError:
                 # The budgets bound each kind of nesting; only a mix of them all (deep blocks calling
                 # deep functions of deep expressions) reaches Python's own limit.
@@ -468,7 +474,7 @@ class Evaluator:
             raise _Stop(whole_model=True)
 
     def exec_Return(self, stmt: ast.Return, frame: Frame):
-        raise _Stop(whole_model=False)
+        raise _Stop(whole_model=False, net=frame.net)
 
     def exec_Fail(self, stmt: ast.Fail, frame: Frame):
         msg = self.eval(stmt.message, frame)
@@ -490,8 +496,10 @@ class Evaluator:
         kind = LAYERS.get(stmt.kind)
         # (call_block / call_layer are delegated to inline, not through a helper: one generator less
         # for every layer call to pass through)
-        stack_args = self.stack_items(kind, block, args) if args else None
-        if stack_args is not None or stmt.repeat:
+        form = bind.form_of(kind, block, len(args), bool(args) and isinstance(args[0], list), stmt.repeat)
+        bind.record(self.forms, stmt, form)
+        stack_args = [i if isinstance(i, (list, tuple)) else (i,) for i in args[0]] if form == bind.STACK else None
+        if form != bind.SINGLE:
             what = "Stack" if stack_args is not None else "Repeat"
             base = scope if scope is not None else (block.name if block else kind.repeat_name)
             if stmt.repeat:
@@ -514,19 +522,6 @@ class Evaluator:
             key = scope if scope is not None else self.backend.alias(out.obj)
             self.record_endpoint(key.split("/")[-1] if stmt.as_name is None else key, out, frame)
         return out
-
-    def stack_items(self, kind: LayerKind | None, block, args):
-        """`fc [32, 64]` and `conv [(32, 3x3), (64, 1x1)]` are stacks: a list where one value goes."""
-        if not args or not isinstance(args[0], list):
-            return None
-        if kind is not None:
-            # Only a list where the output count goes is a stack; `pool [3, 3]` is a kernel size.
-            first = kind.param(kind.positional[0]) if kind.positional else None
-            if first is None or first.type != "int":
-                return None
-        if len(args) > 1:
-            return None
-        return [item if isinstance(item, (list, tuple)) else (item,) for item in args[0]]
 
     def resolve_args(self, kind_name: str, names, pos: tuple, kwargs: dict, frame: Frame, stmt, kw_spans,
                      what: str):
@@ -642,6 +637,7 @@ class Evaluator:
             except _Stop as s:
                 if s.whole_model:
                     raise
+                inner.net = s.net
             except SlimError as e:
                 raise _called_from(e, block, stmt) from None
             finally:
@@ -653,6 +649,7 @@ class Evaluator:
             except _Stop as s:
                 if s.whole_model:
                     raise
+                inner.net = s.net
             except SlimError as e:
                 raise _called_from(e, block, stmt) from None
             finally:

@@ -33,6 +33,7 @@ class P:
     py: str | None = None  # keyword in TF-Slim/TF when it differs (activation -> activation_fn)
     doc: str = ""
     check: str = ""  # a value constraint from CHECKS (positive, probability, ...); "" for none
+    always: bool = False  # passed to the TF function even when not given: it has no default of its own
 
     def problem(self, value) -> str | None:
         """What is wrong with `value` under this parameter's constraint, or None."""
@@ -560,10 +561,10 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               doc="pad a tensor (tf.pad)"),
     LayerKind("concat", "tf.concat",
               (P("values", "tensors", REQUIRED, None, "the tensors, e.g. [branch_0, branch_1]"),
-               P("axis", "int", 3, None, "axis to join along (3: channels)")),
+               P("axis", "int", 3, None, "axis to join along (3: channels)", always=True)),
               _concat, positional=("values", "axis"), inputs="list", scope_kw="name", default_scope="concat",
               repeat_name="concat", doc="join tensors along an axis (tf.concat)"),
-    LayerKind("add", "tf.add", (P("other", "tensor", REQUIRED, None, "the tensor to add to the current one"),),
+    LayerKind("add", "tf.add", (P("other", "tensor", REQUIRED, "y", "the tensor to add to the current one"),),
               _add, positional=("other",), scope_kw="name", default_scope="Add", repeat_name="add",
               doc="element-wise sum with another tensor, the residual join (tf.add)"),
     LayerKind("reshape", "tf.reshape", (P("shape", "ints", REQUIRED, None, "the new shape; -1 once to infer", check="reshape_dims"),),

@@ -76,6 +76,9 @@ class TFBackend:
             if p.type in ("tensor", "tensors"):
                 continue
             kwargs[p.py_name] = to_tf(value)
+        for p in kind.params:
+            if p.always and p.name not in call.args:
+                kwargs[p.py_name] = to_tf(call.full[p.name])
         if call.normalizer_params:
             kwargs["normalizer_params"] = to_tf(call.normalizer_params)
         if call.scope is not None and kind.scope_kw:

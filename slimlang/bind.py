@@ -1,0 +1,92 @@
+"""Binding: what a layer statement means, decided in one place for every consumer.
+
+A layer statement `KIND ARGS... [xN] [as NAME]` is one of three forms:
+
+- a **stack** when its only positional argument is a list standing where the
+  layer's first integer argument (the output count) goes, or where a block's
+  first argument goes: `fc [32, 64]`, `conv [(32, 3x3), (64, 1x1)]`,
+  `let sizes = [32, 64]` then `fc sizes` (slim.stack);
+- a **repeat** when it ends in `xN` (slim.repeat);
+- a **single** call otherwise.  A list where a size goes is a size:
+  `pool [2, 2]` is one 2x2 pool.
+
+The evaluator (shape and graph backends) decides from the argument's value
+and records what it decided for each statement in `Program.forms`; the Python
+emitter reads that record, so both lowerings build the same thing.  Where a
+statement was never elaborated (a model without a declared input shape, a
+branch not taken) the emitter judges from the program text with the same
+rule (`static_is_list`).
+"""
+
+from __future__ import annotations
+
+from . import ast
+
+SINGLE, REPEAT, STACK = "single", "repeat", "stack"
+
+
+def list_makes_stack(kind, block) -> bool:
+    """Whether a list as the first positional argument makes a stack (see the module docstring)."""
+    if block is not None:
+        return True
+    if kind is None or not kind.positional:
+        return False
+    first = kind.param(kind.positional[0])
+    return first is not None and first.type == "int"
+
+
+def form_of(kind, block, n_args: int, first_is_list: bool, repeat) -> str:
+    """The form of a layer statement with `n_args` positional arguments."""
+    if n_args == 1 and first_is_list and list_makes_stack(kind, block):
+        return STACK
+    if repeat:
+        return REPEAT
+    return SINGLE
+
+
+def record(forms: dict | None, stmt, form: str) -> None:
+    """Note the form a statement was elaborated as (`Program.forms`: id(stmt) -> set of forms)."""
+    if forms is not None:
+        seen = forms.get(id(stmt))
+        if seen is None:
+            forms[id(stmt)] = {form}
+        elif form not in seen:
+            seen.add(form)
+
+
+def static_is_list(expr, list_names) -> bool:
+    """The program text's judgment of whether `expr` is a list: a list literal, or a name that
+    `list_names` says is bound to one (a `let` of a list literal, a parameter whose default is one)."""
+    if isinstance(expr, ast.ListExpr):
+        return True
+    if isinstance(expr, ast.Name):
+        return expr.id in list_names
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
+        return expr.func.id in ("list", "range", "zip", "enumerate")  # the builtins that make lists
+    return False
+
+
+def list_bound_names(params, body) -> set:
+    """Names a function's text binds to lists: parameters with list defaults and lets of list values
+    (`let b = a` after `let a = [1, 2]` too)."""
+    names = {p.name for p in params if p.default is not None and static_is_list(p.default, ())}
+    lets, stack = [], list(body)
+    while stack:
+        s = stack.pop()
+        if isinstance(s, ast.Let):
+            lets.append(s)
+        for attr in ("body", "orelse"):
+            sub = getattr(s, attr, None)
+            if isinstance(sub, tuple):
+                stack.extend(sub)
+        inner = getattr(s, "stmt", None)
+        if isinstance(inner, ast.Scope):
+            stack.extend(inner.body)
+    grew = True
+    while grew:
+        grew = False
+        for s in lets:
+            if s.name not in names and static_is_list(s.value, names):
+                names.add(s.name)
+                grew = True
+    return names
