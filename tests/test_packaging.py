@@ -49,3 +49,14 @@ def test_wheel_works_outside_the_checkout(tmp_path):
     assert "Total params: 138,357,544" in r.stdout, r.stderr
     r = _run([str(py), "-m", "slimlang.cli", "build", str(vgg), "--emit", "py"], env=env, cwd=tmp_path)
     assert "def vgg_16(" in r.stdout, r.stderr
+
+
+def test_every_subpackage_is_listed_in_pyproject():
+    """pyproject lists the packages by name: a new folder with an __init__.py left out of the list is
+    missing from the wheel (and only the slow wheel test above would notice)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "slimlang").rglob("__init__.py")
+             if "__pycache__" not in p.parts}
+    assert found <= listed, f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"
