@@ -52,7 +52,6 @@ RESERVED = frozenset({
     "tf", "slim", "math", "net", "end_points", "end_points_collection", "sc", "arg_sc", "scope",
     "outputs_collections", "end_point", "final_endpoint_value", "list", "ValueError",
 })
-BLOCK_SINK_PARAMS = ("end_points_collection", "end_points", "final_endpoint")
 _AMBIGUOUS = frozenset({"l", "I", "O"})  # pycodestyle E741
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _PREC = {"or": 2, "and": 3, "not": 4, "cmp": 5, "+": 6, "-": 6, "*": 7, "/": 7, "//": 7, "%": 7, "neg": 8, "**": 9}
@@ -403,11 +402,6 @@ class Emitter:
         doc = [f"`let {name}` of {self.file} (line {node.span.line})."]
         return FunctionView(self.globals[name], [], params, doc, [Stmt(f"return {self.expr(node.value, fn, None)}")])
 
-    def _is_let_fn(self, fn, name) -> bool:
-        node = fn.node
-        return any(isinstance(s, ast.LetFunction) and s.name == name for s in _walk(getattr(node, "body", ())))
-
-    # ---------------------------------------------------------- defaults --
     def rule_scopes(self, r: ast.DefaultsRule, fn, fr) -> list:
         values = {}
         for kw in r.kwargs:
@@ -933,9 +927,9 @@ BLACK_MAX_ITEMS = 300
 def _black_format(text: str) -> str:
     """`black.format_str(text)`, remembered in the user's cache directory.
 
-    Importing black and formatting a network took ~0.6 s of a ~0.9 s
-    `build --emit py` (benchmarks/ row 1); the result depends only on the
-    text and the installed black, so both are the key.  The cache is per user
+    Importing black and formatting a network is most of a `build --emit py`;
+    the result depends only on the text and the installed black, so both are
+    the key.  The cache is per user
     (never a shared temporary directory: its files become the user's code).
     """
     import hashlib

@@ -375,20 +375,6 @@ class Evaluator:
             else:
                 fn(self, stmt, frame)
 
-    def exec(self, stmt, frame: Frame):
-        """Run one statement (driving its layer calls to the backend)."""
-        result = getattr(self, "exec_" + type(stmt).__name__)(stmt, frame)
-        if inspect.isgenerator(result):
-            self._drive(result)
-
-    # The exec_ methods of statements that contain layers are generators (see _drive).
-    def exec_Layer(self, stmt: ast.Layer, frame: Frame, assign_to: str | None = None):
-        out = yield from self.layer(stmt, frame)
-        if assign_to is None:
-            frame.net = out
-        else:
-            frame.env[assign_to] = out
-
     def exec_Assign(self, stmt: ast.Assign, frame: Frame):
         if isinstance(stmt.stmt, ast.Layer):
             frame.env[stmt.target] = yield from self.layer(stmt.stmt, frame)
@@ -423,35 +409,8 @@ class Evaluator:
         # Names bound inside a scope body stay visible after it (as in Python's `with`).
         outer.env.update(inner.env)
 
-    def exec_DefaultsStmt(self, stmt: ast.DefaultsStmt, frame: Frame):
-        inner = self._defaults_frame(stmt, frame)
-        yield from self.exec_body(stmt.body, inner)
-        self._export_lets(inner, frame)
-        frame.net = inner.net
-
     def exec_Collect(self, stmt: ast.Collect, frame: Frame):
         frame.collect = frame.collect | frozenset(stmt.kinds)
-
-    def exec_If(self, stmt: ast.If, frame: Frame):
-        if self.truth(self.eval(stmt.test, frame), stmt.test):
-            yield from self.exec_body(stmt.body, frame)
-        else:
-            yield from self.exec_body(stmt.orelse, frame)
-
-    def exec_For(self, stmt: ast.For, frame: Frame):
-        seq = self.eval(stmt.iter, frame)
-        if not isinstance(seq, (list, tuple)):
-            raise SlimError.single("E220", f"`for` needs a list, got {type_name(seq)}", stmt.iter.span)
-        for item in seq:
-            if len(stmt.targets) == 1:
-                frame.env[stmt.targets[0]] = item
-            else:
-                if not isinstance(item, (list, tuple)) or len(item) != len(stmt.targets):
-                    raise SlimError.single("E221", f"cannot unpack {py_repr(item)} into "
-                                           f"{len(stmt.targets)} names", stmt.span)
-                for t, v in zip(stmt.targets, item):
-                    frame.env[t] = v
-            yield from self.exec_body(stmt.body, frame)
 
     def exec_Let(self, stmt: ast.Let, frame: Frame):
         frame.env[stmt.name] = self.eval(stmt.value, frame)
@@ -563,7 +522,7 @@ class Evaluator:
                 raise SlimError.single("E205", f"`{kind.name}` needs its `{p.name}` argument", stmt.span,
                                        [f"help: {p.name}: {p.doc}"] if p.doc else [])
         # The table's own defaults are valid by construction (tests/test_evaluate_fast.py checks them), so
-        # only the arguments the layer or its `defaults` set are checked; in table order, as before.
+        # only the arguments the layer or its `defaults` set are checked, in table order.
         param_map = kind.param_map
         for name, value in args.items():
             p = param_map.get(name)

@@ -113,8 +113,8 @@ class _RootFirstLexer(ContextualLexer):
 
     Lark's ContextualLexer keeps a scanner per set of terminals a parser state
     accepts and compiles each one (a regex union, in Python's pure-Python `re`
-    compiler) on first use: ~33 of them for vgg.slim, ~20 ms of every
-    `slimlang check`.  This one matches with the one scanner of all terminals
+    compiler) on first use: dozens of them for a small network, a large part
+    of a `slimlang check`.  This one matches with the one scanner of all terminals
     first and takes its token when the parser state accepts it.  That is
     exactly the token the state's own scanner would find: the union tries the
     terminals in the same order (priority, then length) and the ones before

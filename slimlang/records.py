@@ -1,9 +1,8 @@
 """Frozen, slotted records: `@record` is `@dataclass(frozen=True, slots=True)`, cheaper to define.
 
 dataclasses compiles each generated method of a class with its own `exec`:
-six for a frozen class, 216 for the AST module alone, ~40 ms of every
-`slimlang check` (the largest single cost of a command's start-up; see
-benchmarks/, row 1).  `@record` compiles a class's `__init__`, `__repr__`,
+six for a frozen class, hundreds for the AST module alone, the largest single
+cost of a command's start-up.  `@record` compiles a class's `__init__`, `__repr__`,
 `__eq__` and `__hash__` in one `exec` and shares the rest.  The behaviour is
 the dataclass one: positional or keyword construction, defaults, equality
 and hashing over the compared fields between instances of the same class,
