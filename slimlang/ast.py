@@ -27,6 +27,20 @@ def is_node(x) -> bool:
 
 # ------------------------------------------------------------ expressions ---
 
+# How tightly each expression binds when printed (Python's order, which .slim shares), lowest
+# first.  `fmt` and the Python emitter put parentheses by it; the parser has its own reader.
+COND, OR, AND, NOT, CMP, ADD, MUL, NEG, POW, POSTFIX, ATOM = range(11)
+BINOP_LEVEL = {"or": OR, "and": AND, "+": ADD, "-": ADD, "*": MUL, "/": MUL, "//": MUL, "%": MUL, "**": POW}
+
+
+def precedence(e) -> int:
+    """The printing level of expression node `e` (one of COND ... ATOM)."""
+    t = type(e)
+    if t is BinOp or t is BoolOp:
+        return BINOP_LEVEL[e.op]
+    return _LEVELS.get(t, ATOM)
+
+
 
 @node
 class Const:
@@ -325,3 +339,6 @@ class Train:
 class Module:
     items: tuple
     span: Span = _span()
+
+
+_LEVELS = {CondExpr: COND, Not: NOT, Compare: CMP, Neg: NEG, Call: POSTFIX, Index: POSTFIX}

@@ -54,7 +54,6 @@ RESERVED = frozenset({
 })
 _AMBIGUOUS = frozenset({"l", "I", "O"})  # pycodestyle E741
 _BUILTIN_NAMES = frozenset(dir(builtins))
-_PREC = {"or": 2, "and": 3, "not": 4, "cmp": 5, "+": 6, "-": 6, "*": 7, "/": 7, "//": 7, "%": 7, "neg": 8, "**": 9}
 
 
 # The escaping path and view-model records live in pyview.py (emit_train.py shares them).
@@ -267,23 +266,23 @@ class Emitter:
 
     def _expr(self, e, fn: _Fn, fr, arg=False, iter_ctx=False):
         if isinstance(e, ast.Const):
-            return py_literal(e.value), 10
+            return py_literal(e.value), ast.ATOM
         if isinstance(e, ast.Kernel):
-            return (f"[{e.height}, {e.width}]" if arg else f"({e.height}, {e.width})"), 10
+            return (f"[{e.height}, {e.width}]" if arg else f"({e.height}, {e.width})"), ast.ATOM
         if isinstance(e, ast.Name):
-            return self.name_ref(e, fn, fr), 10
+            return self.name_ref(e, fn, fr), ast.ATOM
         if isinstance(e, ast.ListExpr):
-            return "[" + ", ".join(self.expr(i, fn, fr, arg) for i in e.items) + "]", 10
+            return "[" + ", ".join(self.expr(i, fn, fr, arg) for i in e.items) + "]", ast.ATOM
         if isinstance(e, ast.TupleExpr):
             items = [self.expr(i, fn, fr, False) for i in e.items]
-            return ("(" + items[0] + ",)" if len(items) == 1 else "(" + ", ".join(items) + ")"), 10
+            return ("(" + items[0] + ",)" if len(items) == 1 else "(" + ", ".join(items) + ")"), ast.ATOM
         if isinstance(e, ast.BinOp):
-            p = _PREC[e.op]
+            p = ast.BINOP_LEVEL[e.op]
             if e.op == "**":
                 return f"{self._sub(e.left, fn, fr, p, True)} ** {self._sub(e.right, fn, fr, p)}", p
             return f"{self._sub(e.left, fn, fr, p)} {e.op} {self._sub(e.right, fn, fr, p, True)}", p
         if isinstance(e, ast.Compare):
-            p = _PREC["cmp"]
+            p = ast.CMP
             parts = [self._sub(e.left, fn, fr, p, True)]
             left = e.left
             for op, r in zip(e.ops, e.rights):
@@ -293,19 +292,19 @@ class Emitter:
                 left = r
             return " ".join(parts), p
         if isinstance(e, ast.BoolOp):
-            p = _PREC[e.op]
+            p = ast.BINOP_LEVEL[e.op]
             return f" {e.op} ".join(self._sub(v, fn, fr, p, True) for v in e.values), p
         if isinstance(e, ast.Not):
-            return f"not {self._sub(e.operand, fn, fr, _PREC['not'])}", _PREC["not"]
+            return f"not {self._sub(e.operand, fn, fr, ast.NOT)}", ast.NOT
         if isinstance(e, ast.Neg):
-            return f"-{self._sub(e.operand, fn, fr, _PREC['neg'])}", _PREC["neg"]
+            return f"-{self._sub(e.operand, fn, fr, ast.NEG)}", ast.NEG
         if isinstance(e, ast.CondExpr):
-            return (f"{self._sub(e.body, fn, fr, 2)} if {self._sub(e.test, fn, fr, 2)} else "
-                    f"{self._sub(e.orelse, fn, fr, 1)}"), 1
+            return (f"{self._sub(e.body, fn, fr, ast.OR)} if {self._sub(e.test, fn, fr, ast.OR)} else "
+                    f"{self._sub(e.orelse, fn, fr, ast.COND)}"), ast.COND
         if isinstance(e, ast.Index):
-            return f"{self._sub(e.value, fn, fr, 10)}[{self.expr(e.index, fn, fr)}]", 10
+            return f"{self._sub(e.value, fn, fr, ast.POSTFIX)}[{self.expr(e.index, fn, fr)}]", ast.POSTFIX
         if isinstance(e, ast.Call):
-            return self.call(e, fn, fr, iter_ctx), 10
+            return self.call(e, fn, fr, iter_ctx), ast.POSTFIX
         raise _err("E510", f"cannot emit this expression ({type(e).__name__})", getattr(e, "span", None))
 
     def tensor_var(self, fr) -> str:

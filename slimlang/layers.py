@@ -58,7 +58,10 @@ class LayerKind:
     repeat_name: str = ""  # what slim.repeat / slim.stack call it when no scope is given
     creates_variables: bool = False
     doc: str = ""
-    aliases: tuple = ()  # other spellings users bring from TF-Slim (activation_fn, ...)
+    # Other names of the layer users bring from TF-Slim and Keras (`convolution2d`, `Dense`, `MaxPooling2D`):
+    # an unknown layer spelled like one of these or like `fn`'s function, ignoring case and underscores
+    # (`dense`, `max_pooling2d`, `fully_connected`), gets "did you mean" this layer (checker.py).
+    aliases: tuple = ()
     param_map: dict = field(default_factory=dict)
     # Derived once from `params` (the evaluator's per-layer hot path reads these instead of looping):
     param_names: tuple = field(default=(), init=False, repr=False, compare=False)
@@ -491,10 +494,12 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
     LayerKind("conv", "slim.conv2d", (_OUT, _KERNEL, _STRIDE1, _PADDING, _RATE) + _CONV_COMMON,
               _conv_shape, _conv_count, positional=("num_outputs", "kernel_size"),
               default_scope="Conv", repeat_name="convolution2d", creates_variables=True,
+              aliases=("convolution2d", "convolution", "Conv2D"),
               doc="2-D convolution (slim.conv2d); `conv [(32, 3x3), (64, 1x1)]` is a stack"),
     LayerKind("conv_t", "slim.conv2d_transpose", (_OUT, _KERNEL, _STRIDE1, _PADDING) + _CONV_COMMON,
               _conv_t_shape, _conv_count, positional=("num_outputs", "kernel_size"),
               default_scope="Conv2d_transpose", repeat_name="convolution2d_transpose", creates_variables=True,
+              aliases=("convolution2d_transpose", "Conv2DTranspose"),
               doc="transposed convolution (slim.conv2d_transpose)"),
     LayerKind("sep_conv", "slim.separable_conv2d",
               (P("num_outputs", "int", REQUIRED, None, "output channels; `none` for depthwise only", check="positive_or_none"), _KERNEL,
@@ -504,17 +509,21 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               + _CONV_COMMON,
               _sep_conv_shape, _sep_conv_count, positional=("num_outputs", "kernel_size"),
               default_scope="SeparableConv2d", repeat_name="separable_convolution2d", creates_variables=True,
+              aliases=("separable_convolution2d", "SeparableConv2D"),
               doc="depthwise-separable convolution (slim.separable_conv2d)"),
     LayerKind("fc", "slim.fully_connected", (_OUT,) + _CONV_COMMON, _fc_shape, _fc_count,
               positional=("num_outputs",), default_scope="fully_connected", repeat_name="fully_connected",
-              creates_variables=True, doc="fully connected layer (slim.fully_connected); `fc [32, 64]` is a stack"),
+              creates_variables=True, aliases=("Dense",),
+              doc="fully connected layer (slim.fully_connected); `fc [32, 64]` is a stack"),
     LayerKind("pool", "slim.max_pool2d",
               (_KERNEL, P("stride", "size2", 2, None, "stride", check="positive"), P("padding", "padding", "VALID", None, "SAME or VALID")),
               _pool_shape, positional=("kernel_size",), default_scope="MaxPool2D", repeat_name="max_pool2d",
+              aliases=("max_pool", "MaxPool2D", "MaxPooling2D"),
               doc="max pooling (slim.max_pool2d): `pool 2` is a 2x2 window with stride 2"),
     LayerKind("avg_pool", "slim.avg_pool2d",
               (_KERNEL, P("stride", "size2", 2, None, "stride", check="positive"), P("padding", "padding", "VALID", None, "SAME or VALID")),
               _pool_shape, positional=("kernel_size",), default_scope="AvgPool2D", repeat_name="avg_pool2d",
+              aliases=("AveragePooling2D",),
               doc="average pooling (slim.avg_pool2d)"),
     LayerKind("dropout", "slim.dropout",
               (P("keep_prob", "float", 0.5, None, "probability of keeping a unit", check="probability"),
@@ -535,6 +544,7 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
                P("fused", "bool", None, None, "use the fused kernel"),
                _TRAINABLE, _REUSE),
               _same, _bn_count, default_scope="BatchNorm", repeat_name="batch_norm", creates_variables=True,
+              aliases=("BatchNormalization",),
               doc="batch normalization (slim.batch_norm)"),
     LayerKind("layer_norm", "slim.layer_norm",
               (P("center", "bool", True, None, "add a learned offset"), P("scale", "bool", True, None, "add a learned scale"),
@@ -543,6 +553,7 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
                P("begin_params_axis", "int", -1, None, "first axis of the parameters' shape"),
                _TRAINABLE, _REUSE),
               _same, _ln_count, default_scope="LayerNorm", repeat_name="layer_norm", creates_variables=True,
+              aliases=("LayerNormalization",),
               doc="layer normalization (slim.layer_norm)"),
     LayerKind("softmax", "slim.softmax", (), _same, default_scope="softmax", repeat_name="softmax",
               doc="softmax over the last axis (slim.softmax)"),
@@ -563,7 +574,7 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               (P("values", "tensors", REQUIRED, None, "the tensors, e.g. [branch_0, branch_1]"),
                P("axis", "int", 3, None, "axis to join along (3: channels)", always=True)),
               _concat, positional=("values", "axis"), inputs="list", scope_kw="name", default_scope="concat",
-              repeat_name="concat", doc="join tensors along an axis (tf.concat)"),
+              repeat_name="concat", aliases=("Concatenate",), doc="join tensors along an axis (tf.concat)"),
     LayerKind("add", "tf.add", (P("other", "tensor", REQUIRED, "y", "the tensor to add to the current one"),),
               _add, positional=("other",), scope_kw="name", default_scope="Add", repeat_name="add",
               doc="element-wise sum with another tensor, the residual join (tf.add)"),
@@ -594,5 +605,9 @@ def canonical_arg(kinds, name: str) -> str:
     return name
 
 
-def fmt_shape(shape) -> str:
-    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+def fmt_shape(shape, brackets: str = "()") -> str:
+    """The one way a shape is shown to a user: `(1, 224, 224, 3)`, `?` for an unknown size
+    (`brackets="[]"` where the text speaks of a list, as TensorFlow's own messages do)."""
+    if shape is None:
+        return "?"
+    return brackets[0] + ", ".join("?" if d is None else str(d) for d in shape) + brackets[1]

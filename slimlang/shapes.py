@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .diagnostics import SlimError, Span
 from .evaluate import Evaluator, LayerCall
+from .layers import ShapeError, fmt_shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,9 @@ class ShapeBackend:
         # full scope name -> the call of the layer that holds it, for layers whose scope TF cannot
         # share: an explicit `as` name, or a layer that creates variables.
         self._owner: dict[str, LayerCall] = {}
+        # Set when a layer refused the model's input and would take it with one leading (batch)
+        # dimension more or fewer: see InputRankError.
+        self.rank_mismatch: tuple | None = None  # (batch, call, needs)
 
     # -- scopes
     def _prefix(self) -> str:
@@ -115,7 +119,12 @@ class ShapeBackend:
         kind = call.kind
         inputs = call.inputs
         shapes = [t.shape for t in inputs]
-        out = tuple(kind.shape(shapes, call.full))
+        try:
+            out = tuple(kind.shape(shapes, call.full))
+        except ShapeError as e:
+            if "rank" in str(e):  # "conv expects a rank-4 input", "fc expects an input of rank 2 or more"
+                self.rank_mismatch = _input_rank_mismatch(call, shapes)
+            raise
         # (the count rules only read the arguments; `call.full` is theirs to see, not to keep)
         trainable, non_trainable = kind.count(shapes, call.full, _CountCtx(call.normalizer_params))
         # Name scopes (plain TF ops) and variable scopes (slim layers) are
@@ -157,6 +166,40 @@ def _duplicate_scope(full: str, call: LayerCall, first: LayerCall) -> SlimError:
                              f"help: give one of them another name, e.g. `as {base}_2`"])
 
 
+class InputRankError(SlimError):
+    """A layer's shape error on the model's input that one leading dimension more (`batch="missing"`)
+    or fewer (`batch="extra"`) would avoid: a batch dimension left out of --input-shape, or written
+    into a model's declared shape, which is one example's.  `call` is the layer that refused it and
+    `needs` the input shape it would have taken."""
+
+    def __init__(self, diagnostics, batch: str, call: LayerCall, needs: tuple):
+        super().__init__(diagnostics)
+        self.batch = batch
+        self.call = call
+        self.needs = needs
+
+    def __reduce__(self):
+        return (InputRankError, (self.diagnostics, self.batch, self.call, self.needs))
+
+
+def _input_rank_mismatch(call: LayerCall, shapes: list) -> tuple | None:
+    """(batch, call, needs) for InputRankError when the layer `call` takes the model's input alone
+    and its shape rule accepts that input with a leading dimension added ("missing") or dropped
+    ("extra"), else None."""
+    if len(call.inputs) != 1 or call.inputs[0].node != -1:
+        return None
+    (shape,) = shapes
+    for batch, other in (("missing", (1,) + tuple(shape)), ("extra", tuple(shape[1:]))):
+        if not other:
+            continue
+        try:
+            call.kind.shape([other], call.full)
+        except (ShapeError, ArithmeticError, TypeError, ValueError, IndexError):
+            continue
+        return batch, call, other
+    return None
+
+
 class _CountCtx:
     """What a layer's parameter-count rule may ask of the backend (one per layer; not a class per call)."""
 
@@ -196,23 +239,21 @@ class Summary:
         for r in self.rows:
             st = shape_text.get(r.shape)
             if st is None:
-                st = shape_text[r.shape] = _shape(r.shape)
+                st = shape_text[r.shape] = fmt_shape(r.shape)
             body.append((r.name, r.kind, st, f"{r.trainable + r.non_trainable:,}"))
         widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(headers)]
         line = "  ".join("{:<%d}" % w for w in widths[:3]) + "  {:>%d}" % widths[3]
         rule = "=" * (sum(widths) + 6)
-        out = [f'Model: "{self.model}"   input {_shape(self.input_shape)}', rule, line.format(*headers), rule]
+        out = [f'Model: "{self.model}"   input {fmt_shape(self.input_shape)}', rule, line.format(*headers), rule]
         fmt = line.format
         out += [fmt(*row) for row in body]
         out += [rule, f"Total params: {self.total:,}", f"Trainable params: {self.trainable:,}",
-                f"Non-trainable params: {self.non_trainable:,}", f"Output shape: {_shape(self.output_shape)}"]
+                f"Non-trainable params: {self.non_trainable:,}", f"Output shape: {fmt_shape(self.output_shape)}"]
         if self.end_points:
             out.append(f"End points: {len(self.end_points)}")
         return "\n".join(out)
 
 
-def _shape(shape) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
 def summarize_model(program, model: str, input_shape, params: dict | None = None, span: Span | None = None) -> Summary:
@@ -222,5 +263,11 @@ def summarize_model(program, model: str, input_shape, params: dict | None = None
             return done
     backend = ShapeBackend()
     ev = Evaluator(program, backend)
-    net, end_points = ev.run_model(model, backend.input(input_shape), params or {}, call_span=span)
+    try:
+        net, end_points = ev.run_model(model, backend.input(input_shape), params or {}, call_span=span)
+    except SlimError as e:
+        m = backend.rank_mismatch
+        if m is None or type(e) is not SlimError or e.first.code != "E301" or e.first.span != m[1].span:
+            raise
+        raise InputRankError(e.diagnostics, *m) from None
     return Summary(model, tuple(input_shape), backend.rows, net.shape, {k: v.shape for k, v in end_points.items()})

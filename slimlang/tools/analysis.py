@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from .. import ast
 from ..diagnostics import Span
 from ..evaluate import Evaluator
+from ..layers import fmt_shape  # noqa: F401  (the tools import it from here)
 from ..shapes import ShapeBackend, Summary
 
 
@@ -107,8 +108,6 @@ def show_value(v) -> str:
     return d.split("`")[1] if d.startswith("`") and d.count("`") >= 2 else d
 
 
-def fmt_shape(shape) -> str:
-    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
 
 
 def source_text(span: Span | None) -> str:

@@ -127,29 +127,9 @@ def normalize(module: ast.Module) -> ast.Module:
 # ---------------------------------------------------------- expressions ---
 
 _LEVEL_COND, _LEVEL_OR, _LEVEL_AND, _LEVEL_NOT, _LEVEL_CMP, _LEVEL_ADD, _LEVEL_MUL, _LEVEL_NEG, _LEVEL_POW, \
-    _LEVEL_POSTFIX, _LEVEL_ATOM = range(11)
-
-
-def _level(e) -> int:
-    if isinstance(e, ast.CondExpr):
-        return _LEVEL_COND
-    if isinstance(e, ast.BoolOp):
-        return _LEVEL_OR if e.op == "or" else _LEVEL_AND
-    if isinstance(e, ast.Not):
-        return _LEVEL_NOT
-    if isinstance(e, ast.Compare):
-        return _LEVEL_CMP
-    if isinstance(e, ast.BinOp):
-        if e.op in ("+", "-"):
-            return _LEVEL_ADD
-        if e.op == "**":
-            return _LEVEL_POW
-        return _LEVEL_MUL
-    if isinstance(e, ast.Neg):
-        return _LEVEL_NEG
-    if isinstance(e, (ast.Call, ast.Index)):
-        return _LEVEL_POSTFIX
-    return _LEVEL_ATOM
+    _LEVEL_POSTFIX, _LEVEL_ATOM = (ast.COND, ast.OR, ast.AND, ast.NOT, ast.CMP, ast.ADD, ast.MUL, ast.NEG, ast.POW,
+                                   ast.POSTFIX, ast.ATOM)
+_level = ast.precedence
 
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
