@@ -196,6 +196,11 @@ class _Static:
         t = item.params[0].type if item.params else None
         if not isinstance(t, ast.ListExpr):
             return
+        # Names in the shape (`[None, 8, 8, 1]`, `[size, size, 3]`) are module constants or builtins:
+        # the parameters come after it.
+        sizes = _Candidates(["none"], "a size is a positive integer or")
+        for i in t.items:
+            self.expr(i, self.known_globals, sizes)
         values = []
         for i in t.items:
             if isinstance(i, ast.Neg) and isinstance(i.operand, ast.Const) and type(i.operand.value) is int:
@@ -279,7 +284,7 @@ class _Static:
             for k, span in zip(s.kinds, s.kind_spans or [s.span] * len(s.kinds)):
                 if k not in LAYERS and k not in self.prog.blocks:
                     self.c.error("E103", f"unknown layer or block `{k}` in `collect`", span,
-                                 [did_you_mean(k, list(LAYERS) + list(self.prog.blocks))])
+                                 [layer_did_you_mean(k, self.prog.blocks)])
                 elif k in LAYERS and not LAYERS[k].fn.startswith("slim.") or k in ("softmax", "variable", "model_variable"):
                     # Collecting is slim's outputs_collections; these functions take none (no TF-Slim spelling).
                     self.c.error("E113", f"`{k}` ({LAYERS[k].fn}) takes no outputs_collections, so `collect` "
@@ -316,7 +321,7 @@ class _Static:
                              ["help: declare it with `block` instead of `model`"])
             else:
                 self.c.error("E103", f"unknown layer `{s.kind}`", s.kind_span,
-                             [did_you_mean(s.kind, list(LAYERS) + list(self.prog.blocks))])
+                             [layer_did_you_mean(s.kind, self.prog.blocks)])
         for i, a in enumerate(s.args):
             p = kind.param(kind.param_names[i]) if kind is not None and i < len(kind.param_names) else None
             self.expr(a, scope, self.candidates(p, scope))
@@ -407,7 +412,7 @@ class _Static:
             block = self.prog.blocks.get(k)
             if kind is None and block is None:
                 self.c.error("E103", f"unknown layer `{k}` in defaults", span,
-                             [did_you_mean(k, list(LAYERS) + list(self.prog.blocks))])
+                             [layer_did_you_mean(k, self.prog.blocks)])
                 continue
             if kind is not None and not kind.fn.startswith("slim."):
                 # `defaults` is slim.arg_scope; plain TensorFlow ops have no arg scope (no TF-Slim spelling).
@@ -458,7 +463,8 @@ class _Static:
     def name(self, name: str, span: Span, scope: set, candidates=None):
         if name not in scope:
             pool = scope if candidates is None else candidates
-            hint = size_hint(name, span) or did_you_mean_case(name, pool) or did_you_mean(name, pool)
+            hint = (did_you_mean_case(name, _LITERALS) or size_hint(name, span) or did_you_mean_case(name, pool)
+                    or did_you_mean(name, pool))
             if not hint and candidates is not None and 0 < len(candidates) <= 8:
                 hint = f"help: {candidates.label} " + ", ".join(f"`{c}`" for c in candidates)
             self.c.error("E201", f"undefined name `{name}`", span, [hint])
@@ -502,7 +508,51 @@ class _Static:
                 self.expr(kw.value, scope)
 
 
+def _spelling(name: str) -> str:
+    """A layer name compared ignoring case and underscores: `max_pool2d`, `MaxPool2D` -> `maxpool2d`."""
+    return name.replace("_", "").lower()
+
+
+def _layer_names() -> dict:
+    """Every other name of a layer (its TF-Slim / TensorFlow function, the table's aliases), by
+    _spelling, -> the layer's name."""
+    out = {}
+    for kind in LAYERS.values():
+        for other in (kind.fn.rsplit(".", 1)[-1], *kind.aliases):
+            if _spelling(other) != _spelling(kind.name):
+                out.setdefault(_spelling(other), kind.name)
+    return out
+
+
+_OTHER_LAYER_NAMES = _layer_names()
+
+
+def layer_did_you_mean(word: str, blocks=()) -> str:
+    """The did-you-mean of an unknown layer `word`: a layer or block spelled like it but for case and
+    underscores (`Flatten`), a layer whose TF-Slim or Keras name it is (`max_pool2d`, `dense`), else
+    the closest layer or block name, else the closest of those other names (`fully_conected`)."""
+    import difflib
+
+    key = _spelling(word)
+    for name in (*LAYERS, *blocks):
+        if _spelling(name) == key:
+            return f"help: did you mean `{name}`?"
+    name = _OTHER_LAYER_NAMES.get(key)
+    if name is None:
+        hint = did_you_mean(word, list(LAYERS) + list(blocks))
+        if hint:
+            return hint
+        close = difflib.get_close_matches(key, list(_OTHER_LAYER_NAMES), n=1, cutoff=0.85)
+        if not close:
+            return ""
+        name = _OTHER_LAYER_NAMES[close[0]]
+    return f"help: did you mean `{name}`? slimlang's `{name}` is {LAYERS[name].fn}"
+
+
 _NOT_LITERAL = object()
+
+# The language's keyword literals: Python's None/True/False written in .slim are these.
+_LITERALS = ("none", "true", "false")
 
 
 def _literal(e):
@@ -586,7 +636,8 @@ def _check_trains(prog: Program, c: Collector):
 
 
 def _elaborate_declared(prog: Program, c: Collector):
-    from .shapes import summarize_model
+    from .diagnostics import Diagnostic
+    from .shapes import InputRankError, summarize_model
 
     for name in prog.models:
         shape = prog.input_shape(name)
@@ -595,5 +646,21 @@ def _elaborate_declared(prog: Program, c: Collector):
         try:
             full = (1,) + tuple(shape)
             prog.summaries[(name, full)] = summarize_model(prog, name, full)
+        except InputRankError as e:
+            if e.batch == "extra" and len(shape) > 1:
+                # `inputs: [1, 8, 8, 1]`: the batch written into the declaration, which leaves it out.
+                d = e.first
+                decl = prog.models[name].params[0]
+                notes = (*d.notes,
+                         (f"note: `{decl.name}: {_shape_text(shape)}` is declared at {decl.type.span.location()}, "
+                          "and the batch dimension goes in front of it"),
+                         ("help: the declared shape is one example's, without the batch dimension: write "
+                          f"`{decl.name}: {_shape_text(shape[1:])}`"))
+                e = SlimError([Diagnostic(d.code, d.message, d.span, notes, d.severity), *e.diagnostics[1:]])
+            c.extend(e)
         except SlimError as e:
             c.extend(e)
+
+
+def _shape_text(shape) -> str:
+    return "[" + ", ".join("none" if v is None else str(v) for v in shape) + "]"

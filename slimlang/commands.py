@@ -8,6 +8,7 @@ import sys
 
 from .checker import check_file
 from .diagnostics import SlimError, did_you_mean
+from .layers import fmt_shape
 
 
 def add_arguments(sub):
@@ -184,14 +185,31 @@ def check_set_names(program, model: str, sets: dict):
     return sets
 
 
-def cmd_summary(args) -> int:
-    from .shapes import summarize_model
+def summarize(program, model: str, shape, sets: dict, input_shape: str | None, span=None):
+    """shapes.summarize_model for a command, where `input_shape` is the --input-shape text (None when
+    the model's declared shape is used).  A shape the model's layers would take with a batch
+    dimension in front is bad command-line use (exit 2): the batch was left out, as the model
+    header leaves it out."""
+    from .diagnostics import UsageError
+    from .shapes import InputRankError, summarize_model
 
+    try:
+        return summarize_model(program, model, shape, sets, span=span)
+    except InputRankError as e:
+        if input_shape is None or e.batch != "missing":
+            raise
+        example = ",".join("?" if d is None else str(d) for d in shape)
+        raise UsageError(f"--input-shape includes the batch dimension: model {model!r} gives its input to the "
+                         f"`{e.call.kind.name}` at {e.call.span.location()}, which needs it with the batch first, "
+                         f"as in {fmt_shape(e.needs)}; write --input-shape 1,{example} for a batch of 1") from None
+
+
+def cmd_summary(args) -> int:
     program = check_file(args.file)
     model = pick_model(program, args.model)
     shape = parse_shape(args.input_shape, program, model)
     sets = check_set_names(program, model, parse_sets(args.set))
-    summary = summarize_model(program, model, shape, sets, span=program.models[model].name_span)
+    summary = summarize(program, model, shape, sets, args.input_shape, span=program.models[model].name_span)
     print(summary.render())
     return 0
 
@@ -256,11 +274,10 @@ def _write_output(text, output: str, sources, example: str):
 def cmd_build(args) -> int:
     program = check_file(args.file)
     if args.emit == "summary":
-        from .shapes import summarize_model
-
         model = pick_model(program, args.model)
         shape = parse_shape(args.input_shape, program, model)
-        text = summarize_model(program, model, shape, check_set_names(program, model, parse_sets(args.set))).render() + "\n"
+        sets = check_set_names(program, model, parse_sets(args.set))
+        text = summarize(program, model, shape, sets, args.input_shape).render() + "\n"
     elif args.emit == "py":
         from .emit import emit_module
 
@@ -271,9 +288,7 @@ def cmd_build(args) -> int:
         sets = check_set_names(program, model, parse_sets(args.set))
         # The shape backend first: shape and scope errors are located errors, not TensorFlow's traceback
         # (the check elaborates only models with a declared input shape, and only at their defaults).
-        from .shapes import summarize_model
-
-        summarize_model(program, model, shape, sets)
+        summarize(program, model, shape, sets, args.input_shape)
         from .lower_graph import graph_def_text
 
         text = graph_def_text(program, model, shape, sets)

@@ -142,8 +142,49 @@ def test_input_shape_without_batch_says_the_batch_is_included(model):
 def test_rank_error_names_the_batch_dimension(tmp_path):
     p = tmp_path / "u.slim"
     p.write_text("model m(inputs) {\n  conv 4 3x3\n}\n")
-    code, out, err = run(["summary", str(p), "--input-shape", "8,8,1"])
+    code, out, err = run(["summary", str(p), "--input-shape", "8,8"])
     assert code == 1 and "rank-4 input (batch, height, width, channels)" in err, err
+
+
+@pytest.mark.parametrize("argv", [["summary"], ["build", "--emit", "summary"], ["build", "--emit", "pbtxt"]])
+def test_input_shape_without_batch_for_an_undeclared_model_is_a_usage_error(tmp_path, argv):
+    """The model declares no shape, so the usage error above cannot compare with it: the first layer
+    that refuses the input, and would take it with a batch in front, says the batch was left out."""
+    import sys
+
+    p = tmp_path / "u.slim"
+    p.write_text("model m(inputs) {\n  conv 4 3x3\n}\n")
+    had_tf = "tensorflow" in sys.modules
+    code, out, err = run([argv[0], str(p), *argv[1:], "--input-shape", "8,8,1"])
+    assert code == 2 and out == "", (out, err)
+    assert err.startswith(f"usage: slimlang {argv[0]}"), err
+    assert (f"error: --input-shape includes the batch dimension: model 'm' gives its input to the `conv` at "
+            f"{p}:2:3, which needs it with the batch first, as in (1, 8, 8, 1); write --input-shape 1,8,8,1 "
+            "for a batch of 1") in err, err
+    assert had_tf or "tensorflow" not in sys.modules
+
+
+@pytest.mark.parametrize("body, shape", [
+    ("fc 10", "10"),  # fc takes rank 2 or more: (10,) is one example of 10 features
+    ("scope s {\n    pool 2x2\n  }", "8,8,3"),  # the refusing layer need not be the first statement
+])
+def test_the_batch_hint_names_the_layer_that_refused_the_input(tmp_path, body, shape):
+    p = tmp_path / "u.slim"
+    p.write_text(f"model m(inputs) {{\n  {body}\n}}\n")
+    code, out, err = run(["summary", str(p), "--input-shape", shape])
+    assert code == 2 and "includes the batch dimension" in err and f"write --input-shape 1,{shape} " in err, err
+
+
+@pytest.mark.parametrize("body, shape", [
+    ("conv 4 3x3", "1,1,8,8,1"),  # one dimension too many is not a missing batch
+    ("conv 4 9x9 padding=VALID", "1,8,8,1"),  # a kernel larger than the input is not a rank problem
+    ("conv 4 1x1\n  conv 4 3x3 from inputs\n  add inputs", "1,8,8,1"),
+])
+def test_other_shape_errors_of_an_input_shape_stay_E301(tmp_path, body, shape):
+    p = tmp_path / "u.slim"
+    p.write_text(f"model m(inputs) {{\n  {body}\n}}\n")
+    code, out, err = run(["summary", str(p), "--input-shape", shape])
+    assert code == 1 and "error[E301]" in err and "batch dimension:" not in err, err
 
 
 def test_error_inside_a_block_names_the_call():

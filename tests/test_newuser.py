@@ -506,11 +506,9 @@ def test_readme_says_how_long_the_suite_takes_and_how_to_skip_the_slow_tests():
 
 
 # --------------------------------------- found in a new user's first hour ---
-# Still wrong (strict xfail: a fix makes these pass, and then the marker must go).
+# (A strict xfail is still wrong: a fix makes it pass, and then the marker must go.)
 
 
-@pytest.mark.xfail(strict=True, reason="summary --input-shape 8,8,1 for a model without a declared shape is E301 "
-                                       "'conv expects a rank-4 input', not the batch hint")
 def test_input_shape_without_batch_for_an_undeclared_model_says_the_batch_is_included(tmp_path, capsys):
     f = tmp_path / "m.slim"
     f.write_text("model m(inputs, num_classes = 10) {\n  conv 16 3x3 padding=SAME\n  flatten\n  fc num_classes\n}\n")
@@ -519,8 +517,6 @@ def test_input_shape_without_batch_for_an_undeclared_model_says_the_batch_is_inc
     assert code == 2 and "batch dimension" in err, err
 
 
-@pytest.mark.xfail(strict=True, reason="Python's None/True/False get `ones`/nothing: none, true, false are not "
-                                       "candidates of the case-insensitive did-you-mean")
 @pytest.mark.parametrize("arg, word", [("activation=None", "none"), ("normalizer_fn=None", "none"),
                                        ("biases_initializer=None", "none"), ("trainable=False", "false"),
                                        ("trainable=True", "true")])
@@ -529,16 +525,12 @@ def test_python_constants_suggest_the_slim_spelling(arg, word):
     assert d.code == "E201" and d.notes == (f"help: did you mean `{word}`?",), d.notes
 
 
-@pytest.mark.xfail(strict=True, reason="undefined names in a model's input shape are never checked: "
-                                       "check passes and summary says 'declares no input shape'")
 @pytest.mark.parametrize("shape", ["[None, 8, 8, 1]", "[foo, 8, 8]"])
 def test_an_undefined_name_in_the_input_shape_is_an_error(shape):
     d = _check_error(f"model m(inputs: {shape}) {{\n  conv 8 3x3\n}}\n")
     assert d.code == "E201" and d.span.line == 1
 
 
-@pytest.mark.xfail(strict=True, reason="did-you-mean compares spellings only: max_pool2d -> avg_pool, "
-                                       "fully_connected -> nothing")
 @pytest.mark.parametrize("tf_slim, slim", [("max_pool2d 2x2", "pool"), ("max_pool 2x2", "pool"),
                                            ("fully_connected 10", "fc")])
 def test_tf_slim_layer_names_suggest_the_slimlang_layer(tf_slim, slim):
@@ -546,11 +538,62 @@ def test_tf_slim_layer_names_suggest_the_slimlang_layer(tf_slim, slim):
     assert d.code == "E103" and f"`{slim}`" in " ".join(d.notes), d.notes
 
 
-@pytest.mark.xfail(strict=True, reason="a batch written into the header's shape is blamed on the first conv, "
-                                       "with no word of the declaration")
 def test_a_batch_in_the_declared_input_shape_points_at_the_declaration():
     d = _check_error("model m(inputs: [1, 8, 8, 1]) {\n  conv 8 3x3\n}\n")
     assert d.span.line == 1 or any("t.slim:1:" in n for n in d.notes), d.render()
+    assert d.notes[-2:] == (("note: `inputs: [1, 8, 8, 1]` is declared at t.slim:1:17, and the batch dimension "
+                             "goes in front of it"),
+                            ("help: the declared shape is one example's, without the batch dimension: write "
+                             "`inputs: [8, 8, 1]`"))
+
+
+@pytest.mark.parametrize("shape", ["[8, 8]", "[none, 3]", "[8, 8, 8, 8, 1]"])
+def test_a_declared_shape_of_the_wrong_rank_without_a_batch_gets_no_batch_note(shape):
+    """One dimension short (the channels left out) or two too many: the batch is not the problem."""
+    d = _check_error(f"model m(inputs: {shape}) {{\n  conv 8 3x3\n}}\n")
+    assert d.code == "E301" and not any("batch dimension" in n for n in d.notes), d.render()
+
+
+@pytest.mark.parametrize("layer, slim", [("dense 10", "fc"), ("Dense 10", "fc"), ("conv2d 8 3x3", "conv"),
+                                         ("Conv2D 8 3x3", "conv"), ("MaxPooling2D 2x2", "pool"),
+                                         ("max_pooling2d 2x2", "pool"), ("avg_pool2d 2x2", "avg_pool"),
+                                         ("separable_conv2d 8 3x3", "sep_conv"), ("BatchNormalization", "batch_norm"),
+                                         ("Flatten", "flatten"), ("fully_conected 10", "fc")])
+def test_keras_and_tf_layer_names_suggest_the_slimlang_layer(layer, slim):
+    d = _check_error(f"model m(inputs: [8, 8, 1]) {{\n  {layer}\n}}\n")
+    assert d.code == "E103" and d.notes[0].startswith(f"help: did you mean `{slim}`?"), d.notes
+
+
+def test_a_block_spelled_like_a_layer_name_is_suggested_first():
+    d = _check_error("block Dense(n = 4) {\n  fc n\n}\n\nmodel m(inputs: [8, 8, 1]) {\n  flatten\n  dense\n}\n")
+    assert d.notes == ("help: did you mean `Dense`?",), d.notes
+
+
+def test_the_layer_tables_other_names_are_no_layers_own_name():
+    """Every alias of the layer table names one layer only: a name that is a layer stays that layer."""
+    from slimlang.checker import _OTHER_LAYER_NAMES, _spelling
+    from slimlang.layers import LAYERS
+
+    own = {_spelling(k) for k in LAYERS}
+    assert not own & set(_OTHER_LAYER_NAMES)
+    seen = {}
+    for kind in LAYERS.values():
+        for other in (kind.fn.rsplit(".", 1)[-1], *kind.aliases):
+            if _spelling(other) not in own:
+                assert seen.setdefault(_spelling(other), kind.name) == kind.name, (other, kind.name)
+
+
+def test_a_defined_constant_in_the_input_shape_is_no_error():
+    from slimlang.checker import check_text
+
+    check_text("let S = 8\nmodel m(inputs: [S, S, 1]) {\n  conv 8 3x3\n}\n", "t.slim")
+
+
+def test_readme_says_the_first_command_runs_from_the_root_of_a_checkout():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    before = readme.split("\n    pip install -e . && slimlang train examples/digits.slim", 1)[0]
+    last_paragraph = before.rstrip().rsplit("\n\n", 1)[-1]
+    assert "root of a checkout" in last_paragraph, last_paragraph
 
 
 @pytest.mark.xfail(strict=True, reason="the emitted training program still checkpoints every 600 s by default "
