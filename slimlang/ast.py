@@ -25,6 +25,49 @@ def is_node(x) -> bool:
     return not isinstance(x, type) and type(x).__module__ == __name__ and hasattr(type(x), "_compared")
 
 
+# ------------------------------------------------------------- traversal ---
+# The walks every stage shares.  They keep their own stack instead of recursing: a tree may nest
+# as deep as limits.MAX_NESTING, and the walk that enforces that limit is one of them.
+
+
+def walk(root):
+    """(node, depth) for every node under `root`, root first (depth 0), then each field's nodes in
+    field order; tuples of nodes are looked through (they add no depth)."""
+    stack = [(root, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, depth = pop()
+        if type(node) is tuple:
+            for x in reversed(node):
+                push((x, depth))
+        elif is_node(node):
+            yield node, depth
+            for f in reversed(node._compared):
+                push((getattr(node, f), depth + 1))
+
+
+def nodes(root):
+    """Every node under `root` (see `walk`)."""
+    return (n for n, _ in walk(root))
+
+
+def statements(body):
+    """Every statement of a body in source order, with the statements nested in it (the bodies of
+    scope, defaults, if and for; the scope an assignment names); not the inside of expressions."""
+    stack = list(reversed(body))
+    while stack:
+        s = stack.pop()
+        yield s
+        nested = []
+        if type(s) is Assign:
+            nested.append(s.stmt)
+        for attr in ("body", "orelse"):
+            sub = getattr(s, attr, None)
+            if type(sub) is tuple:
+                nested.extend(sub)
+        stack.extend(reversed(nested))
+
+
 # ------------------------------------------------------------ expressions ---
 
 # How tightly each expression binds when printed (Python's order, which .slim shares), lowest

@@ -70,18 +70,7 @@ def list_bound_names(params, body) -> set:
     """Names a function's text binds to lists: parameters with list defaults and lets of list values
     (`let b = a` after `let a = [1, 2]` too)."""
     names = {p.name for p in params if p.default is not None and static_is_list(p.default, ())}
-    lets, stack = [], list(body)
-    while stack:
-        s = stack.pop()
-        if isinstance(s, ast.Let):
-            lets.append(s)
-        for attr in ("body", "orelse"):
-            sub = getattr(s, attr, None)
-            if isinstance(sub, tuple):
-                stack.extend(sub)
-        inner = getattr(s, "stmt", None)
-        if isinstance(inner, ast.Scope):
-            stack.extend(inner.body)
+    lets = [s for s in ast.statements(body) if isinstance(s, ast.Let)]
     grew = True
     while grew:
         grew = False

@@ -120,19 +120,13 @@ def _check_literals(module: ast.Module, c: Collector):
     # the text spares the walk of every node in nearly every file.
     if source is not None and not (re.search(r"[eE]\+?[0-9]{3}", source.text) or re.search("[0-9]{309}", source.text)):
         return
-    stack = [module]
-    while stack:  # not recursive: generated programs nest deeper than Python's stack
-        node = stack.pop()
-        if isinstance(node, tuple):
-            stack.extend(reversed(node))
-        elif ast.is_node(node):
-            if type(node) is ast.Const and type(node.value) is float and math.isinf(node.value):
-                written = node.span.source.line(node.span.line)[node.span.col - 1:node.span.end_col - 1] \
-                    if node.span.source is not None and node.span.end_line == node.span.line else ""
-                c.error("E931", f"the number {f'`{written}` ' if written else ''}is too large: floats stop at about "
-                        "1.8e308, so it would be infinity", node.span,
-                        ["help: write a smaller number; no layer argument or setting can use infinity"])
-            stack.extend(reversed([getattr(node, f) for f in ast.compared_fields(node)]))
+    for node in ast.nodes(module):
+        if type(node) is ast.Const and type(node.value) is float and math.isinf(node.value):
+            written = node.span.source.line(node.span.line)[node.span.col - 1:node.span.end_col - 1] \
+                if node.span.source is not None and node.span.end_line == node.span.line else ""
+            c.error("E931", f"the number {f'`{written}` ' if written else ''}is too large: floats stop at about "
+                    "1.8e308, so it would be infinity", node.span,
+                    ["help: write a smaller number; no layer argument or setting can use infinity"])
 
 
 def _collect_definitions(module: ast.Module, prog: Program, c: Collector):
@@ -582,17 +576,7 @@ class _Candidates(tuple):
 
 
 def _calls(body, blocks) -> set:
-    out = set()
-    for s in body:
-        if isinstance(s, ast.Layer) and s.kind in blocks:
-            out.add(s.kind)
-        elif isinstance(s, ast.Assign):
-            out |= _calls([s.stmt], blocks)
-        for attr in ("body", "orelse"):
-            sub = getattr(s, attr, None)
-            if isinstance(sub, tuple):
-                out |= _calls(sub, blocks)
-    return out
+    return {s.kind for s in ast.statements(body) if isinstance(s, ast.Layer) and s.kind in blocks}
 
 
 def _check_recursion(prog: Program, c: Collector):

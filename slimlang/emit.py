@@ -72,35 +72,16 @@ def _err(code: str, message: str, span: Span | None, notes=()):
 # --------------------------------------------------------------- analysis ---
 
 
-def _walk(body):
-    """Every statement of a body, nested ones included (not into let functions)."""
-    for s in body:
-        yield s
-        if isinstance(s, ast.Assign):
-            yield from _walk([s.stmt])
-        for attr in ("body", "orelse"):
-            sub = getattr(s, attr, None)
-            if isinstance(sub, tuple):
-                yield from _walk(sub)
+_walk = ast.statements
 
 
 def _names_in(node, out: set):
-    """Every Name id mentioned in an AST subtree (expressions and statements)."""
-    if isinstance(node, ast.Name):
-        out.add(node.id)
-    elif isinstance(node, (tuple, list)):
-        for n in node:
-            _names_in(n, out)
-    elif ast.is_node(node):
-        for f in ast.fields(node):
-            if f in ("span", "kind_span", "name_span", "kind_spans"):
-                continue
-            v = getattr(node, f)
-            if isinstance(v, str):
-                if f == "from_name":
-                    out.add(v)
-                continue
-            _names_in(v, out)
+    """Every name an AST subtree mentions: Name ids, and the tensors `from NAME` reads."""
+    for n in ast.nodes(node):
+        if type(n) is ast.Name:
+            out.add(n.id)
+        elif getattr(n, "from_name", None):
+            out.add(n.from_name)
     return out
 
 

@@ -237,22 +237,12 @@ def _check_nesting(module: ast.Module) -> None:
     """E941 for a tree nested deeper than limits.MAX_NESTING.
 
     Every later stage (checker, elaboration, emitter, fmt) walks the tree recursively; bounding
-    its depth here is what keeps them all within Python's stack.  This walk itself uses a list."""
-    stack = [(module, 0)]
-    pop, push = stack.pop, stack.append
-    is_node, fields = ast.is_node, ast.compared_fields
-    while stack:
-        node, depth = pop()
-        if type(node) is tuple:
-            for x in node:
-                push((x, depth))
-        elif is_node(node):
-            if depth > limits.MAX_NESTING:
-                raise SlimError.single("E941", f"nested more than {limits.MAX_NESTING} levels deep", node.span,
-                                       ["note: brackets, operators, blocks and statements count as levels; "
-                                        "name a part with `let` or a block to flatten it"])
-            for f in fields(node):
-                push((getattr(node, f), depth + 1))
+    its depth here is what keeps them all within Python's stack."""
+    for node, depth in ast.walk(module):
+        if depth > limits.MAX_NESTING:
+            raise SlimError.single("E941", f"nested more than {limits.MAX_NESTING} levels deep", node.span,
+                                   ["note: brackets, operators, blocks and statements count as levels; "
+                                    "name a part with `let` or a block to flatten it"])
 
 
 def _ensure_newline(text: str) -> str:
