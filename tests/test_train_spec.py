@@ -109,7 +109,7 @@ def test_several_sections_with_names():
 
 
 def test_unknown_setting_with_did_you_mean_and_span():
-    d = only(errors('data npz "d.npz"\nloss mse\nstepz 100'), "E301")
+    d = only(errors('data npz "d.npz"\nloss mse\nstepz 100'), "E312")
     assert "stepz" in d.message and "help: did you mean `steps`?" in d.notes
     assert (d.span.line, d.span.col, d.span.end_col) == (LINE0 + 2, 1, 6)
 
@@ -119,7 +119,7 @@ def test_synonyms_from_other_tools_are_suggested():
                    'max_number_of_steps 10')
     assert "help: did you mean `validation`?" in only(diags, "E304").notes
     assert any("help: did you mean `lr`?" in d.notes for d in diags if d.code == "E304")
-    assert "help: did you mean `steps`?" in only(diags, "E301").notes
+    assert "help: did you mean `steps`?" in only(diags, "E312").notes
 
 
 def test_setting_twice_points_at_both():
@@ -195,7 +195,7 @@ def test_duplicate_loss_names():
 
 def test_collects_every_error_of_a_section():
     diags = errors('dta npz "d.npz"\nloss bogus\noptimizer sgd lr=-1')
-    assert {d.code for d in diags} >= {"E301", "E306", "E305", "E309"}
+    assert {d.code for d in diags} >= {"E312", "E306", "E305", "E309"}
 
 
 def test_registered_loss_is_a_loss_kind_with_free_options():

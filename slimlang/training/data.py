@@ -1,5 +1,9 @@
 """Train stage, data: a `DataSpec` -> checked sources -> tf.data pipelines.
 
+Each source is an entry of `kinds.data` naming its opener here; what the
+sources and the preprocessing compute is shared with the emitted training
+program through `helpers` (split, classes, preprocessing, record streams).
+
 `open_data(spec)` does every check that can be done before TensorFlow runs a
 step: the file, glob or folder exists; the named arrays, features or columns
 exist and are numeric; labels fit their loss (checked again once the model's
@@ -35,16 +39,18 @@ import imagesize
 import numpy as np
 
 from ..diagnostics import SlimError, did_you_mean
-from ..trainspec import (
-    DataSpec,
-    _data_missing,
+from . import helpers
+from ._tf import tf, tf1
+from .datapaths import (
     check_data_path,
     csv_columns,
     csv_read_error,
+    data_missing,
     declared_input_error,
     input_shape_after,
 )
-from ._tf import tf, tf1
+from .kinds.data import DATA_KINDS
+from .spec import DataSpec
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -108,26 +114,11 @@ class Data:
         must be resized one by one, before batching).
         """
         o = self.opts
-        x = tf.cast(images, tf.float32)
-        if o["resize"] is not None and not resized:
-            x = tf.image.resize(x, list(o["resize"]), method="bilinear")
-        if o["crop"] is not None:
-            h, w = o["crop"]
-            if training and per_example:
-                x = tf.image.random_crop(x, [h, w, self.raw_channels()])
-            else:
-                x = tf.image.resize_with_crop_or_pad(x, h, w)
-        if training and o["flip"]:
-            x = tf.image.random_flip_left_right(x)
         scale = o["scale"]
         if scale is None and self.encoded:
             scale = 1.0 / 255.0
-        if isinstance(scale, tuple):
-            lo, hi = scale
-            x = lo + x * ((hi - lo) / 255.0)
-        elif scale is not None and scale != 1.0:
-            x = x * scale
-        return x
+        return helpers.preprocess(images, training, resize=None if resized else o["resize"], crop=o["crop"],
+                                  flip=o["flip"], scale=scale, per_example=per_example)
 
     def raw_channels(self) -> int:
         return int(self.raw_shape[-1])
@@ -299,14 +290,7 @@ class Data:
     # tfrecord ---------------------------------------------------------
 
     def _tfrecord_source(self, split):
-        comp = self.opts["compression"] or None
-        if len(self.files) == 1:
-            ds = tf.data.TFRecordDataset(self.files[0], compression_type=comp)
-        else:
-            files = tf.data.Dataset.from_tensor_slices(self.files)
-            ds = files.interleave(lambda f: tf.data.TFRecordDataset(f, compression_type=comp),
-                                  cycle_length=min(4, len(self.files)), num_parallel_calls=AUTOTUNE,
-                                  deterministic=True)
+        ds = helpers.tfrecord_records(self.files, self.opts["compression"] or None)
         val = self.opts["validation"]
         classes = self.opts["classes"]
         if val > 0 and split != "all":
@@ -314,7 +298,7 @@ class Data:
             ds = ds.enumerate()
 
             def held_out(i, _):
-                return _hash_fraction(i, seed) < val
+                return helpers.hash_fraction(i, seed) < val
 
             if split == "eval":
                 ds = ds.filter(held_out)
@@ -328,15 +312,13 @@ class Data:
             def parse_label(r):
                 return tf.io.parse_single_example(r, {key: tf.io.FixedLenFeature([], tf.int64)})[key]
 
-            table = np.full(max(classes) + 1, -1, np.int64)
-            for i, c in enumerate(classes):
-                table[c] = i
-            table_t = tf.constant(table)
+            table_t = helpers.class_table(classes)
+            size = max(classes) + 1
 
             def keep(r):
                 lab = parse_label(r)
-                inside = tf.logical_and(lab >= 0, lab < len(table))
-                return tf.logical_and(inside, tf.gather(table_t, tf.clip_by_value(lab, 0, len(table) - 1)) >= 0)
+                inside = tf.logical_and(lab >= 0, lab < size)
+                return tf.logical_and(inside, tf.gather(table_t, tf.clip_by_value(lab, 0, size - 1)) >= 0)
 
             ds = ds.filter(keep)
         return ds, {}, self.n_train if split == "train" else self.n_val
@@ -363,10 +345,7 @@ class Data:
         for name, lp in plan["labels"].items():
             v = parsed[lp["key"]]
             if classes and name == self.default_field:
-                table = np.full(max(classes) + 1, -1, np.int64)
-                for i, c in enumerate(classes):
-                    table[c] = i
-                v = tf.gather(tf.constant(table), v)
+                v = tf.gather(helpers.class_table(classes), v)
             labels[name] = v
         return img, labels
 
@@ -423,13 +402,6 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "_-." else "_" for c in name).lstrip("_-.") or "x"
 
 
-def _hash_fraction(i, seed: int):
-    """A fixed pseudo-random number in [0, 1) for record `i`: the split of a stream."""
-    h = (tf.cast(i, tf.int64) + seed * 7919) * 2654435761 % 4294967296
-    h = (h ^ (h // 65536)) * 73244475 % 4294967296
-    return tf.cast(h, tf.float64) / 4294967296.0
-
-
 def _run(build):
     """Run `build()`'s tensors in a fresh graph and session (works whether or
     not the process has eager execution on, and inside another graph's build)."""
@@ -440,8 +412,7 @@ def _run(build):
 
 
 def _decode_first(data: bytes, channels: int) -> tuple:
-    return tuple(_run(lambda: tf.shape(tf.io.decode_image(tf.constant(data), channels=channels,
-                                                            expand_animations=False))))
+    return helpers.decoded_size(data, channels)
 
 
 # Image sizes from headers.  tf.io.decode_image decodes JPEG, PNG, GIF and BMP;
@@ -587,12 +558,11 @@ def check_declared_input(data: Data, model_fn, model_name: str | None = None) ->
 
 def open_data(spec: DataSpec) -> Data:
     """Open and check the data a train section names.  Raises SlimError."""
-    opener = {"npz": _open_npz, "csv": _open_csv, "folder": _open_folder, "tfrecord": _open_tfrecord}[spec.kind]
-    return opener(spec)
+    return DATA_KINDS[spec.kind].builder()(spec)
 
 
 def _missing(spec: DataSpec, what: str) -> SlimError:
-    return _data_missing(spec, what)
+    return data_missing(spec, what)
 
 
 def _array_fields(spec: DataSpec, arrays: dict, label_names: tuple, n: int, where: str) -> dict:
@@ -652,15 +622,11 @@ def _split(spec: DataSpec, n: int) -> tuple[np.ndarray, np.ndarray]:
     if n == 0:
         raise data_error(spec, "E324", f"{spec.path} holds no examples"
                          + (" of the selected classes" if spec.options["classes"] else ""))
-    rng = np.random.RandomState(spec.options["seed"] % (2**32))
-    perm = rng.permutation(n)
-    n_val = int(round(n * val))
-    if val > 0 and n_val == 0:
-        n_val = 1
-    if n_val >= n:
+    train, held_out = helpers.split(n, val, spec.options["seed"])
+    if len(train) == 0:
         raise data_error(spec, "E324", f"validation={val:g} of {n} examples leaves none to train on",
                          key="validation")
-    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+    return train, held_out
 
 
 def _filter_classes(spec: DataSpec, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -671,14 +637,11 @@ def _filter_classes(spec: DataSpec, labels: np.ndarray) -> tuple[np.ndarray, np.
     flat = labels.reshape(len(labels), -1)
     if flat.shape[1] != 1:
         raise data_error(spec, "E322", "`classes` needs one integer label per example", key="classes")
-    flat = flat[:, 0]
-    keep = np.isin(flat, classes)
-    mapping = {c: i for i, c in enumerate(classes)}
-    new = np.array([mapping[int(v)] for v in flat[keep]], dtype=np.int64)
-    absent = [c for c in classes if c not in set(flat.tolist())]
+    present = set(flat[:, 0].tolist())
+    absent = [c for c in classes if c not in present]
     if absent:
         raise data_error(spec, "E324", f"classes {absent} do not occur in the labels", key="classes")
-    return np.flatnonzero(keep), new
+    return helpers.keep_classes(labels, classes)
 
 
 def _finish_arrays(spec: DataSpec, images: np.ndarray, labels: dict, default: str, where: str,
@@ -705,7 +668,7 @@ def _finish_arrays(spec: DataSpec, images: np.ndarray, labels: dict, default: st
                 default, arrays=arrays, train_index=train_idx, val_index=val_idx, class_names=class_names)
 
 
-def _open_npz(spec: DataSpec) -> Data:
+def open_npz(spec: DataSpec) -> Data:
     p = pathlib.Path(spec.path)
     check_data_path(spec)  # a regular file, a zip archive, holding the named arrays
     arrays = {}
@@ -747,7 +710,7 @@ def _open_npz(spec: DataSpec) -> Data:
     return _finish_arrays(spec, images, labels, label_names[0], "array ")
 
 
-def _open_csv(spec: DataSpec) -> Data:
+def open_csv(spec: DataSpec) -> Data:
     p = pathlib.Path(spec.path)
     check_data_path(spec)  # a regular file, UTF-8, holding the named columns
     o = spec.options
@@ -802,7 +765,7 @@ def _open_csv(spec: DataSpec) -> Data:
     return _finish_arrays(spec, feats, labels, default, "column ")
 
 
-def _open_folder(spec: DataSpec) -> Data:
+def open_folder(spec: DataSpec) -> Data:
     root = pathlib.Path(spec.path)
     check_data_path(spec)
     o = spec.options
@@ -854,7 +817,7 @@ def _open_folder(spec: DataSpec) -> Data:
 _TFR_SCAN = 20000  # label values checked before training; the rest are checked in the graph
 
 
-def _open_tfrecord(spec: DataSpec) -> Data:
+def open_tfrecord(spec: DataSpec) -> Data:
     pattern = spec.path
     check_data_path(spec)
     files = sorted(globlib.glob(pattern)) if any(ch in pattern for ch in "*?[") else (
@@ -1186,7 +1149,7 @@ def _tfr_damage_error(spec, files, comp, last, e) -> SlimError:
 
 
 def _count_held_out(n: int, val: float, seed: int) -> int:
-    frac = _run(lambda: _hash_fraction(tf.range(n, dtype=tf.int64), seed))
+    frac = _run(lambda: helpers.hash_fraction(tf.range(n, dtype=tf.int64), seed))
     return int(np.sum(frac < val))
 
 

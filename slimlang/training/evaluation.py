@@ -1,6 +1,7 @@
 """Eval stage: a checkpoint -> metrics over the whole held-out split.
 
-One `name: value` line per metric, in a fixed order:
+One `name: value` line per metric, in the order of the metric table
+(`kinds.metrics`):
 
     accuracy: 0.9806            classification heads (softmax cross entropy)
     top_5_accuracy: 0.9994      when a head has more than 5 classes
@@ -22,14 +23,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..diagnostics import SlimError
-from ..trainspec import TrainSpec
 from . import checkpoints
 from ._tf import OpError, session_config, tf, tf1
+from .build import build_inputs, need_data, runtime_error
 from .data import Data, open_data
-from .loop import _need_data, _runtime_error, build_inputs
+from .kinds.metrics import metrics_for
 from .losses import build_losses
 from .model import call_model
 from .restore import different_model_error
+from .spec import TrainSpec
 
 
 @dataclass
@@ -94,7 +96,7 @@ def evaluate(spec: TrainSpec, model_fn, *, logdir: str | None = None, checkpoint
     ld = logdir if logdir is not None else (spec.logdir if checkpoint is None else None)
     cands = find_checkpoint(ld, checkpoint, spec.span)
     if data is None:
-        data = open_data(_need_data(spec))
+        data = open_data(need_data(spec))
     split = "eval"
     notes = []
     if not data.opts["validation"]:
@@ -110,24 +112,10 @@ def evaluate(spec: TrainSpec, model_fn, *, logdir: str | None = None, checkpoint
         fetch = {"n": tf.shape(images)[0]}
         for i, h in enumerate(heads):
             fetch[f"loss{i}"] = h.value
-            if h.task == "classification":
-                target = h.labels if h.sparse else tf.argmax(h.labels, -1)
-                fetch[f"correct{i}"] = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(h.predictions, -1), target),
-                                                             tf.float32))
-                if h.num_classes and h.num_classes > 5:
-                    fetch[f"top5_{i}"] = tf.reduce_sum(tf.cast(tf.nn.in_top_k(
-                        predictions=h.predictions, targets=tf.cast(target, tf.int32), k=5), tf.float32))
-            elif h.task == "multilabel":
-                if h.spec.kind == "log_loss" and not h.spec.options.get("from_logits"):
-                    hit = tf.equal(h.predictions > 0.5, h.labels > 0.5)
-                else:
-                    hit = tf.equal(h.predictions > 0.0, h.labels > 0.5)
-                per = tf.reshape(tf.cast(hit, tf.float32), [tf.shape(h.predictions)[0], -1])
-                fetch[f"correct{i}"] = tf.reduce_sum(tf.reduce_mean(per, 1))
-            elif h.task == "regression":
-                diff = tf.reshape(h.predictions - h.labels, [tf.shape(h.predictions)[0], -1])
-                fetch[f"sq{i}"] = tf.reduce_sum(tf.reduce_mean(tf.square(diff), 1))
-                fetch[f"abs{i}"] = tf.reduce_sum(tf.reduce_mean(tf.abs(diff), 1))
+            for m in metrics_for(h.task):
+                value = m.builder()(h)
+                if value is not None:
+                    fetch[f"{m.name}/{i}"] = value
         saver = tf1.train.Saver(var_list=tf1.global_variables())
         graph.finalize()
         with tf1.Session(config=session_config()) as sess:
@@ -141,7 +129,7 @@ def evaluate(spec: TrainSpec, model_fn, *, logdir: str | None = None, checkpoint
                 except tf.errors.OutOfRangeError:
                     break
                 except OpError as e:
-                    raise _runtime_error(e, data, spec, 0) from None
+                    raise runtime_error(e, data, spec, 0) from None
                 b = int(out["n"])
                 n += b
                 for k, v in out.items():
@@ -154,13 +142,9 @@ def evaluate(spec: TrainSpec, model_fn, *, logdir: str | None = None, checkpoint
     metrics: dict = {}
     for i, h in enumerate(heads):
         pre = f"{h.spec.name}/" if several else ""
-        if f"correct{i}" in sums:
-            metrics[pre + "accuracy"] = sums[f"correct{i}"] / n
-        if f"top5_{i}" in sums:
-            metrics[pre + "top_5_accuracy"] = sums[f"top5_{i}"] / n
-        if f"sq{i}" in sums:
-            metrics[pre + "mean_squared_error"] = sums[f"sq{i}"] / n
-            metrics[pre + "mean_absolute_error"] = sums[f"abs{i}"] / n
+        for m in metrics_for(h.task):
+            if f"{m.name}/{i}" in sums:
+                metrics[pre + m.name] = sums[f"{m.name}/{i}"] / n
     for i, h in enumerate(heads):
         metrics[f"loss/{h.spec.name}"] = sums[f"loss{i}"] / n
     metrics["loss"] = float(np.sum([h.spec.weight * sums[f"loss{i}"] / n for i, h in enumerate(heads)]))

@@ -22,14 +22,15 @@ import time
 from dataclasses import dataclass, field
 
 from ..diagnostics import SlimError
-from ..trainspec import TrainSpec
 from . import checkpoints
 from ._tf import OpError, session_config, tf, tf1
-from .data import LABEL_ASSERT, Data, count_records, open_data, tf_reason
+from .build import build_inputs, need_data, runtime_error
+from .data import Data, count_records, open_data, tf_reason
 from .losses import build_losses
 from .model import call_model
 from .optim import make_train_op, steps_for
 from .restore import check_plan, plan_for, restore_saver
+from .spec import TrainSpec
 
 # Steps after which a run's speed counts as steady (TrainResult.steady_steps_per_sec):
 # the first steps pay for executor creation, graph optimisation and filling
@@ -125,48 +126,6 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def build_inputs(data: Data, split: str, batch_size: int, *, training: bool, repeat: bool,
-                 drop_remainder: bool = True, shuffle_offset: int = 0):
-    """(iterator, images, labels, feed) in the current graph; data ops pinned to the CPU."""
-    with tf.device("/cpu:0"), tf1.name_scope("data"):
-        ds, feed = data.dataset(split, batch_size, training=training, repeat=repeat, drop_remainder=drop_remainder,
-                                shuffle_offset=shuffle_offset)
-        it = tf1.data.make_initializable_iterator(ds)
-        images, labels = it.get_next()
-    return it, images, labels, feed
-
-
-def build_model_only(spec: TrainSpec, model_fn, *, data: Data | None = None, model_name=None):
-    """Build the model on the data (no loss, no optimizer); returns its variables."""
-    data = data or open_data(_need_data(spec))
-    with tf.Graph().as_default():
-        _, images, _, _ = build_inputs(data, "train", spec.batch_size, training=False, repeat=False)
-        call_model(model_fn, images, spec.model.params, is_training=True, data=data,
-                   model_name=model_name or spec.model.name)
-        return list(tf1.global_variables())
-
-
-def _need_data(spec: TrainSpec):
-    if spec.data is None:
-        raise SlimError.single("E309", "the train section has no `data` setting", spec.span)
-    return spec.data
-
-
-def _runtime_error(e: OpError, data: Data, spec: TrainSpec, step: int) -> SlimError:
-    msg = e.message.strip()
-    if LABEL_ASSERT in msg:
-        return SlimError.single("E323", f"a label out of range reached step {step + 1}", data.spec.span,
-                                ["note: " + msg.split("\n")[0][:300],
-                                 "help: fix the labels, or set the model's number of classes to match"])
-    named = data.failure(e, step)  # names the damaged file or record where it can
-    if named is not None:
-        return named
-    first = msg.splitlines()[0][:400]
-    return SlimError.single("E322", f"reading or using the data failed at step {step + 1}: {first}",
-                            data.spec.span, ["note: damaged image files, records of mixed shapes, or image files "
-                             "changed since the data was opened cause this"])
-
-
 def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None, plan: bool = False,
           stream=None, progress: bool | None = None, model_name: str | None = None,
           data: Data | None = None) -> TrainResult:
@@ -187,7 +146,7 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
     checkpoints.check_logdir(logdir, spec.span_of("logdir"))
     name = model_name or spec.model.name
     if data is None:
-        data = open_data(_need_data(spec))
+        data = open_data(need_data(spec))
     for note in data.notes:
         _say(stream, f"note: {note}")
     n_train = data.n_train
@@ -507,9 +466,9 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
                     if "LossTensor is inf or nan" in e.message:
                         loss = float("nan")
                         raise _nan(spec, step + 1, last_saved, logdir) from None
-                    raise _runtime_error(e, data, spec, step) from None
+                    raise runtime_error(e, data, spec, step) from None
                 except OpError as e:
-                    raise _runtime_error(e, data, spec, step) from None
+                    raise runtime_error(e, data, spec, step) from None
                 step += 1
                 if step == warm_step:
                     t_warm = time.monotonic()

@@ -1,5 +1,9 @@
 """Train stage, losses: `loss` lines -> TF1 losses in the LOSSES collection.
 
+What each kind computes is its entry in `kinds.losses` (a task and a call
+on `helpers` and tf.compat.v1.losses); this module checks the labels
+against the predictions and builds that call.
+
 Each loss reads an end point of the model (`on=`, default the model's output
 `net`) and a label field of the data (`labels=`).  Its unweighted value is
 kept for summaries and eval; `weight * value` goes into the LOSSES collection
@@ -17,14 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..diagnostics import SlimError, did_you_mean
-from ..trainspec import LossSpec
+from . import helpers
 from ._tf import tf, tf1
 from .data import LABEL_ASSERT, Data
+from .kinds.losses import LOSS_KINDS
 from .registry import registered_losses
-
-CLASSIFICATION = ("softmax_cross_entropy",)
-MULTILABEL = ("sigmoid_cross_entropy", "log_loss", "hinge")
-REGRESSION = ("mean_squared_error", "absolute_difference", "huber", "cosine_distance")
+from .spec import LossSpec
 
 
 @dataclass
@@ -86,13 +88,6 @@ def build_losses(specs, net, end_points: dict, labels: dict, data: Data, *, add_
     return heads
 
 
-def _squeeze_spatial(loss, pred):
-    shape = _static(pred)
-    if shape is not None and len(shape) == 4 and shape[1] == 1 and shape[2] == 1:
-        return tf.squeeze(pred, [1, 2])  # [B, 1, 1, C] logits of a conv head
-    return pred
-
-
 def _build_one(loss: LossSpec, pred, labels, field, data: Data) -> Head:
     kind = loss.kind
     opts = loss.options
@@ -112,95 +107,69 @@ def _build_one(loss: LossSpec, pred, labels, field, data: Data) -> Head:
             value = tf.reduce_mean(value)
         return Head(loss, tf.cast(value, tf.float32), pred, labels, "custom")
 
-    pred = _squeeze_spatial(loss, pred)
-    pshape = _static(pred)
     if not pred.dtype.is_floating:
         raise SlimError.single("E327", f"`{loss.on}` is {pred.dtype.name}, not floating point", loss.on_span)
-    pred = tf.cast(pred, tf.float32)
+    pred = helpers.loss_predictions(pred)
+    pshape = _static(pred)
+    entry = LOSS_KINDS[kind]
+    call = entry.call(opts)
 
-    if kind == "softmax_cross_entropy":
+    def head(targets, task, classes=None, sparse=False):
+        value = call.build(tf, {"predictions": pred, "targets": targets})
+        return Head(loss, value, pred, targets, task, classes, sparse)
+
+    if entry.task == "classification":
         if pshape is None or len(pshape) != 2 or pshape[1] is None:
-            raise SlimError.single("E327", f"softmax_cross_entropy needs logits [batch, classes]; `{loss.on}` has "
+            raise SlimError.single("E327", f"{kind} needs logits [batch, classes]; `{loss.on}` has "
                                    f"shape {_fmt(pshape or [])}", loss.on_span,
                                    ["help: flatten or squeeze the end point in the model, or pick another with on="])
         classes = pshape[1]
         fshape = field.shape
         if fshape in ((), (1,)):
             if not field.integral:
-                raise _label_err(loss, data, field, "E327", f"softmax_cross_entropy with one label per example needs "
+                raise _label_err(loss, data, field, "E327", f"{kind} with one label per example needs "
                                  f"class indices; labels `{field.name}` are not whole numbers")
             _check_range(loss, data, field, classes)
-            idx = tf.reshape(tf.cast(labels, tf.int64), [-1])
-            idx = _assert_range(idx, classes, field)
-            if opts["label_smoothing"]:
-                value = tf1.losses.softmax_cross_entropy(tf.one_hot(idx, classes), pred,
-                                                         label_smoothing=opts["label_smoothing"],
-                                                         loss_collection=None)
-            else:
-                value = tf1.losses.sparse_softmax_cross_entropy(idx, pred, loss_collection=None)
-            return Head(loss, value, pred, idx, "classification", classes, sparse=True)
+            idx = _assert_range(helpers.class_indices(labels), classes, field)
+            return head(idx, "classification", classes, sparse=True)
         if fshape == (classes,):
             if field.lo is not None and (field.lo < 0 or field.hi > 1):
                 raise _label_err(loss, data, field, "E327", f"labels `{field.name}` [{classes}] per example are read "
                                  f"as class probabilities, but range over {field.lo:g}..{field.hi:g}, not 0..1")
-            onehot = tf.cast(labels, tf.float32)
-            value = tf1.losses.softmax_cross_entropy(onehot, pred, label_smoothing=opts["label_smoothing"],
-                                                     loss_collection=None)
-            return Head(loss, value, pred, onehot, "classification", classes)
+            return head(tf.cast(labels, tf.float32), "classification", classes)
         raise _label_err(loss, data, field, "E327", f"labels `{field.name}` of shape {_fmt(fshape)} per example do not "
                          f"fit logits of {classes} classes: give class indices (one number) or one-hot [{classes}]")
 
-    if kind in MULTILABEL:
+    if entry.task == "multilabel":
         if pshape is None or len(pshape) < 1:
             raise SlimError.single("E327", f"`{loss.on}` has no static shape", loss.on_span)
         per = pshape[1:]
-        target = _fit_targets(loss, data, field, labels, per, allow_onehot=True)
-        if kind == "sigmoid_cross_entropy":
-            value = tf1.losses.sigmoid_cross_entropy(target, pred, label_smoothing=opts["label_smoothing"],
-                                                     loss_collection=None)
-        elif kind == "log_loss":
-            probs = tf.sigmoid(pred) if opts["from_logits"] else pred
-            value = tf1.losses.log_loss(target, probs, epsilon=opts["epsilon"], loss_collection=None)
-        else:
-            value = tf1.losses.hinge_loss(target, pred, loss_collection=None)
-        n = per[-1] if per else 1
-        return Head(loss, value, pred, target, "multilabel", n)
+        target = _fit_targets(loss, data, field, labels, pred, per, allow_onehot=True)
+        return head(target, "multilabel", per[-1] if per else 1)
 
-    # regression
     per = (pshape or [None])[1:]
-    target = _fit_targets(loss, data, field, labels, per, allow_onehot=False)
-    if kind == "mean_squared_error":
-        value = tf1.losses.mean_squared_error(target, pred, loss_collection=None)
-    elif kind == "absolute_difference":
-        value = tf1.losses.absolute_difference(target, pred, loss_collection=None)
-    elif kind == "huber":
-        value = tf1.losses.huber_loss(target, pred, delta=opts["delta"], loss_collection=None)
-    elif kind == "cosine_distance":
-        axis = opts["axis"]
-        value = tf1.losses.cosine_distance(tf.math.l2_normalize(target, axis), tf.math.l2_normalize(pred, axis),
-                                           axis=axis, loss_collection=None)
-    else:  # pragma: no cover - the table and this code disagree
-        raise AssertionError(kind)
-    return Head(loss, value, pred, target, "regression")
+    return head(_fit_targets(loss, data, field, labels, pred, per, allow_onehot=False), "regression")
 
 
-def _fit_targets(loss, data, field, labels, per, allow_onehot):
-    """Labels shaped like the predictions (per example `per`)."""
+def _fit_targets(loss, data, field, labels, pred, per, allow_onehot):
+    """Labels shaped like the predictions (per example `per`), as `helpers.targets_like` shapes them."""
     if any(d is None for d in per):
-        return tf.cast(labels, tf.float32)
-    n_pred = 1
-    for d in per:
-        n_pred *= d
+        return helpers.targets_like(labels, pred)
     fshape = tuple(field.shape)
     n_lab = 1
     for d in fshape:
         n_lab *= d
+    n_pred = 1
+    for d in per:
+        n_pred *= d
     if n_lab == n_pred:
-        return tf.reshape(tf.cast(labels, tf.float32), [-1] + list(per))
+        if pred.shape.rank is None:  # helpers.targets_like reads the predictions' rank
+            return tf.reshape(tf.cast(labels, tf.float32), [-1] + list(per))
+        return helpers.targets_like(labels, pred)
     if allow_onehot and fshape in ((), (1,)) and field.integral and len(per) == 1:
         _check_range(loss, data, field, per[0])
-        idx = _assert_range(tf.reshape(tf.cast(labels, tf.int64), [-1]), per[0], field)
-        return tf.one_hot(idx, per[0])
+        idx = _assert_range(helpers.class_indices(labels), per[0], field)
+        return helpers.targets_like(idx, pred, one_hot=True)
     raise _label_err(loss, data, field, "E327", f"labels `{field.name}` have {_fmt(fshape)} per example but "
                      f"`{loss.on}` predicts {_fmt(per)} per example")
 

@@ -1,9 +1,13 @@
 """Train stage, optimisation: schedule, optimizer, gradient clipping, train op.
 
+The schedules and optimizers themselves are entries of `kinds.schedules`
+and `kinds.optimizers`, built here from their calls.
+
 The train op is `slim.learning.create_train_op` (update ops such as batch
 norm's moving averages run with every step; the loss is checked for NaN/Inf).
-Global-norm clipping goes through a thin optimizer wrapper so create_train_op
-stays the one place the op is made; `per_variable=true` uses slim's own
+Global-norm clipping replaces the optimizer's compute_gradients
+(`helpers.clip_by_global_norm`) so create_train_op stays the one place the
+op is made; `per_variable=true` uses slim's own
 `clip_gradient_norm`.
 """
 
@@ -12,91 +16,29 @@ from __future__ import annotations
 import math
 
 from ..diagnostics import SlimError, did_you_mean
-from ..trainspec import OptimizerSpec, ScheduleSpec, TrainSpec
+from . import helpers
 from ._tf import slim, tf, tf1
+from .kinds.optimizers import OPTIMIZERS
+from .kinds.schedules import rate_call
+from .spec import OptimizerSpec, ScheduleSpec, TrainSpec
 
 
 def learning_rate(sched: ScheduleSpec, opt: OptimizerSpec, global_step, total_steps: int):
-    """The learning-rate tensor at `global_step`.
-
-    constant, exponential and piecewise count absolute steps; cosine and
-    polynomial start decaying after the warm-up and by default end with
-    training.  During warm-up the rate rises linearly to the rate the schedule
-    gives at the end of the warm-up.
-    """
-    lr = float(opt.lr)
-    o = sched.options
+    """The learning-rate tensor at `global_step`: the schedule's call
+    (`kinds.schedules`) under the shared warm-up (`helpers.warm_up`)."""
     warm = int(sched.warmup_steps)
-    step = tf.cast(global_step, tf.int64)
+    call = rate_call(sched.kind, opt.lr, sched.options, warm)
+    decay_steps = max(1, total_steps - warm)
 
-    def at(s):
-        s = tf.cast(s, tf.int64)
-        if sched.kind == "constant":
-            return tf.constant(lr, tf.float32)
-        if sched.kind == "exponential":
-            return tf1.train.exponential_decay(lr, s, o["decay_steps"], o["decay_rate"], staircase=o["staircase"])
-        if sched.kind == "piecewise":
-            return tf1.train.piecewise_constant(s, [int(b) for b in o["boundaries"]], [float(v) for v in o["values"]])
-        rest = max(1, total_steps - warm)
-        decay = o["decay_steps"] or rest
-        shifted = tf.maximum(s - warm, 0)
-        if sched.kind == "polynomial":
-            return tf1.train.polynomial_decay(lr, shifted, decay, o["end_lr"], power=o["power"], cycle=o["cycle"])
-        if sched.kind == "cosine":
-            return tf1.train.cosine_decay(lr, shifted, decay, alpha=o["alpha"])
-        raise AssertionError(sched.kind)  # pragma: no cover
+    def rate_at(step):
+        return call.build(tf, {"step": step, "decay_steps": decay_steps})
 
     with tf1.name_scope("learning_rate"):
-        rate = tf.cast(at(step), tf.float32)
-        if warm > 0:
-            ramp = at(tf.constant(warm, tf.int64)) * tf.cast(step + 1, tf.float32) / float(warm)
-            rate = tf.where(step < warm, ramp, rate)
-        return tf.identity(rate, name="value")
+        return tf.identity(helpers.warm_up(rate_at, global_step, warm), name="value")
 
 
 def make_optimizer(opt: OptimizerSpec, lr):
-    o = opt.options
-    k = opt.kind
-    if k == "sgd":
-        return tf1.train.GradientDescentOptimizer(lr)
-    if k in ("momentum", "nesterov"):
-        return tf1.train.MomentumOptimizer(lr, o["momentum"], use_nesterov=(k == "nesterov"))
-    if k == "adam":
-        return tf1.train.AdamOptimizer(lr, beta1=o["beta1"], beta2=o["beta2"], epsilon=o["epsilon"])
-    if k == "rmsprop":
-        return tf1.train.RMSPropOptimizer(lr, decay=o["decay"], momentum=o["momentum"], epsilon=o["epsilon"])
-    if k == "adagrad":
-        return tf1.train.AdagradOptimizer(lr, initial_accumulator_value=o["initial_accumulator"])
-    if k == "adadelta":
-        return tf1.train.AdadeltaOptimizer(lr, rho=o["rho"], epsilon=o["epsilon"])
-    raise AssertionError(k)  # pragma: no cover
-
-
-class GlobalNormClip:
-    """Wraps an optimizer so its gradients are clipped to one global norm.
-
-    `slim.learning.create_train_op` only calls compute_gradients and
-    apply_gradients, so wrapping keeps it in charge of everything else.
-    """
-
-    def __init__(self, optimizer, norm: float):
-        self._opt = optimizer
-        self._norm = norm
-
-    def compute_gradients(self, *args, **kwargs):
-        pairs = [(g, v) for g, v in self._opt.compute_gradients(*args, **kwargs)]
-        grads = [g for g, _ in pairs]
-        live = [i for i, g in enumerate(grads) if g is not None]
-        clipped, _ = tf.clip_by_global_norm([grads[i] for i in live], self._norm)
-        for i, g in zip(live, clipped):
-            pairs[i] = (g, pairs[i][1])
-        return pairs
-
-    def apply_gradients(self, *args, **kwargs):
-        return self._opt.apply_gradients(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._opt, name)
+    return OPTIMIZERS[opt.kind].call(opt.options).build(tf, {"learning_rate": lr})
 
 
 def variables_to_train(spec: TrainSpec):
@@ -126,7 +68,7 @@ def make_train_op(spec: TrainSpec, total_loss, global_step, total_steps: int):
         if spec.clip_per_variable:
             clip = spec.clip_gradients
         else:
-            opt = GlobalNormClip(opt, spec.clip_gradients)
+            opt = helpers.clip_by_global_norm(opt, spec.clip_gradients)
     train_vars = variables_to_train(spec)
     train_op = slim.learning.create_train_op(total_loss, opt, global_step=global_step,
                                              variables_to_train=train_vars, clip_gradient_norm=clip,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import keyword
 from collections.abc import Callable
 
+from .kinds.losses import canonical
+
 _LOSSES: dict[str, Callable] = {}
 
 
@@ -25,9 +27,7 @@ def register_loss(name: str, fn: Callable | None = None):
     """
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"loss name must be an identifier, got {name!r}")
-    from ..trainspec import _LOSS_ALIASES, LOSS_KINDS
-
-    if name in LOSS_KINDS or name in _LOSS_ALIASES:
+    if canonical(name) is not None:
         raise ValueError(f"`{name}` is a built-in loss; register yours under another name")
 
     def add(f: Callable) -> Callable:

@@ -21,9 +21,9 @@ import io
 from dataclasses import dataclass
 
 from ..diagnostics import SlimError, did_you_mean
-from ..trainspec import InitSpec
 from . import checkpoints
 from ._tf import tf1
+from .spec import InitSpec
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ def restore_saver(plan: Plan, variables):
 
 def plan_for_spec(spec, model_fn, **kwargs) -> Plan:
     """Build the model (no training) and return the restore plan of `spec.init_from`."""
-    from .loop import build_model_only
+    from .build import build_model_only
 
     variables = build_model_only(spec, model_fn, **kwargs)
     if spec.init_from is None:

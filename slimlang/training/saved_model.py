@@ -30,15 +30,14 @@ import tempfile
 
 from .. import fsutil
 from ..diagnostics import SlimError, UsageError
-from ..trainspec import TrainSpec
 from . import checkpoints
 from ._tf import OpError, session_config, tf, tf1
+from .build import need_data
 from .data import Data, open_data
 from .evaluation import find_checkpoint, restore_any
-from .loop import _need_data
 from .losses import resolve_end_point
 from .model import call_model
-
+from .spec import TrainSpec
 
 # What a SavedModel folder written by `export` (or by TensorFlow) holds; a
 # folder with anything else in it is the user's and is never replaced.
@@ -117,7 +116,7 @@ def export(spec: TrainSpec, model_fn, *, out: str, logdir: str | None = None, ch
         protected.append(spec.data.path)
     target = guard_out(out, overwrite=overwrite, logdir=ld, checkpoints_used=cands, protected=protected)
     if data is None:
-        data = open_data(_need_data(spec))
+        data = open_data(need_data(spec))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.name}.export-", dir=target.parent))
