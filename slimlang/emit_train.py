@@ -3,9 +3,8 @@
 For every checked train section (`program.train_specs`) the module gets, the
 way the TF-Slim primer (sections 4-5) writes it:
 
-* `NAME_inputs(data_dir, batch_size)`: tf.data batches from the section's
-  data (npz), with the same `classes`, held-out split, shuffle, resize, flip
-  and scale as `slimlang train`;
+* `NAME_inputs(data_dir, batch_size)`: tf.data batches of the section's
+  data, read and split as `slimlang train` reads them;
 * `train_NAME(logdir=None, number_of_steps=..., data_dir=SOURCE_DIR)`: the
   model under its defaults' arg_scope, the losses in TF-Slim's LOSSES
   collection, `slim.losses.get_total_loss`, the learning-rate schedule and
@@ -13,9 +12,14 @@ way the TF-Slim primer (sections 4-5) writes it:
   for `init_from`, and `slim.learning.train`;
 * `main()` running every section in file order.
 
-Options the emitted code cannot reproduce are rejected with a located error
-(E515 data, E516 loss, E517 names).  Strings from the .slim file reach the
-code only through `pyview.py_str` / `py_literal` (both `repr`).
+Each data source, loss, optimizer and schedule is written from its entry in
+`slimlang.training.kinds`, the entry the engine builds from, and the
+computations both share are `slimlang.training.helpers` functions whose
+source the module gets (`training.helper_source`).  Only custom losses
+(Python functions registered in the emitting process) cannot be emitted
+(E516); section or model names that clash with the generated code are E517.
+Strings from the .slim file reach the code only through `pyview.py_str` /
+`py_literal` (both `repr`).
 """
 
 from __future__ import annotations
@@ -25,32 +29,25 @@ import os
 
 from .diagnostics import SlimError
 from .pyview import FunctionView, Stmt, _wrap, py_str
+from .training.helper_source import function_view, helper_names, with_dependencies
+from .training.kinds.data import DATA_KINDS
+from .training.kinds.losses import LOSS_KINDS
+from .training.kinds.optimizers import OPTIMIZERS
+from .training.kinds.schedules import rate_call
 from .values import py_literal
 
 #: Locals and helpers the training code uses; .slim names must not take them.
 TRAIN_NAMES = frozenset({
-    "os", "np", "re", "math", "SOURCE_DIR", "main", "images", "labels", "n_train", "arrays", "keep", "classes",
-    "perm", "n_val", "train", "dataset", "preprocess", "net", "end_points", "total_loss", "global_step", "step",
-    "learning_rate", "optimizer", "train_op", "init_fn", "checkpoint_path", "variables_to_restore",
-    "name_in_checkpoint", "clip_gradients", "logdir", "number_of_steps", "data_dir", "batch_size",
+    "os", "np", "re", "math", "SOURCE_DIR", "main", "images", "labels", "n_train", "train", "rows", "renumbered",
+    "files", "features", "form", "shape", "size", "first", "dataset", "image", "label", "record", "file", "column",
+    "net", "end_points", "predictions", "loss", "total_loss", "global_step", "step", "learning_rate",
+    "learning_rate_at", "last_loss", "optimizer", "train_op", "init_fn", "checkpoint_path", "variables_to_restore",
+    "name_in_checkpoint", "logdir", "number_of_steps", "data_dir", "batch_size",
     "trainable", "grads", "variables", "var", "name",
     # the module-level helpers of a --train program (templates/module.py.j2)
     "contextlib", "logging", "sys", "time", "warnings", "QUIET_START", "_stderr_hidden", "_quiet_training",
     "_progress",
 })
-
-_OPTIMIZERS = {
-    "sgd": ("GradientDescentOptimizer", ()),
-    "momentum": ("MomentumOptimizer", (("momentum", "momentum"),)),
-    "nesterov": ("MomentumOptimizer", (("momentum", "momentum"),)),
-    "adam": ("AdamOptimizer", (("beta1", "beta1"), ("beta2", "beta2"), ("epsilon", "epsilon"))),
-    "rmsprop": ("RMSPropOptimizer", (("decay", "decay"), ("momentum", "momentum"), ("epsilon", "epsilon"))),
-    "adagrad": ("AdagradOptimizer", (("initial_accumulator_value", "initial_accumulator"),)),
-    "adadelta": ("AdadeltaOptimizer", (("rho", "rho"), ("epsilon", "epsilon"))),
-}
-
-_REGRESSION = {"mean_squared_error": "mean_squared_error", "absolute_difference": "absolute_difference",
-               "huber": "huber_loss"}
 
 
 def _err(code, message, span, notes=()):
@@ -74,13 +71,15 @@ class TrainEmitter:
                        getattr(node, "name_span", None) or self.prog.train_specs[0].span,
                        ["help: rename it, or emit without --train"])
         self.taken = taken
+        self.helpers: set = set()  # helpers.py functions the program uses
+        self.default_label: dict = {}  # id(spec) -> code of its default label key
 
     def section_name(self, spec) -> str:
         name = spec.name or "default"
         if not name.isidentifier() or keyword.iskeyword(name):
             raise _err("E517", f"train section `{name}` cannot be part of a Python name", spec.span)
         for fname in (f"train_{name}", f"{name}_inputs"):
-            if fname in self.taken or fname in TRAIN_NAMES:
+            if fname in self.taken or fname in TRAIN_NAMES or fname in helper_names():
                 raise _err("E517", f"train section `{name}` would define `{fname}`, which is taken", spec.span)
         self.taken |= {f"train_{name}", f"{name}_inputs"}
         return name
@@ -90,73 +89,35 @@ class TrainEmitter:
         d = spec.data
         if d is None:
             raise _err("E515", "the train section has no `data` setting to emit", spec.span)
-        if d.kind != "npz":
-            raise _err("E515", f"`--emit py --train` reproduces npz data only, not `{d.kind}`", d.span,
-                       ["help: convert the data to an .npz file, or train with `slimlang train`"])
         o = d.options
-        for key in ("crop",):
-            if o.get(key) is not None:
-                raise _err("E515", f"`--emit py --train` cannot reproduce the data option `{key}`",
-                           d.opt_span(key) if hasattr(d, "opt_span") else d.span)
-        fields = []
-        for field_name in [o["labels"][0]] + [loss.labels for loss in spec.losses if loss.labels is not None]:
-            if not isinstance(field_name, str):
-                raise _err("E515", "npz label fields are array names", d.span)
-            if field_name not in fields:
-                fields.append(field_name)
-        default = o["labels"][0]
-        rel = self.data_path(spec)
-        body = [
-            Stmt(f"arrays = np.load(os.path.join(data_dir, {py_str(rel)}))", None, f"{self.file}:{d.span.line}"),
-            Stmt(f"images = arrays[{py_str(o['images'])}]"),
-            Stmt("labels = {" + ", ".join(f"{py_str(f)}: arrays[{py_str(f)}]" for f in fields) + "}"),
-        ]
-        if o["classes"]:
-            body += [
-                Stmt(f"classes = {_lit(list(o['classes']))}  # keep these labels, renumbered 0.."),
-                Stmt(f"keep = np.isin(labels[{py_str(default)}].reshape(len(images), -1)[:, 0], classes)"),
-                Stmt("images = images[keep]"),
-                Stmt("labels = {k: v[keep] for k, v in labels.items()}"),
-                Stmt(f"labels[{py_str(default)}] = np.array([classes.index(int(c)) for c in labels[{py_str(default)}]."
-                     "reshape(-1)], dtype=np.int64)"),
-            ]
-        val = float(o["validation"])
-        seed = int(o["seed"]) % (2**32)
-        if val > 0:
-            body += [
-                Stmt(f"# validation={val!r}: the held-out split of `slimlang eval` (seed {seed}) is left out"),
-                Stmt(f"perm = np.random.RandomState({seed}).permutation(len(images))"),
-                Stmt(f"n_val = max(1, int(round(len(images) * {val!r})))"),
-                Stmt("train = np.sort(perm[n_val:])"),
-            ]
-        else:
-            body.append(Stmt("train = np.arange(len(images))"))
-        body.append(Stmt("dataset = tf.data.Dataset.from_tensor_slices("
-                         "(images[train], {k: v[train] for k, v in labels.items()}))"))
+        fields = [loss.labels for loss in spec.losses if loss.labels is not None]
+        path = f"os.path.join(data_dir, {py_str(self.data_path(spec))})"
+        src = DATA_KINDS[d.kind].emit(d, path, fields, count=spec.steps is None)
+        self.helpers |= src.helpers | {"preprocess"}
+        self.default_label[id(spec)] = src.default
+        body = [Stmt(line, None, f"{self.file}:{d.span.line}" if i == 0 else "") for i, line in enumerate(src.lines)]
         shuffle = o["shuffle"]
         if shuffle:
-            buf = "len(train)" if shuffle is True else f"min({int(shuffle)}, len(train))"
-            body.append(Stmt(f"dataset = dataset.shuffle({buf}, seed={int(o['seed'])}, "
-                             "reshuffle_each_iteration=True)"))
-        body.append(Stmt("dataset = dataset.repeat().batch(batch_size, drop_remainder=True)"))
-        pre = [Stmt("images = tf.cast(images, tf.float32)")]
-        if o["resize"] is not None:
-            pre.append(Stmt(f"images = tf.image.resize(images, {_lit(list(o['resize']))}, method='bilinear')"))
-        if o["flip"]:
-            pre.append(Stmt("images = tf.image.random_flip_left_right(images)"))
-        scale = o["scale"]
-        if isinstance(scale, tuple):
-            lo, hi = scale
-            pre.append(Stmt(f"images = {float(lo)!r} + images * {(float(hi) - float(lo)) / 255.0!r}"))
-        elif scale is not None and scale != 1.0:
-            pre.append(Stmt(f"images = images * {float(scale)!r}"))
-        pre.append(Stmt("return images, labels"))
-        body += [Stmt("def preprocess(images, labels)", pre),
-                 Stmt("dataset = dataset.map(preprocess).prefetch(tf.data.AUTOTUNE)"),
+            buf = src.buffer if shuffle is True else f"min({int(shuffle)}, {src.buffer})"
+            body.append(Stmt(f"dataset = dataset.shuffle({buf}, seed={int(o['seed'])}, reshuffle_each_iteration=True)"))
+        body.append(Stmt("dataset = dataset.repeat()"))
+        if src.decode is not None:
+            body.append(Stmt(f"dataset = dataset.map({src.decode}, num_parallel_calls=tf.data.AUTOTUNE)"))
+        kw = [f"resize={src.resize}", f"crop={'None' if o['crop'] is None else _lit(list(o['crop']))}",
+              f"flip={bool(o['flip'])}", f"scale={src.scale}"]
+        batch = "dataset = dataset.batch(batch_size, drop_remainder=True)"
+        if o["crop"] is not None:  # random crops differ per image: preprocess before batching
+            body += [Stmt(f"dataset = dataset.map(lambda image, label: (preprocess(image, True, {', '.join(kw)}, "
+                          "per_example=True), label), num_parallel_calls=tf.data.AUTOTUNE)"), Stmt(batch)]
+        else:
+            body += [Stmt(batch), Stmt(f"dataset = dataset.map(lambda image, label: (preprocess(image, True, "
+                                       f"{', '.join(kw)}), label), num_parallel_calls=tf.data.AUTOTUNE)")]
+        body += [Stmt("dataset = dataset.prefetch(tf.data.AUTOTUNE)"),
                  Stmt("images, labels = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()"),
-                 Stmt("return images, labels, len(train)")]
+                 Stmt("return images, labels, n_train")]
         doc = [f"Training batches of train section `{name}` of {self.file} (line {spec.span.line}).", "",
-               "Returns:", "  images, a dict of label tensors by field name, and the number of training examples."]
+               "Returns:", "  images, a dict of label tensors by field name, and the number of training examples",
+               "  (None for TFRecord files not counted because `steps` says how long to train)."]
         return FunctionView(f"{name}_inputs", [], ["data_dir=SOURCE_DIR", f"batch_size={int(spec.batch_size)}"],
                             _wrap(doc, 80), body)
 
@@ -169,67 +130,39 @@ class TrainEmitter:
 
     # ---------------------------------------------------------- training --
     def learning_rate(self, spec) -> list:
-        sched, lr = spec.schedule, float(spec.optimizer.lr)
-        o, warm, kind = sched.options, int(sched.warmup_steps), sched.kind
-        out = []
-        if kind == "constant" and warm == 0:
-            return [Stmt(f"learning_rate = {lr!r}")]
-        out.append(Stmt("step = tf.cast(global_step, tf.int64)"))
-        if kind == "constant":
-            out.append(Stmt(f"learning_rate = tf.constant({lr!r})"))
-            at_warm = lr
-        elif kind == "exponential":
-            out.append(Stmt(f"learning_rate = tf.compat.v1.train.exponential_decay({lr!r}, step, "
-                            f"{int(o['decay_steps'])}, {float(o['decay_rate'])!r}, staircase={bool(o['staircase'])})"))
-            e = warm // o["decay_steps"] if o["staircase"] else warm / o["decay_steps"]
-            at_warm = lr * float(o["decay_rate"]) ** e
-        elif kind == "piecewise":
-            bounds, values = [int(b) for b in o["boundaries"]], [float(v) for v in o["values"]]
-            out.append(Stmt(f"learning_rate = tf.compat.v1.train.piecewise_constant(step, {_lit(bounds)}, "
-                            f"{_lit(values)})"))
-            at_warm = values[sum(1 for b in bounds if warm > b)]
-        else:
-            decay = str(int(o["decay_steps"])) if o["decay_steps"] else f"max(1, number_of_steps - {warm})"
-            shifted = f"tf.maximum(step - {warm}, 0)" if warm else "step"
-            if kind == "polynomial":
-                out.append(Stmt(f"learning_rate = tf.compat.v1.train.polynomial_decay({lr!r}, {shifted}, {decay}, "
-                                f"{float(o['end_lr'])!r}, power={float(o['power'])!r}, cycle={bool(o['cycle'])})"))
-            else:
-                out.append(Stmt(f"learning_rate = tf.compat.v1.train.cosine_decay({lr!r}, {shifted}, {decay}, "
-                                f"alpha={float(o['alpha'])!r})"))
-            at_warm = lr
-        if warm:
-            out.append(Stmt(f"# warm-up: a linear ramp over the first {warm} steps"))
-            out.append(Stmt(f"learning_rate = tf.where(step < {warm}, {at_warm!r} * tf.cast(step + 1, tf.float32) "
-                            f"/ {float(warm)!r}, tf.cast(learning_rate, tf.float32))"))
-        return out
+        sched = spec.schedule
+        warm = int(sched.warmup_steps)
+        if sched.kind == "constant" and warm == 0:
+            return [Stmt(f"learning_rate = {float(spec.optimizer.lr)!r}")]
+        call = rate_call(sched.kind, spec.optimizer.lr, sched.options, warm)
+        self.helpers |= call.helpers() | {"warm_up"}
+        rate = call.code({"decay_steps": f"max(1, number_of_steps - {warm})" if warm else "number_of_steps"})
+        comment = f"{self.file}:{sched.span.line}" if sched.span.source else ""
+        return [Stmt("def learning_rate_at(step)", [Stmt(f"return {rate}")], comment),
+                Stmt("global_step = tf.compat.v1.train.get_or_create_global_step()"),
+                Stmt(f"learning_rate = warm_up(learning_rate_at, global_step, {warm})")]
 
     def losses(self, spec) -> list:
         out = []
-        default = spec.data.options["labels"][0]
+        default = self.default_label[id(spec)]
         for loss in spec.losses:
             if loss.custom:
-                raise _err("E516", f"custom loss `{loss.kind}` cannot be emitted", loss.span)
-            pred = "net" if loss.on == "net" else f"end_points[{py_str(loss.on)}]"
-            field_name = loss.labels if loss.labels is not None else default
-            lab = f"labels[{py_str(field_name)}]"
-            w = "" if loss.weight == 1.0 else f", weights={float(loss.weight)!r}"
-            line = f"{self.file}:{loss.span.line}"
-            opts = loss.options
-            if loss.kind == "softmax_cross_entropy":
-                if opts.get("label_smoothing"):
-                    raise _err("E516", "`label_smoothing` cannot be emitted", loss.span)
-                call = (f"tf.compat.v1.losses.sparse_softmax_cross_entropy(tf.reshape(tf.cast({lab}, tf.int64), "
-                        f"[-1]), {pred}{w})")
-            elif loss.kind == "sigmoid_cross_entropy" and not opts.get("label_smoothing"):
-                call = f"tf.compat.v1.losses.sigmoid_cross_entropy(tf.cast({lab}, tf.float32), {pred}{w})"
-            elif loss.kind in _REGRESSION:
-                extra = f", delta={float(opts['delta'])!r}" if loss.kind == "huber" else ""
-                call = (f"tf.compat.v1.losses.{_REGRESSION[loss.kind]}(tf.reshape(tf.cast({lab}, tf.float32), "
-                        f"tf.shape({pred})), {pred}{w}{extra})")
-            else:
-                raise _err("E516", f"loss `{loss.kind}` cannot be emitted by `--emit py --train`", loss.span)
-            out.append(Stmt(call, None, line))
+                raise _err("E516", f"custom loss `{loss.kind}` cannot be emitted: it is a Python function "
+                           "registered in this process", loss.span)
+            entry = LOSS_KINDS[loss.kind]
+            on = "net" if loss.on == "net" else f"end_point(end_points, {py_str(loss.on)})"
+            lab = f"labels[{default if loss.labels is None else py_literal(loss.labels)}]"
+            targets = {"classification": lab, "multilabel": f"targets_like({lab}, predictions, one_hot=True)",
+                       "regression": f"targets_like({lab}, predictions)"}[entry.task]
+            call = entry.call(loss.options)
+            self.helpers |= call.helpers() | {"loss_predictions"} | ({"targets_like"} if entry.task != "classification"
+                                                                     else set())
+            if loss.on != "net":
+                self.helpers.add("end_point")
+            weighted = "loss" if loss.weight == 1.0 else f"loss * {float(loss.weight)!r}"
+            out += [Stmt(f"predictions = loss_predictions({on})", None, f"{self.file}:{loss.span.line}"),
+                    Stmt(f"loss = {call.code({'targets': targets})}"),
+                    Stmt(f"tf.compat.v1.losses.add_loss({weighted})")]
         return out
 
     def init_fn(self, spec) -> list:
@@ -288,18 +221,11 @@ class TrainEmitter:
         graph += self.losses(spec)
         graph.append(Stmt(f"total_loss = slim.losses.get_total_loss(add_regularization_losses="
                           f"{bool(spec.regularization)})"))
-        graph.append(Stmt("tf.compat.v1.summary.scalar('losses/total_loss', total_loss)"))
         graph += self.init_fn(spec)
-        rate = self.learning_rate(spec)
-        if len(rate) > 1:
-            graph.append(Stmt("global_step = tf.compat.v1.train.get_or_create_global_step()"))
-        graph += rate
+        graph += self.learning_rate(spec)
         graph.append(Stmt("tf.compat.v1.summary.scalar('learning_rate', learning_rate)"))
-        cls, opts = _OPTIMIZERS[spec.optimizer.kind]
-        okw = [f"{py}={float(spec.optimizer.options[k])!r}" for py, k in opts]
-        if spec.optimizer.kind == "nesterov":
-            okw.append("use_nesterov=True")
-        graph.append(Stmt(f"optimizer = tf.compat.v1.train.{cls}({', '.join(['learning_rate'] + okw)})", None,
+        optimizer = OPTIMIZERS[spec.optimizer.kind].call(spec.optimizer.options).code()
+        graph.append(Stmt(f"optimizer = {optimizer}", None,
                           f"{self.file}:{spec.optimizer.span.line}" if spec.optimizer.span.source else ""))
         top = []
         vt = ""
@@ -313,13 +239,18 @@ class TrainEmitter:
             if spec.clip_per_variable:
                 clip = f", clip_gradient_norm={float(spec.clip_gradients)!r}"
             else:
-                cbody = [Stmt("grads, variables = zip(*grads_and_vars)"),
-                         Stmt(f"grads, _ = tf.clip_by_global_norm(grads, {float(spec.clip_gradients)!r})"),
-                         Stmt("return list(zip(grads, variables))")]
-                graph.append(Stmt("def clip_gradients(grads_and_vars)", cbody))
-                clip = ", transform_grads_fn=clip_gradients"
+                self.helpers.add("clip_by_global_norm")
+                graph.append(Stmt(f"optimizer = clip_by_global_norm(optimizer, {float(spec.clip_gradients)!r})"))
         graph.append(Stmt(f"train_op = slim.learning.create_train_op(total_loss, optimizer{vt}{clip}, "
                           "check_numerics=True)"))
+        graph += [
+            Stmt("# The summary shows the last training step's loss: evaluating the loss"),
+            Stmt("# again in slim.learning.train's summary thread would read a batch of its own."),
+            Stmt("last_loss = tf.compat.v1.get_local_variable('last_loss', [], tf.float32, "
+                 "tf.compat.v1.zeros_initializer())"),
+            Stmt("with tf.control_dependencies([last_loss.assign(train_op)])", [
+                Stmt("train_op = tf.identity(train_op)")]),
+            Stmt("tf.compat.v1.summary.scalar('losses/total_loss', last_loss)")]
         summaries = spec.save_summaries_secs if spec.save_summaries_secs is not None else 60
         saves = spec.save_interval_secs if spec.save_interval_secs is not None else 600
         graph.append(Stmt(
@@ -348,6 +279,13 @@ class TrainEmitter:
             name = self.section_name(spec)
             names.append(name)
             fns += [self.inputs_fn(spec, name), self.train_fn(spec, name)]
+        helpers = with_dependencies(self.helpers)
+        clash = sorted(self.taken & set(helpers))
+        if clash:
+            node = self.prog.models.get(clash[0]) or self.prog.blocks.get(clash[0])
+            raise _err("E517", f"`{clash[0]}` is a name the emitted training code uses itself",
+                       getattr(node, "name_span", None) or specs[0].span, ["help: rename it, or emit without --train"])
+        fns = [function_view(h) for h in helpers] + fns
         main_body = [Stmt(f"train_{n}()") for n in names]
         fns.append(FunctionView("main", [], [], ["Run every train section of the file, in order."], main_body))
         base = os.path.abspath(specs[0].base_dir)

@@ -97,15 +97,28 @@ def test_hostile_strings_stay_literals(tmp_path):
     assert imported == {"contextlib", "logging", "os", "sys", "time", "warnings", "numpy"}
 
 
-def test_unsupported_data_kind_is_a_located_error(tmp_path):
+def test_csv_data_is_emitted_and_a_custom_loss_is_a_located_error(tmp_path):
+    # CSV data was E515 before the data sources were emitted from their table entries
     src = tmp_path / "csvdata.slim"
     (tmp_path / "d.csv").write_text("a,label\n1,0\n2,1\n3,0\n4,1\n")
     src.write_text(HOSTILE.replace('data npz "d\\"ata.npz" validation=0.25', 'data csv "d.csv" shape=[1, 1, 1]')
                    .replace("[4, 4, 1]", "[1, 1, 1]"))
-    with pytest.raises(SlimError) as e:
-        _emit(src)
+    tree = ast.parse(_emit(src))
+    (read,) = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "read_csv"]
+    assert {k.arg: ast.literal_eval(k.value) for k in read.keywords}["shape"] == [1, 1, 1]
+    import slimlang
+
+    slimlang.register_loss("mine", lambda predictions, labels: predictions)
+    try:
+        src.write_text(HOSTILE.replace("loss softmax_cross_entropy", "loss mine"))
+        with pytest.raises(SlimError) as e:
+            _emit(src)
+    finally:
+        from slimlang.training import unregister_loss
+
+        unregister_loss("mine")
     d = e.value.diagnostics[0]
-    assert d.code == "E515" and d.span is not None and d.span.line == 7
+    assert d.code == "E516" and d.span is not None and d.span.line == 8
 
 
 @pytest.mark.slow
