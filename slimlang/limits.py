@@ -32,6 +32,8 @@ MAX_CALL_DEPTH = 64
 MAX_STEPS = 250_000
 # Layers one model may elaborate into.
 MAX_LAYERS = 20_000
+# Parameters of one model: 2**30 float32 weights are 4 GiB, and training holds several copies of them.
+MAX_PARAMETERS = 2**30
 # Integers: bits of magnitude (2**1024 is about 1.8e308, where floats stop too).
 MAX_INT_BITS = 1024
 # Lists, tuples and strings: items (characters).
@@ -97,6 +99,13 @@ class Budget:
             raise SlimError.single("E943", f"{what} calls nest more than {MAX_CALL_DEPTH} deep", span,
                                    ["note: a function or block that calls itself needs a condition that ends "
                                     "the recursion sooner"])
+
+
+def too_many_parameters(n: int, span):
+    """E948: a model whose weights alone would exhaust memory when built (`conv 99999999 3x3`)."""
+    raise SlimError.single("E948", f"the model reaches {n:,} parameters here, more than slimlang builds "
+                           f"({MAX_PARAMETERS:,}: {MAX_PARAMETERS * 4 // 2**30} GiB of float32 weights)", span,
+                           ["help: check the sizes of this layer's arguments"])
 
 
 def repeat_count(n: int, span) -> None:

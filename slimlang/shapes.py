@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
+from . import limits
 from .diagnostics import SlimError, Span
 from .evaluate import Evaluator, LayerCall
 from .layers import ShapeError, fmt_shape
@@ -53,6 +54,7 @@ class ShapeBackend:
         # full scope name -> the call of the layer that holds it, for layers whose scope TF cannot
         # share: an explicit `as` name, or a layer that creates variables.
         self._owner: dict[str, LayerCall] = {}
+        self.parameters = 0  # so far, against limits.MAX_PARAMETERS
         # Set when a layer refused the model's input and would take it with one leading (batch)
         # dimension more or fewer: see InputRankError.
         self.rank_mismatch: tuple | None = None  # (batch, call, needs)
@@ -127,6 +129,9 @@ class ShapeBackend:
             raise
         # (the count rules only read the arguments; `call.full` is theirs to see, not to keep)
         trainable, non_trainable = kind.count(shapes, call.full, _CountCtx(call.normalizer_params))
+        self.parameters += trainable + non_trainable
+        if self.parameters > limits.MAX_PARAMETERS:
+            limits.too_many_parameters(self.parameters, call.span)
         # Name scopes (plain TF ops) and variable scopes (slim layers) are
         # uniquified alike here; they differ only when one graph holds the
         # same model twice, which a summary never does.
