@@ -1,6 +1,6 @@
-"""Docs stage: the layer and builtin reference in docs/language.md, generated
-from the layer table (slimlang.layers) and the builtins (slimlang.values), so
-the docs cannot drift from what the checker accepts.
+"""Docs stage: the layer, builtin and error-code reference in docs/language.md, generated
+from the layer table (slimlang.layers), the builtins (slimlang.values) and the error codes
+(slimlang.errors), so the docs cannot drift from what the checker accepts.
 
     python -m slimlang.docgen          # rewrite the generated part of docs/language.md
     python -m slimlang.docgen --check  # exit 1 if it is out of date
@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from . import errors
 from .layers import CHECK_WORDS, LAYERS, REQUIRED
 from .values import BUILTINS, Op
 
@@ -52,7 +53,7 @@ def reference() -> str:
         args = ", ".join(f"{n}" for n, _ in b.params) if b.callable else "—"
         out.append(f"| `{b.name}` | {b.kind} | `{b.py}` | {args} | {b.doc} |")
     out.append("")
-    return "\n".join(out)
+    return "\n".join(out) + "\n" + errors.reference()
 
 
 def render(text: str) -> str:
