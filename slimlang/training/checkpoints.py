@@ -85,10 +85,11 @@ def clean_stale(logdir: pathlib.Path) -> list[str]:
     removed = []
     names = {f.name for f in logdir.iterdir()}
     for f in logdir.iterdir():
-        # model.ckpt-N_temp/ (the V2 saver's shards) and checkpoint.tmp<hex>
+        # model.ckpt-N_temp/ (the V2 saver's shards), model.ckpt-N.*.tempstate<n>
+        # (TensorFlow's write-then-rename of one file) and checkpoint.tmp<hex>
         # (the state file's atomic write) of a save that was killed.
-        if ("_temp" in f.name and f.name.startswith(PREFIX)) or f.name.startswith("checkpoint.tmp") \
-                or f.name == FINGERPRINT + ".tmp":
+        if (f.name.startswith(PREFIX) and ("_temp" in f.name or ".tempstate" in f.name)) \
+                or f.name.startswith("checkpoint.tmp") or f.name == FINGERPRINT + ".tmp":
             if f.is_dir():
                 shutil.rmtree(f, ignore_errors=True)
             else:
