@@ -27,7 +27,6 @@ inside the SavedModel.
 from __future__ import annotations
 
 import csv
-import glob as globlib
 import io
 import math
 import os
@@ -227,7 +226,7 @@ class Data:
         """One example -> (image, labels); encoded images come out float32 of
         the target size (the per-example path)."""
         if self.spec.kind == "folder":
-            return self._fix_size(self._decode_bytes(tf.io.read_file(x))), y
+            return helpers.decode_image(tf.io.read_file(x), self.raw_channels(), self._target_hw()), y
         return self._tfr_decode(x)
 
     def _decode_bytes(self, data):
@@ -324,30 +323,20 @@ class Data:
         return ds, {}, self.n_train if split == "train" else self.n_val
 
     def _tfr_decode(self, record, fix: bool = True):
+        """One record -> (image, labels), as `helpers.parse_example` reads it;
+        `fix=False`: encoded images as stored, for the batching fast paths."""
         plan = self.tfr
-        spec = {plan["images"]["key"]: plan["images"]["feature"]}
-        for name, lp in plan["labels"].items():
-            spec[lp["key"]] = lp["feature"]
-        parsed = tf.io.parse_single_example(record, spec)
         ip = plan["images"]
-        raw = parsed[ip["key"]]
-        if ip["mode"] == "encoded":
-            img = self._decode_bytes(raw)
-            if fix:
-                img = self._fix_size(img)
-        elif ip["mode"] == "raw":
-            img = tf.io.decode_raw(raw, tf.as_dtype(self.opts["dtype"]))
-            img = tf.reshape(img, list(self.raw_shape))
-        else:  # float/int list
-            img = tf.reshape(raw, list(self.raw_shape))
-        labels = {}
+        features = {ip["key"]: ip["feature"], **{lp["key"]: lp["feature"] for lp in plan["labels"].values()}}
         classes = self.opts["classes"]
-        for name, lp in plan["labels"].items():
-            v = parsed[lp["key"]]
-            if classes and name == self.default_field:
-                v = tf.gather(helpers.class_table(classes), v)
-            labels[name] = v
-        return img, labels
+        if fix or ip["mode"] != "encoded":
+            return helpers.parse_example(record, features, ip["key"], ip["mode"], self.raw_shape, self._target_hw(),
+                                         self.opts["dtype"], self.default_field, classes)
+        labels = tf.io.parse_single_example(record, features)
+        image = self._decode_bytes(labels.pop(ip["key"]))
+        if classes:
+            labels[self.default_field] = tf.gather(helpers.class_table(classes), labels[self.default_field])
+        return image, labels
 
     def failure(self, e, step: int) -> SlimError | None:
         """A located error for a data op that failed while training or
@@ -820,14 +809,9 @@ _TFR_SCAN = 20000  # label values checked before training; the rest are checked 
 def open_tfrecord(spec: DataSpec) -> Data:
     pattern = spec.path
     check_data_path(spec)
-    files = sorted(globlib.glob(pattern)) if any(ch in pattern for ch in "*?[") else (
-        [pattern] if os.path.isfile(pattern) else [])
+    files = helpers.tfrecord_files(pattern)  # the checked path: a glob matching files, a file or a folder
     if not files:
-        if os.path.isdir(pattern):
-            files = sorted(str(f) for f in pathlib.Path(pattern).iterdir() if f.is_file()
-                           and (".tfrecord" in f.name or "-of-" in f.name))
-        if not files:
-            raise _missing(spec, "TFRecord files")
+        raise _missing(spec, "TFRecord files")
     o = spec.options
     comp = o["compression"] or None
     def first_record():
