@@ -29,7 +29,7 @@ MAX_NESTING = 100
 # Block calls and `let` function calls nested inside each other while elaborating.
 MAX_CALL_DEPTH = 64
 # Statements run and functions called in one elaboration of a model (or of the top-level lets).
-MAX_STEPS = 250_000
+MAX_STEPS = 100_000
 # Layers one model may elaborate into.
 MAX_LAYERS = 20_000
 # Parameters of one model: 2**30 float32 weights are 4 GiB, and training holds several copies of them.
