@@ -34,6 +34,7 @@ from .training.kinds.data import DATA_KINDS
 from .training.kinds.losses import LOSS_KINDS
 from .training.kinds.optimizers import OPTIMIZERS
 from .training.kinds.schedules import rate_call
+from .training.spec import DEFAULT_SAVE_SECS, DEFAULT_SAVE_STEPS, saves_by_default
 from .values import py_literal
 
 #: Locals and helpers the training code uses; .slim names must not take them.
@@ -252,13 +253,20 @@ class TrainEmitter:
                 Stmt("train_op = tf.identity(train_op)")]),
             Stmt("tf.compat.v1.summary.scalar('losses/total_loss', last_loss)")]
         summaries = spec.save_summaries_secs if spec.save_summaries_secs is not None else 60
-        saves = spec.save_interval_secs if spec.save_interval_secs is not None else 600
+        # Checkpoints as `slimlang train` writes them (training/spec.py, save_policy): by time through
+        # slim.learning.train, by steps from the train_step_fn.
+        if saves_by_default(spec):
+            saves, save_steps = DEFAULT_SAVE_SECS, f"max({DEFAULT_SAVE_STEPS}, (number_of_steps or 0) // 10)"
+        else:
+            saves = spec.save_interval_secs or 0  # 0: no saves by time
+            save_steps = repr(spec.save_interval_steps)
+        graph.append(Stmt(f"saver = tf.compat.v1.train.Saver(max_to_keep={int(spec.keep_checkpoints)})"))
         graph.append(Stmt(
             f"return slim.learning.train(train_op, logdir, number_of_steps=number_of_steps, "
             f"log_every_n_steps={int(spec.log_every)}, save_summaries_secs={float(summaries)!r}, "
-            f"save_interval_secs={float(saves)!r}, init_fn=init_fn, "
-            f"saver=tf.compat.v1.train.Saver(max_to_keep={int(spec.keep_checkpoints)}), "
-            f"train_step_fn=_progress(number_of_steps, {int(spec.log_every)}))"))
+            f"save_interval_secs={float(saves)!r}, init_fn=init_fn, saver=saver, "
+            f"train_step_fn=_progress(number_of_steps, {int(spec.log_every)}, saver, "
+            f"os.path.join(logdir, 'model.ckpt'), {save_steps}))"))
         body.append(Stmt("with tf.Graph().as_default(), _quiet_training()", graph))
         steps = "None" if spec.steps is None else str(int(spec.steps))
         doc = [f"Train `{model.name}` as train section `{name}` of {self.file} (line {spec.span.line}) says.", "",

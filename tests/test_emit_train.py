@@ -127,14 +127,16 @@ def test_emitted_digits_script_trains_and_slimlang_evals_it(tmp_path):
     script.write_text(_emit(EXAMPLES / "digits.slim"))
     logdir = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    code = f"import digits_gen; digits_gen.train_default(number_of_steps=20, logdir={str(logdir)!r})"
+    code = f"import digits_gen; digits_gen.train_default(number_of_steps=230, logdir={str(logdir)!r})"
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                        timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert (logdir / "checkpoint").is_file()
-    assert (logdir / "model.ckpt-20.index").is_file()
+    # as `slimlang train` by default: a checkpoint every max(100, steps/10) steps, and at the end
+    for step in (100, 200, 230):
+        assert (logdir / f"model.ckpt-{step}.index").is_file(), sorted(p.name for p in logdir.iterdir())
     r = subprocess.run([sys.executable, "-m", "slimlang.cli", "eval", str(EXAMPLES / "digits.slim"),
                         "--checkpoint", str(logdir)], cwd=tmp_path, env=env, capture_output=True, text=True,
                        timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "model.ckpt-20" in r.stdout + r.stderr and "accuracy" in r.stdout + r.stderr
+    assert "model.ckpt-230" in r.stdout + r.stderr and "accuracy" in r.stdout + r.stderr

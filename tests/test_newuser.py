@@ -596,8 +596,6 @@ def test_readme_says_the_first_command_runs_from_the_root_of_a_checkout():
     assert "root of a checkout" in last_paragraph, last_paragraph
 
 
-@pytest.mark.xfail(strict=True, reason="the emitted training program still checkpoints every 600 s by default "
-                                       "(slimlang train: 60 s and every tenth of the run)")
 def test_emitted_training_program_does_not_keep_the_600_s_default(tmp_path):
     script = tmp_path / "digits_gen.py"
     assert main(["build", str(DIGITS), "--emit", "py", "--train", "-o", str(script)]) == 0

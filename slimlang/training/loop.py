@@ -30,28 +30,12 @@ from .losses import build_losses
 from .model import call_model
 from .optim import make_train_op, steps_for
 from .restore import check_plan, plan_for, restore_saver
-from .spec import TrainSpec
+from .spec import TrainSpec, save_policy
 
 # Steps after which a run's speed counts as steady (TrainResult.steady_steps_per_sec):
 # the first steps pay for executor creation, graph optimisation and filling
 # the input pipeline (400-1100 ms for step 1 here, steps 2-10 at 1.5-2x).
 WARMUP_STEPS = 20
-
-# When a train section sets neither save_interval_secs nor save_interval_steps:
-# a checkpoint every DEFAULT_SAVE_SECS and every max(DEFAULT_SAVE_STEPS,
-# steps/10) steps, whichever comes first, so a kill loses at most a minute or
-# a tenth of a run (TF-Slim's 600 s lost all of a run shorter than that).
-DEFAULT_SAVE_SECS = 60.0
-DEFAULT_SAVE_STEPS = 100
-
-
-def save_policy(spec: TrainSpec, total: int) -> tuple[float | None, int | None]:
-    """(seconds, steps) between checkpoints for a run of `total` steps."""
-    given = "save_interval_secs" in spec.spans or "save_interval_steps" in spec.spans
-    if given or (spec.save_interval_secs, spec.save_interval_steps) != (600, None):
-        return spec.save_interval_secs, spec.save_interval_steps
-    return DEFAULT_SAVE_SECS, max(DEFAULT_SAVE_STEPS, total // 10)
-
 
 @dataclass
 class TrainResult:

@@ -167,3 +167,27 @@ class TrainSpec:
 
     def span_of(self, setting_name: str) -> Span:
         return self.spans.get(setting_name, self.span)
+
+
+# ------------------------------------------------------------ checkpoints ---
+
+# When a train section sets neither save_interval_secs nor save_interval_steps:
+# a checkpoint every DEFAULT_SAVE_SECS and every max(DEFAULT_SAVE_STEPS,
+# steps/10) steps, whichever comes first, so a kill loses at most a minute or
+# a tenth of a run (TF-Slim's 600 s lost all of a run shorter than that).
+DEFAULT_SAVE_SECS = 60.0
+DEFAULT_SAVE_STEPS = 100
+
+
+def save_policy(spec, total: int | None) -> tuple[float | None, int | None]:
+    """(seconds, steps) between checkpoints for a run of `total` steps (`slimlang train` and the
+    emitted training program alike; a run of unknown length gets the default steps)."""
+    if not saves_by_default(spec):
+        return spec.save_interval_secs, spec.save_interval_steps
+    return DEFAULT_SAVE_SECS, max(DEFAULT_SAVE_STEPS, (total or 0) // 10)
+
+
+def saves_by_default(spec) -> bool:
+    """Whether the section leaves checkpointing to `save_policy`'s defaults."""
+    given = "save_interval_secs" in spec.spans or "save_interval_steps" in spec.spans
+    return not given and (spec.save_interval_secs, spec.save_interval_steps) == (600, None)
