@@ -146,7 +146,8 @@ def test_rank_error_names_the_batch_dimension(tmp_path):
     assert code == 1 and "rank-4 input (batch, height, width, channels)" in err, err
 
 
-@pytest.mark.parametrize("argv", [["summary"], ["build", "--emit", "summary"], ["build", "--emit", "pbtxt"]])
+@pytest.mark.parametrize("argv", [["summary"], ["build", "--emit", "summary"], ["build", "--emit", "pbtxt"],
+                                  ["explain", "m/Conv"], ["graph", "-o", "net.dot"]])
 def test_input_shape_without_batch_for_an_undeclared_model_is_a_usage_error(tmp_path, argv):
     """The model declares no shape, so the usage error above cannot compare with it: the first layer
     that refuses the input, and would take it with a batch in front, says the batch was left out."""
@@ -155,8 +156,10 @@ def test_input_shape_without_batch_for_an_undeclared_model_is_a_usage_error(tmp_
     p = tmp_path / "u.slim"
     p.write_text("model m(inputs) {\n  conv 4 3x3\n}\n")
     had_tf = "tensorflow" in sys.modules
+    argv = [a if a != "net.dot" else str(tmp_path / a) for a in argv]
     code, out, err = run([argv[0], str(p), *argv[1:], "--input-shape", "8,8,1"])
     assert code == 2 and out == "", (out, err)
+    assert not (tmp_path / "net.dot").exists()
     assert err.startswith(f"usage: slimlang {argv[0]}"), err
     assert (f"error: --input-shape includes the batch dimension: model 'm' gives its input to the `conv` at "
             f"{p}:2:3, which needs it with the batch first, as in (1, 8, 8, 1); write --input-shape 1,8,8,1 "

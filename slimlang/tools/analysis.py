@@ -76,12 +76,21 @@ def analyze(program, model: str, input_shape, params: dict | None = None, span: 
 def load(file: str, model: str | None, input_shape: str | None, sets=()):
     """check FILE, pick the model and its input shape the way `summary` does, analyze it."""
     from ..checker import check_file
-    from ..commands import parse_sets, parse_shape, pick_model
+    from ..commands import pick_model
 
     program = check_file(file)
-    name = pick_model(program, model)
-    shape = parse_shape(input_shape, program, name)
-    return analyze(program, name, shape, parse_sets(sets), span=program.models[name].name_span)
+    return for_command(program, pick_model(program, model), input_shape, sets)
+
+
+def for_command(program, model: str, input_shape: str | None, sets=()) -> Analysis:
+    """analyze() with the command line's --input-shape text and --set values, and `summary`'s own
+    errors for them (an --input-shape without the batch is bad command-line use)."""
+    from ..commands import parse_sets, parse_shape, summarize
+
+    shape = parse_shape(input_shape, program, model)
+    params, span = parse_sets(sets), program.models[model].name_span
+    summarize(program, model, shape, params, input_shape, span=span)
+    return analyze(program, model, shape, params, span=span)
 
 
 # ----------------------------------------------------------- formatting ---

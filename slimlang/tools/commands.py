@@ -123,8 +123,8 @@ def cmd_fmt(args) -> int:
 
 def cmd_explain(args) -> int:
     from ..checker import check_file
-    from ..commands import parse_sets, parse_shape, pick_model
-    from .analysis import analyze
+    from ..commands import pick_model
+    from .analysis import for_command
     from .explain import explain_row, find_row
 
     program = check_file(args.file)
@@ -133,8 +133,7 @@ def cmd_explain(args) -> int:
         head = args.scope.split("/", 1)[0]
         model = head if head in program.models else None
     model = pick_model(program, model)
-    shape = parse_shape(args.input_shape, program, model)
-    analysis = analyze(program, model, shape, parse_sets(args.set), span=program.models[model].name_span)
+    analysis = for_command(program, model, args.input_shape, args.set)
     print(explain_row(analysis, find_row(analysis, args.scope)).render())
     return 0
 
