@@ -48,10 +48,16 @@ class Program:
         if not model.params:
             return None
         t = model.params[0].type
-        if isinstance(t, ast.ListExpr) and all(isinstance(i, ast.Const) and isinstance(i.value, int) or
-                                               isinstance(i, ast.Const) and i.value is None for i in t.items):
-            return tuple(i.value for i in t.items)
-        return None
+        if not isinstance(t, ast.ListExpr):
+            return None
+        sizes = []
+        for i in t.items:
+            # a number, `none`, or a top-level constant (`let S = 8` ... `inputs: [S, S, 1]`)
+            v = i.value if isinstance(i, ast.Const) else self.globals.get(i.id) if isinstance(i, ast.Name) else ""
+            if not (v is None or type(v) is int):
+                return None
+            sizes.append(v)
+        return tuple(sizes)
 
 
 def check_text(text: str, filename: str = "<string>", *, elaborate: bool = True,
@@ -201,6 +207,8 @@ class _Static:
                 values.append(-i.operand.value)
             elif isinstance(i, ast.Const):
                 values.append(i.value)
+            elif isinstance(i, ast.Name) and i.id in self.prog.globals:
+                values.append(self.prog.globals[i.id])  # a top-level constant, as Program.input_shape reads it
             else:
                 return  # an expression: the evaluator reads it
         bad = [v for v in values if v is not None and not (type(v) is int and v > 0)]
