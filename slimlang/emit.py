@@ -235,6 +235,14 @@ class Emitter:
                 taken.add(names[b])
         return names
 
+    def shadowed_globals(self, fn: _Fn, params) -> list:
+        """`NUM_ = NUM` for each top-level constant the body binds again with `let`: a body starts from
+        the module's values (as elaboration does), and reads before its own `let` see them."""
+        own = {p.name for p in params}
+        return [Stmt(f"{fn.names[name]} = {self.globals[name]}") for name in sorted(fn.names)
+                if name in self.globals and name not in own and fn.names[name] != self.globals[name]
+                and name in fn.read_names]
+
     # ------------------------------------------------------- expressions --
     def expr(self, e, fn: _Fn, fr: _Frame | None, arg=False, iter_ctx=False) -> str:
         return self._expr(e, fn, fr, arg, iter_ctx)[0]
@@ -755,7 +763,8 @@ class Emitter:
         body = self.body(b.body, fn, fr)
         if not (body and body[-1].text.startswith(("return", "raise"))):
             body += self.returns(fn, fr.read)
-        pre = [Stmt("end_points = {} if end_points is None else end_points")] if fn.end_points else []
+        pre = self.shadowed_globals(fn, b.params)
+        pre += [Stmt("end_points = {} if end_points is None else end_points")] if fn.end_points else []
         if b.inline:
             full = pre + body
         else:
@@ -782,7 +791,7 @@ class Emitter:
         fn.read_names = _names_in(m.body, set())
         fn.collection = self.facts.collects(m.name)
         fn.end_points = self.facts.endpoints(m.name) or m.until is not None
-        pre = []
+        pre = self.shadowed_globals(fn, m.params)
         if fn.collection:
             fn.uses_sc = True
             pre.append(Stmt("end_points_collection = sc.original_name_scope + '_end_points'"))
