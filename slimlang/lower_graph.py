@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 
 from .evaluate import LayerCall, Tensor
+from .layers import LAYERS
 from .tfcompat import slim, tf
 from .values import Op
 
@@ -80,7 +81,12 @@ class TFBackend:
             if p.always and p.name not in call.args:
                 kwargs[p.py_name] = to_tf(call.full[p.name])
         if call.normalizer_params:
-            kwargs["normalizer_params"] = to_tf(call.normalizer_params)
+            # `defaults batch_norm: activation=...` reaches the normalizer as slim.arg_scope would carry it,
+            # under TF-Slim's keyword (activation_fn)
+            norm = LAYERS.get(getattr(call.full.get("normalizer"), "name", ""))
+            params = {(norm.param(k).py_name if norm is not None and norm.param(k) is not None else k): v
+                      for k, v in call.normalizer_params.items()}
+            kwargs["normalizer_params"] = to_tf(params)
         if call.scope is not None and kind.scope_kw:
             kwargs[kind.scope_kw] = call.scope
         uses_alias = kind.fn.startswith("slim.") and kind.fn not in _NO_OUTPUTS_COLLECTIONS
