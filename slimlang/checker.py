@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import ast
+from . import ast, bind
 from .diagnostics import Collector, SlimError, Span, did_you_mean
 from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, _type_ok, builtin_names, did_you_mean_case
 from .layers import ENUMS, LAYERS, canonical_arg
@@ -374,10 +374,8 @@ class _Static:
         """Arguments written as literals meet the table's constraints (`conv -4 3x3`, `stride=0`) in every
         model and block, also those `check` does not elaborate (no declared input shape, never called).
         Values computed at run time are checked by the evaluator the same way."""
-        if s.args and kind.positional and isinstance(s.args[0], ast.ListExpr):
-            first = kind.param(kind.param_names[0])
-            if first is not None and first.type == "int":
-                return  # a stack (`fc [32, 64]`): each layer's values are checked when it is built
+        if len(s.args) == 1 and isinstance(s.args[0], ast.ListExpr) and bind.list_makes_stack(kind, None):
+            return  # a stack (`fc [32, 64]`): each layer's values are checked when it is built
         pairs = [(kind.param_names[i], a, a.span) for i, a in enumerate(s.args) if i < len(kind.param_names)]
         pairs += [(kw.name, kw.value, kw.span) for kw in s.kwargs]
         for name, e, span in pairs:
