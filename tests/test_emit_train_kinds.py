@@ -52,9 +52,10 @@ def section(data, loss="loss softmax_cross_entropy", optimizer="optimizer sgd lr
 def run_both(tmp_path, text, *, same_loss=True, images=False):
     """Train the one section of `text` both ways; `images`: a source of image files or records.
 
-    The engine decodes those in parallel in whichever order they finish, so
-    a batch of a repeated dataset may mix two epochs: for them the first
-    batches are compared as sets of examples, and the losses more loosely.
+    With `shuffle=false` the engine keeps file order, so even a batch of a
+    repeated dataset holds one epoch; the first batches are compared as sets
+    of examples, and the losses a little more loosely (image decoding and
+    resizing run as different ops in the two programs).
     """
     src = tmp_path / "k.slim"
     src.write_text(text)

@@ -155,7 +155,10 @@ class Data:
         if repeat:
             ds = ds.repeat()
         per_example = self.needs_per_example_map(training)
-        det = not training  # training: take whichever image is decoded first
+        # Training with shuffling takes whichever image is decoded first; with
+        # `shuffle=false` the user asked for file order, and a batch of a
+        # repeated dataset must not mix two epochs.
+        det = not (training and shuffle)
         if self.encoded and not per_example and self.uniform_size:
             # The hot path (benchmarks row 5).  Every image's header said it has
             # the target size, so per image only read + decode (uint8), batch as
