@@ -109,35 +109,59 @@ def evaluate(spec: TrainSpec, model_fn, *, logdir: str | None = None, checkpoint
         net, end_points = call_model(model_fn, images, spec.model.params, is_training=False, data=data,
                                      model_name=name)
         heads = build_losses(spec.losses, net, end_points, labels, data, add_to_collection=False)
-        fetch = {"n": tf.shape(images)[0]}
-        for i, h in enumerate(heads):
-            fetch[f"loss{i}"] = h.value
-            for m in metrics_for(h.task):
-                value = m.builder()(h)
-                if value is not None:
-                    fetch[f"{m.name}/{i}"] = value
+        fetch = metric_fetches(heads, images)
         saver = tf1.train.Saver(var_list=tf1.global_variables())
         graph.finalize()
         with tf1.Session(config=session_config()) as sess:
             used = restore_any(sess, saver, cands, spec.span, model_name=name)
             sess.run(it.initializer, feed_dict=feed)
-            sums: dict = {}
-            n = 0
-            while True:
-                try:
-                    out = sess.run(fetch)
-                except tf.errors.OutOfRangeError:
-                    break
-                except OpError as e:
-                    raise runtime_error(e, data, spec, 0) from None
-                b = int(out["n"])
-                n += b
-                for k, v in out.items():
-                    if k == "n":
-                        continue
-                    sums[k] = sums.get(k, 0.0) + (float(v) * b if k.startswith("loss") else float(v))
+            try:
+                sums, n = run_metrics(sess, fetch)
+            except OpError as e:
+                raise runtime_error(e, data, spec, 0) from None
     if n == 0:
         raise SlimError.single("E324", "the held-out split is empty", data.spec.span)
+    metrics = metric_values(heads, sums, n)
+    step = checkpoints.checkpoint_step(used)
+    return EvalResult(metrics, n, used, step, split, notes)
+
+
+# ------------------------------------------------------------ shared with validation while training ---
+
+
+def metric_fetches(heads, images) -> dict:
+    """The per-batch tensors of every metric of every head (and the batch size `n`)."""
+    fetch = {"n": tf.shape(images)[0]}
+    for i, h in enumerate(heads):
+        fetch[f"loss{i}"] = h.value
+        for m in metrics_for(h.task):
+            value = m.builder()(h)
+            if value is not None:
+                fetch[f"{m.name}/{i}"] = value
+    return fetch
+
+
+def run_metrics(sess, fetch, max_batches: int | None = None) -> tuple[dict, int]:
+    """(sums over the batches, examples): runs `fetch` until the iterator ends (or `max_batches`)."""
+    sums: dict = {}
+    n = batches = 0
+    while max_batches is None or batches < max_batches:
+        try:
+            out = sess.run(fetch)
+        except tf.errors.OutOfRangeError:
+            break
+        batches += 1
+        b = int(out["n"])
+        n += b
+        for k, v in out.items():
+            if k != "n":
+                sums[k] = sums.get(k, 0.0) + (float(v) * b if k.startswith("loss") else float(v))
+    return sums, n
+
+
+def metric_values(heads, sums: dict, n: int) -> dict:
+    """{name: value} in print order: head metrics (prefixed by the loss name when several),
+    `loss/NAME` per loss, and `loss`, the weighted sum."""
     several = len(heads) > 1
     metrics: dict = {}
     for i, h in enumerate(heads):
@@ -148,5 +172,4 @@ def evaluate(spec: TrainSpec, model_fn, *, logdir: str | None = None, checkpoint
     for i, h in enumerate(heads):
         metrics[f"loss/{h.spec.name}"] = sums[f"loss{i}"] / n
     metrics["loss"] = float(np.sum([h.spec.weight * sums[f"loss{i}"] / n for i, h in enumerate(heads)]))
-    step = checkpoints.checkpoint_step(used)
-    return EvalResult(metrics, n, used, step, split, notes)
+    return metrics
