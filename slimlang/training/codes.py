@@ -47,4 +47,5 @@ ERROR_CODES: dict[str, str] = {
     "E355": "a path that must be a folder (logdir, --out) is a file or lies under one",
     "E356": "build/graph -o names a folder, or the .slim file being read, not a new output file",
     "E357": "the exported SavedModel does not load back; nothing at --out was changed",
+    "E360": "a `predict` input cannot be read or does not fit the model",
 }

@@ -57,6 +57,17 @@ def add_arguments(sub) -> None:
                         "never a logdir or a folder of other files)")
     p.set_defaults(handler=cmd_export)
 
+    p = sub.add_parser("predict", help="print the top classes of images, .npz or .csv inputs",
+                       description="Run inputs (image files, .npz, .csv) through the newest checkpoint with the "
+                                   "data line's deterministic preprocessing and print the top classes of each, "
+                                   "with their names (labels.txt) and probabilities; one line per input.")
+    common(p, "predict with the newest checkpoint here (default: as for train)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, .npz or .csv files")
+    p.add_argument("--checkpoint", metavar="PATH", help="predict with this checkpoint instead")
+    p.add_argument("--top", type=positive_int, default=5, metavar="K", help="classes shown per input (default 5)")
+    p.add_argument("-o", "--out", metavar="FILE.csv", help="write a CSV (one row per input) instead of printing")
+    p.set_defaults(handler=cmd_predict)
+
 
 def resolve(args):
     """(spec, model_fn, model_name, logdir) for a command's FILE/--section/--model/--set/--logdir."""
@@ -171,4 +182,30 @@ def cmd_export(args) -> int:
     used = export(spec, model_fn, out=args.out, logdir=None if args.checkpoint else logdir,
                   checkpoint=args.checkpoint, model_name=name, overwrite=args.overwrite, source=args.file)
     print(f"exported {used} to {args.out} (signature serving_default, input `images`)", file=sys.stderr)
+    return 0
+
+
+def cmd_predict(args) -> int:
+    spec, model_fn, name, logdir = resolve(args)
+    from .predict import predict
+
+    result = predict(spec, model_fn, args.inputs, logdir=None if args.checkpoint else logdir,
+                     checkpoint=args.checkpoint, model_name=name, top=args.top)
+    print(f"{result.checkpoint} (step {result.step}): {len(result.rows)} inputs", file=sys.stderr)
+    if args.out:
+        import csv
+        import io
+
+        from .. import fsutil
+
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(result.csv_rows())
+        try:
+            fsutil.atomic_write(args.out, buf.getvalue())
+        except OSError as e:
+            raise fsutil.os_error(e, f"writing -o {args.out}", args.out) from None
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        for line in result.lines():
+            print(line)
     return 0

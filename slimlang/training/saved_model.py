@@ -179,26 +179,7 @@ def _write(spec, model_fn, out_path: pathlib.Path, cands, name, data) -> str:
         images = tf1.placeholder(tf.float32, raw, name="images")
         x = data.preprocess(images, training=False)
         net, end_points = call_model(model_fn, x, spec.model.params, is_training=False, data=data, model_name=name)
-        outputs = {}
-        several = len(spec.losses) > 1
-        for loss in spec.losses:
-            pre = f"{loss.name}_" if several else ""
-            t = resolve_end_point(loss, net, end_points)
-            shape = t.shape.as_list() if t.shape.rank is not None else []
-            if len(shape) == 4 and shape[1] == 1 and shape[2] == 1:
-                t = tf.squeeze(t, [1, 2])
-            if loss.kind == "softmax_cross_entropy":
-                outputs[pre + "logits"] = t
-                outputs[pre + "probabilities"] = tf.nn.softmax(t)
-                outputs[pre + "classes"] = tf.argmax(t, -1)
-            elif loss.kind in ("sigmoid_cross_entropy", "hinge") or (
-                    loss.kind == "log_loss" and loss.options.get("from_logits")):
-                outputs[pre + "logits"] = t
-                outputs[pre + "probabilities"] = tf.sigmoid(t)
-            else:
-                outputs[pre + "predictions"] = t
-        if not outputs:
-            outputs["output"] = net
+        outputs = serving_outputs(spec, net, end_points)
         saver = tf1.train.Saver(var_list=tf1.global_variables())
         with tf1.Session(config=session_config()) as sess:
             used = restore_any(sess, saver, cands, spec.span, model_name=name)
@@ -215,6 +196,31 @@ def _write(spec, model_fn, out_path: pathlib.Path, cands, name, data) -> str:
                             "".join(f"{i}:{c}\n" for i, c in enumerate(data.class_names)))
     return used
 
+
+
+def serving_outputs(spec: TrainSpec, net, end_points) -> dict:
+    """{name: tensor} a served model answers with, per loss head (see the module docstring)."""
+    outputs = {}
+    several = len(spec.losses) > 1
+    for loss in spec.losses:
+        pre = f"{loss.name}_" if several else ""
+        t = resolve_end_point(loss, net, end_points)
+        shape = t.shape.as_list() if t.shape.rank is not None else []
+        if len(shape) == 4 and shape[1] == 1 and shape[2] == 1:
+            t = tf.squeeze(t, [1, 2])
+        if loss.kind == "softmax_cross_entropy":
+            outputs[pre + "logits"] = t
+            outputs[pre + "probabilities"] = tf.nn.softmax(t)
+            outputs[pre + "classes"] = tf.argmax(t, -1)
+        elif loss.kind in ("sigmoid_cross_entropy", "hinge") or (
+                loss.kind == "log_loss" and loss.options.get("from_logits")):
+            outputs[pre + "logits"] = t
+            outputs[pre + "probabilities"] = tf.sigmoid(t)
+        else:
+            outputs[pre + "predictions"] = t
+    if not outputs:
+        outputs["output"] = net
+    return outputs
 
 def step_of(path: str) -> int | None:
     return checkpoints.checkpoint_step(path)
