@@ -50,6 +50,14 @@ class _PostLex:
 
     - newlines inside () and [] and right after `,` are dropped, so argument
       lists may span lines;
+    - a newline continues the current statement when the next line is
+      indented deeper than the line where the statement began and starts
+      with what only an argument can be (`name=`, `as`, `from`, `x2`, a
+      literal, a bracket, a sign) or the line ends with `=` or an operator:
+      a layer's arguments may go on indented lines without `\\`.  A deeper
+      line that starts with a plain name is a statement of its own, as
+      before.  The newline after a `{` or a `;` never continues, and `}`
+      returns to the statement that opened its `{`;
     - `(` right after a name, `)` or `]` with no space is a call, `[` in the
       same place is an index; with a space they start a new argument, which
       is what `conv n [1, 1]` and `conv d (3, 3)` mean.
@@ -61,17 +69,33 @@ class _PostLex:
 
     def __init__(self):
         self.first = self.last = None
+        self.text = ""  # the text being parsed (to look at the line after a newline)
 
     def process(self, stream):
         depth = 0
         prev = None
         self.first = self.last = None
+        start = None  # column of the first token on the line the statement began; None: the next token starts one
+        opened = []  # `start` of the statements whose `{` is open
         for tok in stream:
             kind = tok.type
             if kind == "_NL":
                 if depth or (prev is not None and prev.type == "COMMA"):
                     continue
-            elif kind == "LPAR" or kind == "LSQB":
+                if start is not None and _next_line_column(tok) > start and (
+                        prev.type != "STRING" and prev.value in _CONTINUES_AFTER or _CONTINUATION.match(self.text, tok.end_pos)):
+                    continue
+                start = None
+            elif kind == "LBRACE":
+                opened.append(start)
+                start = None
+            elif kind == "RBRACE":
+                start = opened.pop() if opened else None
+            elif kind == "SEMICOLON":
+                start = None
+            elif start is None and not depth:
+                start = _indentation(self.text, tok) + 1
+            if kind == "LPAR" or kind == "LSQB":
                 if prev is not None and prev.end_pos == tok.start_pos and prev.type in _GLUE_BEFORE:
                     tok = Token.new_borrow_pos("CALL_LPAR" if kind == "LPAR" else "INDEX_LSQB", tok.value, tok)
                 depth += 1
@@ -82,6 +106,33 @@ class _PostLex:
             prev = tok
             yield tok
         self.last = prev
+
+
+# A line that starts like this cannot start a statement: it continues the one above when indented
+# deeper.  (`name = ...` with spaces is an assignment only at a statement's own indentation.)
+_CONTINUATION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*[ \t]*=(?!=)|(as|from|x[0-9]+|none|true|false)(?![A-Za-z0-9_])"
+                           r"|[0-9.\"'\[(+-]")
+# ...nor can a line that ends with one of these end one.
+_CONTINUES_AFTER = frozenset(("=", "+", "-", "*", "/", "%", "**", "//", "==", "!=", "<", ">", "<=", ">=",
+                              "and", "or", "not", "in"))
+
+
+def _indentation(text: str, tok) -> int:
+    """How many spaces and tabs begin the line of `tok`."""
+    line_start = tok.start_pos - tok.column + 1
+    n = line_start
+    while n < tok.start_pos and text[n] in " \t\f":
+        n += 1
+    return n - line_start
+
+
+def _next_line_column(nl) -> int:
+    """The column (1-based, as Token.column) of the first token after a `_NL` token, which holds
+    the line break, blank and comment lines and the next line's indentation."""
+    tail = nl.value[max(nl.value.rfind("\n"), nl.value.rfind("\r")) + 1:]
+    if tail.strip(" \t\f"):  # a comment on the last line of the file: nothing follows
+        return 0
+    return len(tail) + 1
 
 
 # Friendly names for terminals in "expected ..." notes.
@@ -220,6 +271,7 @@ def parse(text: str, filename: str = "<string>") -> ast.Module:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         builder.start_parse(source)
+        builder.postlex.text = _ensure_newline(source.text)
         try:
             module = lark.parse(_ensure_newline(source.text))
         except UnexpectedInput as e:
