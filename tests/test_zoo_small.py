@@ -1,0 +1,18 @@
+"""lenet.slim and dcgan.slim against TF-Slim's model zoo (see tests/zoo.py)."""
+
+import pytest
+import zoo
+
+CASES = zoo.params(
+    zoo.case("lenet"),
+    zoo.case("lenet-train"),
+    zoo.case("dcgan_generator", pending="dcgan.slim not written yet"),
+    zoo.case("dcgan_generator-eval", pending="dcgan.slim not written yet"),
+    zoo.case("dcgan_discriminator", pending="dcgan.slim not written yet"),
+    zoo.case("dcgan_discriminator-eval", pending="dcgan.slim not written yet"),
+)
+
+
+@pytest.mark.parametrize("case_id,lowering", CASES)
+def test_matches_reference(case_id, lowering):
+    zoo.assert_matches(case_id, lowering)
