@@ -33,6 +33,7 @@ ERROR_CODES: dict[str, str] = {
     "E331": "variable shape differs from the checkpoint",
     "E332": "variable missing from the checkpoint",
     "E333": "trainable scope matches no variable",
+    "E334": "init_from include or exclude scope matches no variable",
     "E340": "the logdir or checkpoint holds a different model (the differences are listed)",
     "E341": "no readable checkpoint in the logdir",
     "E342": "loss became NaN or Inf",

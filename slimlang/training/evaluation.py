@@ -30,7 +30,7 @@ from .data import Data, open_data
 from .kinds.metrics import metrics_for
 from .losses import build_losses
 from .model import call_model
-from .restore import different_model_error
+from .restore import CheckpointSaver, different_model_error
 from .spec import TrainSpec
 
 
@@ -72,7 +72,7 @@ def restore_any(sess, saver, cands: list[str], span, variables=None, model_name:
         except (OpError, ValueError) as e:
             errors.append(f"note: {pathlib.Path(c).name}: {getattr(e, 'message', str(e)).strip().splitlines()[0][:200]}")
             continue
-        err = different_model_error(c, variables, names, span, model_name)
+        err = different_model_error(c, variables, names, span, model_name, saver=saver)
         if err is not None:
             raise err
         try:
@@ -110,7 +110,7 @@ def evaluate(spec: TrainSpec, model_fn, *, logdir: str | None = None, checkpoint
                                      model_name=name)
         heads = build_losses(spec.losses, net, end_points, labels, data, add_to_collection=False)
         fetch = metric_fetches(heads, images)
-        saver = tf1.train.Saver(var_list=tf1.global_variables())
+        saver = CheckpointSaver(tf1.global_variables(), spec.init_from)
         graph.finalize()
         with tf1.Session(config=session_config()) as sess:
             used = restore_any(sess, saver, cands, spec.span, model_name=name)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 
-from ..diagnostics import SlimError, did_you_mean
+from ..diagnostics import SlimError
 from . import helpers
 from ._tf import slim, tf, tf1
 from .kinds.optimizers import OPTIMIZERS
 from .kinds.schedules import rate_call
+from .restore import in_scope, model_scope, unmatched_scope_error
 from .spec import OptimizerSpec, ScheduleSpec, TrainSpec
 
 
@@ -48,13 +49,12 @@ def variables_to_train(spec: TrainSpec):
         return all_vars
     chosen = []
     span = spec.span_of("trainable")
+    names = [v.op.name for v in all_vars]
+    top = model_scope(names)
     for scope in spec.trainable:
-        hit = [v for v in all_vars if v.op.name.startswith(scope)]
+        hit = [v for v in all_vars if in_scope(v.op.name, scope, top)]
         if not hit:
-            scopes = sorted({v.op.name.rsplit("/", 1)[0] for v in all_vars}
-                            | {v.op.name.split("/", 1)[0] for v in all_vars})
-            raise SlimError.single("E333", f"trainable scope `{scope}` matches no trainable variable", span,
-                                   [did_you_mean(scope, scopes), "note: scopes: " + ", ".join(scopes[:15])])
+            raise unmatched_scope_error("E333", "trainable", scope, names, span)
         chosen += [v for v in hit if v not in chosen]
     return chosen
 

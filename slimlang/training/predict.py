@@ -30,6 +30,7 @@ from .build import need_data
 from .data import Data, _file_problem, open_data
 from .evaluation import find_checkpoint, restore_any
 from .model import call_model
+from .restore import CheckpointSaver
 from .spec import TrainSpec
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
@@ -346,7 +347,7 @@ def predict(spec: TrainSpec, model_fn, inputs: list, *, logdir: str | None = Non
         x = data.preprocess(images, training=False)
         net, end_points = call_model(model_fn, x, spec.model.params, is_training=False, data=data, model_name=name)
         outputs = serving_outputs(spec, net, end_points)
-        saver = tf1.train.Saver(var_list=tf1.global_variables())
+        saver = CheckpointSaver(tf1.global_variables(), spec.init_from)
         graph.finalize()
         with tf1.Session(config=session_config()) as sess:
             used = restore_any(sess, saver, cands, spec.span, model_name=name)

@@ -74,13 +74,74 @@ def _shape(s) -> str:
     return "[" + ", ".join(str(d) for d in s) + "]" if s is not None else "?"
 
 
+# ------------------------------------------------------------ scopes ---
+
+
+def model_scope(names) -> str | None:
+    """The scope every variable of the model lives under (`vgg_16` of
+    `vgg_16/fc8/weights`), or None when they do not share one."""
+    firsts = {n.split("/", 1)[0] for n in names if "/" in n}
+    if len(firsts) == 1 and all("/" in n for n in names):
+        return next(iter(firsts))
+    return None
+
+
+def in_scope(name: str, scope: str, top: str | None) -> bool:
+    """Whether variable `name` is under `scope`, given in full (`vgg_16/fc8`) or
+    relative to the model's scope `top` (`fc8`, as the primer writes
+    `exclude=["fc6", "fc7", "fc8"]`).  A scope is a prefix of the name, as
+    train_image_classifier's --checkpoint_exclude_scopes and --trainable_scopes."""
+    scope = scope.strip()
+    return name.startswith(scope) or (top is not None and name.startswith(f"{top}/{scope}"))
+
+
+def scope_names(names) -> list:
+    """Every scope of the variables, in full and relative to the model's scope, for did-you-mean."""
+    top = model_scope(names)
+    out = set()
+    for n in names:
+        parts = n.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            out.add("/".join(parts[:i]))
+            if top is not None and i > 1:
+                out.add("/".join(parts[1:i]))
+    return sorted(out)
+
+
+def unmatched_scope_error(code: str, what: str, scope: str, names, span):
+    """A SlimError: `what` (e.g. "init_from exclude") scope `scope` matches none of the variables `names`."""
+    scopes = scope_names(names)
+    top = model_scope(names)
+    notes = [did_you_mean(scope, scopes), "note: scopes: " + ", ".join(scopes[:15]) + (" ..." if len(scopes) > 15
+                                                                                     else "")]
+    if top is not None:
+        notes.append(f"note: scopes may be given in full (`{top}/...`) or relative to the model's scope `{top}`")
+    return SlimError.single(code, f"{what} scope `{scope}` matches no variable of the model", span, notes)
+
+
+def selected(init: InitSpec, variables) -> dict:
+    """{variable name: whether include/exclude keep it}; E334 for a scope that matches nothing."""
+    names = [v.op.name for v in variables]
+    top = model_scope(names)
+    for what, scopes in (("include", init.include), ("exclude", init.exclude)):
+        for scope in scopes:
+            if not any(in_scope(n, scope, top) for n in names):
+                raise unmatched_scope_error("E334", f"init_from {what}", scope, names, init.span)
+    keep = {}
+    for n in names:
+        inc = not init.include or any(in_scope(n, s, top) for s in init.include)
+        keep[n] = inc and not any(in_scope(n, s, top) for s in init.exclude)
+    return keep
+
+
 def make_plan(variables, init: InitSpec, ckpt: str) -> Plan:
     names = checkpoints.read_variables(ckpt)
+    keep = selected(init, variables)
     rows = []
     for v in variables:
         name = v.op.name
         shape = tuple(v.shape.as_list())
-        if not init.selects(name):
+        if not keep[name]:
             rows.append(PlanRow(name, shape, "excluded"))
             continue
         cname = init.name_in_checkpoint(name)
@@ -149,12 +210,13 @@ def check_plan(plan: Plan) -> None:
 _NOT_MODEL = ("global_step",)
 
 
-def model_differences(variables, ckpt: dict) -> tuple[list, list, list]:
-    """How a checkpoint ({name: shape}) differs from a model's variables:
+def model_differences(variables, ckpt: dict, rename=None) -> tuple[list, list, list]:
+    """How a checkpoint ({name: shape}) differs from a model's variables, each
+    looked up under `rename(name)` when given:
     (missing: [(name, shape)], mismatched: [(name, shape, ckpt shape)],
     unexpected: [(name, shape)]).  Optimizer slots (`VAR/Adam`, `beta1_power`)
     and `global_step` are not model variables and never count as unexpected."""
-    have = {v.op.name: tuple(v.shape.as_list()) for v in variables}
+    have = {(rename(v.op.name) if rename else v.op.name): tuple(v.shape.as_list()) for v in variables}
     missing = [(n, s) for n, s in have.items() if n not in ckpt]
     mismatched = [(n, s, tuple(ckpt[n])) for n, s in have.items() if n in ckpt and tuple(ckpt[n]) != s]
 
@@ -167,10 +229,26 @@ def model_differences(variables, ckpt: dict) -> tuple[list, list, list]:
     return missing, mismatched, unexpected
 
 
-def different_model_error(ckpt_path: str, variables, ckpt: dict, span, model_name: str | None = None):
+def _prefix_guess(missing: list, ckpt_names) -> str:
+    """A help line when the checkpoint holds the missing names under another prefix."""
+    class Row:  # what _prefix_hint reads
+        def __init__(self, name):
+            self.ckpt_name = name
+
+    hint = _prefix_hint([Row(n) for n, _ in missing], ckpt_names)
+    if not hint:
+        return ""
+    return hint.replace("help: ", "help: the names differ by a prefix: ", 1).replace(
+        ": add ", ": add to the train section `init_from \"CHECKPOINT\" ", 1) + " (eval, export and predict use it too)"
+
+
+def different_model_error(ckpt_path: str, variables, ckpt: dict, span, model_name: str | None = None,
+                          saver=None):
     """A SlimError (E340) listing how checkpoint `ckpt_path` differs from the
-    model, or None when every model variable is there with its shape."""
-    missing, mismatched, unexpected = model_differences(variables, ckpt)
+    model, or None when every model variable is there with its shape.  With a
+    `CheckpointSaver`, under the names it would restore from."""
+    rename = saver.rename(ckpt) if isinstance(saver, CheckpointSaver) else None
+    missing, mismatched, unexpected = model_differences(variables, ckpt, rename)
     if not missing and not mismatched:
         return None
     notes = [f"note: {n} is {_shape(s)} in the model, {_shape(c)} in the checkpoint" for n, s, c in mismatched[:5]]
@@ -182,6 +260,8 @@ def different_model_error(ckpt_path: str, variables, ckpt: dict, span, model_nam
     notes += [f"note: only in the checkpoint: {n} {_shape(s)}" for n, s in unexpected[:5]]
     if len(unexpected) > 5:
         notes.append(f"note: ... and {len(unexpected) - 5} more only in the checkpoint")
+    if missing and unexpected:
+        notes.append(_prefix_guess(missing, [n for n, _ in unexpected]))
     notes.append("help: use the model, parameters (--set) and train section that wrote the checkpoint")
     parts = [f"{len(x)} variable{'s' if len(x) != 1 else ''} {what}"
              for x, what in ((mismatched, "of another shape"), (missing, "missing"),
@@ -189,6 +269,37 @@ def different_model_error(ckpt_path: str, variables, ckpt: dict, span, model_nam
     who = f"`{model_name}`" if model_name else "this model"
     return SlimError.single("E340", f"checkpoint {ckpt_path} holds a different model than {who}: "
                             f"{', '.join(parts)}", span, notes)
+
+
+def maps_names(init: InitSpec | None) -> bool:
+    return init is not None and bool(init.strip_prefix or init.rename or init.add_prefix)
+
+
+class CheckpointSaver:
+    """Restores a model's variables for eval, export and predict: under their
+    own names, or, for a checkpoint that holds them under the names
+    `init_from`'s strip_prefix/rename/add_prefix give (a published
+    checkpoint), under those."""
+
+    def __init__(self, variables, init: InitSpec | None):
+        self.variables = list(variables)
+        self.plain = tf1.train.Saver(var_list=self.variables)
+        self.init = init if maps_names(init) else None
+        self.mapped = None
+        if self.init is not None:
+            by_name = {self.init.name_in_checkpoint(v.op.name): v for v in self.variables}
+            if len(by_name) == len(self.variables):  # a mapping that merges two names cannot restore
+                self.mapped = tf1.train.Saver(var_list=by_name)
+
+    def rename(self, ckpt: dict):
+        """The mapping to read checkpoint `ckpt` ({name: shape}) with, or None for the variables' own names."""
+        if self.mapped is None or all(v.op.name in ckpt for v in self.variables):
+            return None
+        return self.init.name_in_checkpoint
+
+    def restore(self, sess, path: str) -> None:
+        saver = self.mapped if self.rename(checkpoints.read_variables(path)) else self.plain
+        saver.restore(sess, path)
 
 
 def plan_for(init: InitSpec, variables) -> Plan:

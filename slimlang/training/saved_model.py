@@ -37,6 +37,7 @@ from .data import Data, open_data
 from .evaluation import find_checkpoint, restore_any
 from .losses import resolve_end_point
 from .model import call_model
+from .restore import CheckpointSaver
 from .spec import TrainSpec
 
 # What a SavedModel folder written by `export` (or by TensorFlow) holds; a
@@ -180,7 +181,7 @@ def _write(spec, model_fn, out_path: pathlib.Path, cands, name, data) -> str:
         x = data.preprocess(images, training=False)
         net, end_points = call_model(model_fn, x, spec.model.params, is_training=False, data=data, model_name=name)
         outputs = serving_outputs(spec, net, end_points)
-        saver = tf1.train.Saver(var_list=tf1.global_variables())
+        saver = CheckpointSaver(tf1.global_variables(), spec.init_from)
         with tf1.Session(config=session_config()) as sess:
             used = restore_any(sess, saver, cands, spec.span, model_name=name)
             builder = tf1.saved_model.Builder(str(out_path))
