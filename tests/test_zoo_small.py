@@ -6,10 +6,10 @@ import zoo
 CASES = zoo.params(
     zoo.case("lenet"),
     zoo.case("lenet-train"),
-    zoo.case("dcgan_generator", pending="dcgan.slim not written yet"),
-    zoo.case("dcgan_generator-eval", pending="dcgan.slim not written yet"),
-    zoo.case("dcgan_discriminator", pending="dcgan.slim not written yet"),
-    zoo.case("dcgan_discriminator-eval", pending="dcgan.slim not written yet"),
+    zoo.case("dcgan_generator"),
+    zoo.case("dcgan_generator-eval"),
+    zoo.case("dcgan_discriminator"),
+    zoo.case("dcgan_discriminator-eval"),
 )
 
 
