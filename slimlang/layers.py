@@ -28,7 +28,7 @@ class P:
     """One parameter of a layer kind."""
 
     name: str
-    type: str  # int, float, bool, str, size2, ints, padding, activation, initializer, regularizer, normalizer, dict, tensor, tensors, any
+    type: str  # int, float, bool, str, size2, ints, padding, activation, initializer, regularizer, normalizer, dict, tensor, tensors, tensor_or_number, any
     default: object = REQUIRED
     py: str | None = None  # keyword in TF-Slim/TF when it differs (activation -> activation_fn)
     doc: str = ""
@@ -169,6 +169,27 @@ def _show(v) -> str:
     return str(v)
 
 
+def _int_list(v) -> list | None:
+    items = [v] if isinstance(v, int) else list(v) if isinstance(v, (list, tuple)) else None
+    if items is None or any(not (isinstance(x, int) and not isinstance(x, bool)) for x in items):
+        return None
+    return items
+
+
+def _slice_begin(v):
+    items = _int_list(v)
+    if items is None or any(x < 0 for x in items):
+        return f"must list a non-negative start index per axis, got {_show(v)}"
+    return None
+
+
+def _slice_size(v):
+    items = _int_list(v)
+    if items is None or any(x < 1 and x != -1 for x in items):
+        return f"must list a positive size per axis (or -1 for the rest of the axis), got {_show(v)}"
+    return None
+
+
 CHECKS: dict[str, Callable] = {
     "positive": _positive,  # ints or pairs, every part >= 1, none not allowed
     "positive_or_none": _positive_or_none,
@@ -179,6 +200,8 @@ CHECKS: dict[str, Callable] = {
     "reshape_dims": _reshape_dims,
     "paddings": _paddings,
     "axes": _axes_check,
+    "slice_begin": _slice_begin,
+    "slice_size": _slice_size,
 }
 
 # How docs/language.md words each constraint (after the parameter's type).
@@ -186,6 +209,7 @@ CHECK_WORDS: dict[str, str] = {
     "positive": "positive", "positive_or_none": "positive or none", "probability": "in (0, 1]",
     "unit": "in [0, 1]", "dims": "positive sizes", "dims_or_none": "positive sizes or none",
     "reshape_dims": "positive sizes, -1 once", "paddings": "non-negative pairs", "axes": "integers",
+    "slice_begin": "non-negative", "slice_size": "positive or -1",
 }
 
 # Parameters whose values are a few words (SAME, VALID): a value that matches one but for case
@@ -210,7 +234,7 @@ def pair(v) -> tuple:
 
 def _rank(shape, n, what):
     if len(shape) != n:
-        layout = " (batch, height, width, channels)" if n == 4 else ""
+        layout = {4: " (batch, height, width, channels)", 5: " (batch, depth, height, width, channels)"}.get(n, "")
         raise ShapeError(f"{what} expects a rank-{n} input{layout}, got shape {fmt_shape(shape)}")
 
 
@@ -234,6 +258,32 @@ def _conv_shape(shapes, a):
     n, h, w, _ = shape
     out = a["num_outputs"]
     return (n, _window_out(h, eh, sh, a["padding"], "kernel"), _window_out(w, ew, sw, a["padding"], "kernel"), out)
+
+
+def triple(v) -> tuple:
+    """A 3-D size: an int for all three axes, or [depth, height, width]."""
+    if isinstance(v, (list, tuple)):
+        if len(v) != 3:
+            raise ShapeError(f"expected three sizes like [3, 3, 3] (depth, height, width) or one int, got {list(v)}")
+        return int(v[0]), int(v[1]), int(v[2])
+    return int(v), int(v), int(v)
+
+
+def _conv3d_shape(shapes, a):
+    (shape,) = shapes
+    _rank(shape, 5, "conv3d")
+    ks, ss, rs = triple(a["kernel_size"]), triple(a["stride"]), triple(a["rate"])
+    dims = [_window_out(d, k + (k - 1) * (r - 1), st, a["padding"], "kernel")
+            for d, k, st, r in zip(shape[1:4], ks, ss, rs)]
+    return (shape[0], *dims, a["num_outputs"])
+
+
+def _pool3d_shape(shapes, a):
+    (shape,) = shapes
+    _rank(shape, 5, "3-D pooling")
+    dims = [_window_out(d, k, st, a["padding"], "window")
+            for d, k, st in zip(shape[1:4], triple(a["kernel_size"]), triple(a["stride"]))]
+    return (shape[0], *dims, shape[4])
 
 
 def _conv_t_shape(shapes, a):
@@ -358,6 +408,44 @@ def _add(shapes, a):
     return tuple(p if p is not None else q for p, q in zip(x, y))
 
 
+def _broadcast(shapes, a):
+    """NumPy's broadcasting, as tf.multiply applies it; a number (no second shape) keeps the shape."""
+    if len(shapes) == 1:
+        return shapes[0]
+    x, y = shapes
+    n = max(len(x), len(y))
+    px, py = (1,) * (n - len(x)) + tuple(x), (1,) * (n - len(y)) + tuple(y)
+    out = []
+    for p, q in zip(px, py):
+        if p is not None and q is not None and p != q and 1 not in (p, q):
+            raise ShapeError(f"shapes {fmt_shape(x)} and {fmt_shape(y)} do not broadcast: each axis needs equal "
+                             "sizes or a size of 1")
+        out.append(q if p == 1 else p if q == 1 else p if p is not None else q)
+    return tuple(out)
+
+
+def _slice(shapes, a):
+    (shape,) = shapes
+    begin, size = list(a["begin"]), list(a["size"])
+    if len(begin) != len(shape) or len(size) != len(shape):
+        raise ShapeError(f"slice needs one begin and one size per axis of {fmt_shape(shape)}: got "
+                         f"{len(begin)} and {len(size)}")
+    out = []
+    for i, (d, b, n) in enumerate(zip(shape, begin, size)):
+        if d is not None and (b > d or n != -1 and b + n > d):
+            end = "the end" if n == -1 else b + n
+            raise ShapeError(f"slice of axis {i} from {b} to {end} is outside its size {d} in {fmt_shape(shape)}")
+        out.append(None if n == -1 and d is None else d - b if n == -1 else n)
+    return tuple(out)
+
+
+def _resize(shapes, a):
+    (shape,) = shapes
+    _rank(shape, 4, "resize")
+    h, w = pair(a["size"])
+    return (shape[0], h, w, shape[3])
+
+
 def _reshape(shapes, a):
     (shape,) = shapes
     target = list(a["shape"]) if isinstance(a["shape"], (list, tuple)) else [a["shape"]]
@@ -395,6 +483,8 @@ def _normalizer_count(channels, a, ctx):
     if norm.name == "batch_norm":
         t = channels * (int(bool(params.get("center", True))) + int(bool(params.get("scale", False))))
         return t, 2 * channels
+    if norm.name == "instance_norm":
+        return channels * (int(bool(params.get("center", True))) + int(bool(params.get("scale", True)))), 0
     if norm.name == "layer_norm":
         return channels * (int(bool(params.get("center", True))) + int(bool(params.get("scale", True)))), 0
     return 0, 0
@@ -430,6 +520,15 @@ def _sep_conv_count(shapes, a, ctx):
     channels = out if out is not None else cin * dm
     t, n = _normalizer_count(channels, a, ctx)
     tt, nn = _trainable(depthwise + pointwise + _bias(channels, a) + t, a)
+    return tt, nn + n
+
+
+def _conv3d_count(shapes, a, ctx):
+    cin = shapes[0][4]
+    out = a["num_outputs"]
+    weights = math.prod(triple(a["kernel_size"])) * cin * out if cin is not None else 0
+    t, n = _normalizer_count(out, a, ctx)
+    tt, nn = _trainable(weights + _bias(out, a) + t, a)
     return tt, nn + n
 
 
@@ -585,6 +684,74 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               doc="a regular variable (slim.variable): `variable shape=[20, 1] initializer=zeros as my_var`"),
     LayerKind("model_variable", "slim.model_variable", _VARIABLE_PARAMS, _variable_shape, _variable_count, inputs="none", scope_kw="name", creates_variables=True,
               doc="a model variable (slim.model_variable), listed by slim.get_model_variables()"),
+    LayerKind("mul", "tf.multiply",
+              (P("other", "tensor", REQUIRED, "y",
+                 "a tensor (broadcast as NumPy does) to multiply the current tensor by"),),
+              _broadcast, positional=("other",), scope_kw="name", default_scope="Mul", repeat_name="mul",
+              aliases=("multiply", "Multiply", "scale"),
+              doc="element-wise product with a tensor (tf.multiply): `mul gate` gates"),
+    LayerKind("clip", "tf.clip_by_value",
+              (P("min", "float", REQUIRED, "clip_value_min", "smallest value kept"),
+               P("max", "float", REQUIRED, "clip_value_max", "largest value kept")),
+              _same, positional=("min", "max"), scope_kw="name", default_scope="clip_by_value", repeat_name="clip",
+              aliases=("clip_by_value",), doc="limit values to [min, max] (tf.clip_by_value): `clip -1 1`"),
+    LayerKind("lrn", "tf.nn.local_response_normalization",
+              (P("depth_radius", "int", 5, None, "half-width of the channel window", check="positive"),
+               P("bias", "float", 1.0, None, "added to the sum of squares"),
+               P("alpha", "float", 1.0, None, "scale of the sum of squares"),
+               P("beta", "float", 0.5, None, "exponent")),
+              _same, positional=("depth_radius",), scope_kw="name", default_scope="LRN", repeat_name="lrn",
+              aliases=("local_response_normalization", "LocalResponseNormalization"),
+              doc="local response normalization over channels (tf.nn.local_response_normalization): "
+                  "`lrn 4 bias=1.0 alpha=0.001 / 9.0 beta=0.75 as norm1`"),
+    LayerKind("instance_norm", "slim.instance_norm",
+              (P("center", "bool", True, None, "add a learned offset (beta)"),
+               P("scale", "bool", True, None, "add a learned scale (gamma)"),
+               P("epsilon", "float", 1e-6, None, "added to the variance", check="positive"),
+               P("activation", "activation", None, "activation_fn", "activation after normalizing"),
+               _TRAINABLE, _REUSE),
+              _same, _ln_count, default_scope="InstanceNorm", repeat_name="instance_norm", creates_variables=True,
+              aliases=("InstanceNormalization",),
+              doc="instance normalization (slim.instance_norm): each example and channel over its height and "
+                  "width; also a `normalizer=`"),
+    LayerKind("resize", "tf.image.resize",
+              (P("size", "size2", REQUIRED, None, "the new [height, width]", check="positive"),
+               P("method", "str", "bilinear", None, "bilinear, nearest, bicubic, area, lanczos3, lanczos5, "
+                 "gaussian or mitchellcubic"),
+               P("preserve_aspect_ratio", "bool", False, None, "fit inside size, keeping the aspect ratio"),
+               P("antialias", "bool", False, None, "filter when downsampling")),
+              _resize, positional=("size",), scope_kw="name", default_scope="resize", repeat_name="resize",
+              aliases=("resize_images", "resize_bilinear", "resize_nearest_neighbor", "UpSampling2D", "Resizing"),
+              doc="resize images (tf.image.resize): `resize [2 * h, 2 * w] method=\"nearest\"`"),
+    LayerKind("slice", "tf.slice",
+              (P("begin", "ints", REQUIRED, None, "first index kept on each axis", check="slice_begin"),
+               P("size", "ints", REQUIRED, None, "how many kept on each axis; -1 for the rest", check="slice_size")),
+              _slice, positional=("begin", "size"), scope_kw="name", default_scope="Slice", repeat_name="slice",
+              aliases=("crop", "strided_slice", "Cropping2D"),
+              doc="a slice (tf.slice): `slice [0, 1, 1, 0] [-1, -1, -1, -1]` is `net[:, 1:, 1:, :]`"),
+    LayerKind("conv3d", "slim.conv3d",
+              (_OUT, P("kernel_size", "ints", REQUIRED, None, "kernel size: [depth, height, width] or an int",
+                       check="positive"),
+               P("stride", "ints", 1, None, "stride, an int or three", check="positive"), _PADDING,
+               P("rate", "ints", 1, None, "atrous (dilation) rate", check="positive")) + _CONV_COMMON,
+              _conv3d_shape, _conv3d_count, positional=("num_outputs", "kernel_size"),
+              default_scope="Conv", repeat_name="convolution3d", creates_variables=True,
+              aliases=("convolution3d", "Conv3D"),
+              doc="3-D convolution over (depth or time, height, width) of a rank-5 tensor (slim.conv3d)"),
+    LayerKind("pool3d", "slim.max_pool3d",
+              (P("kernel_size", "ints", REQUIRED, None, "window: [depth, height, width] or an int", check="positive"),
+               P("stride", "ints", 2, None, "stride", check="positive"),
+               P("padding", "padding", "VALID", None, "SAME or VALID")),
+              _pool3d_shape, positional=("kernel_size",), default_scope="MaxPool3D", repeat_name="max_pool3d",
+              aliases=("max_pool3d", "MaxPool3D", "MaxPooling3D"),
+              doc="3-D max pooling of a rank-5 tensor (slim.max_pool3d)"),
+    LayerKind("avg_pool3d", "slim.avg_pool3d",
+              (P("kernel_size", "ints", REQUIRED, None, "window: [depth, height, width] or an int", check="positive"),
+               P("stride", "ints", 2, None, "stride", check="positive"),
+               P("padding", "padding", "VALID", None, "SAME or VALID")),
+              _pool3d_shape, positional=("kernel_size",), default_scope="AvgPool3D", repeat_name="avg_pool3d",
+              aliases=("AveragePooling3D",),
+              doc="3-D average pooling of a rank-5 tensor (slim.avg_pool3d)"),
     _activation("relu", "ReLU (tf.nn.relu)"),
     _activation("relu6", "ReLU capped at 6 (tf.nn.relu6)"),
     _activation("elu", "ELU (tf.nn.elu)"),

@@ -74,7 +74,7 @@ class TFBackend:
         kwargs = {}
         for name, value in call.args.items():
             p = kind.param(name)
-            if p.type in ("tensor", "tensors"):
+            if p.type in ("tensor", "tensors") or isinstance(value, Tensor):  # the layer's inputs
                 continue
             kwargs[p.py_name] = to_tf(value)
         for p in kind.params:

@@ -42,6 +42,7 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     # normalizers (for `normalizer=`)
     Builtin("batch_norm", "normalizer", "slim.batch_norm", doc="slim.batch_norm; its `defaults` apply"),
     Builtin("layer_norm", "normalizer", "slim.layer_norm", doc="slim.layer_norm"),
+    Builtin("instance_norm", "normalizer", "slim.instance_norm", doc="slim.instance_norm (pix2pix, CycleGAN)"),
     # initializers
     Builtin("zeros", "initializer", "tf.compat.v1.zeros_initializer", doc="all zeros"),
     Builtin("ones", "initializer", "tf.compat.v1.ones_initializer", doc="all ones"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import re
 import tempfile
 from pathlib import Path
 
@@ -24,6 +25,9 @@ def grammar_text() -> str:
     return (Path(__file__).resolve().parent / "old_slim.lark").read_text(encoding="utf-8")
 
 
+_NEXT_LINE = re.compile(r"(?:[ \t\f]*(?:#[^\n]*)?\r?\n)*([ \t\f]*)")
+
+
 class _PostLex:
     """Newline and bracket handling that an LALR grammar cannot express.
 
@@ -35,16 +39,38 @@ class _PostLex:
     """
 
     always_accept = ("_NL", "LPAR", "LSQB")
+    text = ""  # set by _parse: the continued-line rule (added to the language later) looks at the next line
 
     def process(self, stream):
+        # The continued-line rule is the language's, not part of what this reference stands for
+        # (the layered grammar and the transform pass), so it is slimlang.parser's own.
+        from slimlang.parser import _CONTINUATION, _CONTINUES_AFTER, _indentation
+
         depth = 0
         prev = None
+        start, opened = None, []
         for tok in stream:
             kind = tok.type
             if kind == "_NL":
                 if depth > 0 or (prev is not None and prev.type == "COMMA"):
                     continue
-            elif kind in ("LPAR", "LSQB"):
+                # (this grammar's _NL holds only the line breaks: the next line is read from the text)
+                nxt = _NEXT_LINE.match(self.text, tok.end_pos)
+                if start is not None and len(nxt.group(1)) + 1 > start and nxt.end() < len(self.text) and (
+                        prev.type != "STRING" and prev.value in _CONTINUES_AFTER
+                        or _CONTINUATION.match(self.text, nxt.end())):
+                    continue
+                start = None
+            elif kind == "LBRACE":
+                opened.append(start)
+                start = None
+            elif kind == "RBRACE":
+                start = opened.pop() if opened else None
+            elif kind == "SEMICOLON":
+                start = None
+            elif start is None and not depth:
+                start = _indentation(self.text, tok) + 1
+            if kind in ("LPAR", "LSQB"):
                 glued = (
                     prev is not None
                     and prev.end_pos == tok.start_pos
@@ -95,7 +121,8 @@ def _parse(source: Source) -> ast.Module:
     gc.disable()
     try:
         try:
-            tree = _parser().parse(_ensure_newline(source.text))
+            _PostLex.text = _ensure_newline(source.text)
+            tree = _parser().parse(_PostLex.text)
         except UnexpectedInput as e:
             raise _syntax_error(e, source) from None
         return _ToAst(source).transform(tree)
