@@ -1,4 +1,4 @@
-"""lenet.slim and dcgan.slim against TF-Slim's model zoo (see tests/zoo.py)."""
+"""lenet.slim, cifarnet.slim and dcgan.slim against TF-Slim's model zoo (see tests/zoo.py)."""
 
 import pytest
 import zoo
@@ -6,6 +6,8 @@ import zoo
 CASES = zoo.params(
     zoo.case("lenet"),
     zoo.case("lenet-train"),
+    zoo.case("cifarnet"),
+    zoo.case("cifarnet-train"),
     zoo.case("dcgan_generator"),
     zoo.case("dcgan_generator-eval"),
     zoo.case("dcgan_discriminator"),

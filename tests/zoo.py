@@ -99,7 +99,7 @@ def build(fx: dict, lowering: str, path: Path | None = None):
     g = tf.Graph()
     with g.as_default():
         x = tf.compat.v1.placeholder(tf.float32, fx["input_shape"], name="inputs")
-        kwargs = dict(fx["kwargs"])
+        kwargs = {k: zoo_facts.slim_value(v) for k, v in fx["kwargs"].items()}
         if lowering == "load":
             mod = _loaded(path)
             fn = getattr(mod, fx["function"])
@@ -128,9 +128,13 @@ def measure(fx: dict, lowering: str, path: Path | None = None) -> dict:
     return got
 
 
+def _frozen(item):
+    return tuple(_frozen(i) for i in item) if isinstance(item, list) else item
+
+
 def _list_diff(key, want, got):
-    w = [tuple(i) if isinstance(i, list) else i for i in want]
-    g = [tuple(i) if isinstance(i, list) else i for i in got]
+    w = [_frozen(i) for i in want]
+    g = [_frozen(i) for i in got]
     ws, gs = set(w), set(g)
     only_ref = [i for i in w if i not in gs][:5]
     only_slim = [i for i in g if i not in ws][:5]

@@ -224,8 +224,16 @@ CASES = [
     ("dcgan_discriminator", "nets.dcgan", "discriminator", None, {}, [2, 32, 32, 3], {}, True),
     ("dcgan_discriminator-eval", "nets.dcgan", "discriminator", None, {}, [2, 16, 16, 3],
      {"is_training": False, "depth": 32}, True),
-    ("pix2pix_generator", "nets.pix2pix", "pix2pix_generator", "pix2pix_arg_scope", {}, [2, 32, 32, 3],
-     {"num_outputs": 3}, True),
+    # The default generator drops units in its decoder even at inference
+    # (is_training=True there, as in the paper): values only without dropout.
+    ("pix2pix_generator", "nets.pix2pix", "pix2pix_generator", "pix2pix_arg_scope", {}, [1, 128, 128, 3],
+     {"num_outputs": 3}, False),
+    ("pix2pix_generator-no_dropout", "nets.pix2pix", "pix2pix_generator", "pix2pix_arg_scope", {},
+     [2, 32, 32, 3], {"num_outputs": 3, "blocks": [{"__type__": "Block", "args": [d, 0]}
+                                                   for d in (64, 128, 256, 512, 512)]}, True),
+    ("pix2pix_generator-conv2d_transpose", "nets.pix2pix", "pix2pix_generator", "pix2pix_arg_scope", {},
+     [2, 16, 16, 3], {"num_outputs": 2, "upsample_method": "conv2d_transpose",
+                      "blocks": [{"__type__": "Block", "args": [d, 0]} for d in (32, 64, 128, 128)]}, True),
     ("pix2pix_discriminator", "nets.pix2pix", "pix2pix_discriminator", "pix2pix_arg_scope", {},
      [2, 32, 32, 3], {"num_filters": [64, 128, 256, 512]}, True),
     ("cyclegan_generator", "nets.cyclegan", "cyclegan_generator_resnet", "cyclegan_arg_scope", {},
@@ -236,6 +244,25 @@ CASES = [
 
 CASE_FIELDS = ("id", "module", "function", "arg_scope", "arg_scope_kwargs", "input_shape", "kwargs",
                "record_values")
+
+
+def reference_value(module, value):
+    """A keyword argument as the reference takes it: {"__type__": "Block", "args": [64, 0]} is
+    module.Block(64, 0) (a namedtuple)."""
+    if isinstance(value, dict) and "__type__" in value:
+        return getattr(module, value["__type__"])(*value["args"])
+    if isinstance(value, list):
+        return [reference_value(module, v) for v in value]
+    return value
+
+
+def slim_value(value):
+    """The same argument for a .slim network: a namedtuple is passed as the plain tuple of its fields."""
+    if isinstance(value, dict) and "__type__" in value:
+        return tuple(value["args"])
+    if isinstance(value, list):
+        return [slim_value(v) for v in value]
+    return value
 
 
 def build_reference(case: dict):
@@ -249,11 +276,12 @@ def build_reference(case: dict):
     with g.as_default():
         x = tf.compat.v1.placeholder(tf.float32, case["input_shape"], name="inputs")
         fn = getattr(module, case["function"])
+        kwargs = {k: reference_value(module, v) for k, v in case["kwargs"].items()}
         if case["arg_scope"]:
             with slim.arg_scope(getattr(module, case["arg_scope"])(**case["arg_scope_kwargs"])):
-                net, end_points = fn(x, **case["kwargs"])
+                net, end_points = fn(x, **kwargs)
         else:
-            net, end_points = fn(x, **case["kwargs"])
+            net, end_points = fn(x, **kwargs)
     return g, x, net, end_points
 
 

@@ -1,0 +1,20 @@
+"""inception_v4.slim and inception_resnet_v2.slim against TF-Slim's model zoo (see tests/zoo.py)."""
+
+import pytest
+import zoo
+
+CASES = zoo.params(
+    zoo.case("inception_v4", slow=True, pending="inception_v4.slim not written yet"),
+    zoo.case("inception_v4-train", slow=True, lowerings=["load"], pending="inception_v4.slim not written yet"),
+    zoo.case("inception_v4_base", slow=True, lowerings=["emit"], pending="inception_v4.slim not written yet"),
+    zoo.case("inception_resnet_v2", slow=True, pending="needs element-wise multiply (up * scale)"),
+    zoo.case("inception_resnet_v2-train", slow=True, lowerings=["load"],
+             pending="needs element-wise multiply (up * scale)"),
+    zoo.case("inception_resnet_v2_base-os8", slow=True, lowerings=["emit"],
+             pending="needs element-wise multiply (up * scale)"),
+)
+
+
+@pytest.mark.parametrize("case_id,lowering", CASES)
+def test_matches_reference(case_id, lowering):
+    zoo.assert_matches(case_id, lowering)
