@@ -9,6 +9,9 @@
 
 Loading parses and checks the file (no TensorFlow); calling a model builds it
 into the current default graph with tf_slim (TensorFlow is imported then).
+Its convolutions get slimlang's faster gradient formulations
+(slimlang/gradients.py) unless `gradients="tensorflow"` is given to `load` or
+to the call.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ _USES = object()
 class Model:
     """A model of a .slim file as a callable: `(inputs, **params) -> (net, end_points)`."""
 
-    def __init__(self, program: Program, node: ast.Model):
+    def __init__(self, program: Program, node: ast.Model, gradients: str | None = None):
         self._program = program
         self._node = node
+        self._gradients = gradients
         self.__name__ = node.name
         self.__qualname__ = node.name
         self.__doc__ = f"Model `{node.name}` of {program.source_name} (line {node.span.line})."
@@ -54,9 +58,11 @@ class Model:
         if "scope" not in self.params:
             params.append(inspect.Parameter("scope", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=self.__name__))
         params.append(inspect.Parameter("arg_scope", inspect.Parameter.KEYWORD_ONLY, default="uses"))
+        params.append(inspect.Parameter("gradients", inspect.Parameter.KEYWORD_ONLY, default=None))
         return inspect.Signature(params)
 
-    def __call__(self, inputs, *args, scope=None, arg_scope=_USES, **params):
+    def __call__(self, inputs, *args, scope=None, arg_scope=_USES, gradients=None, **params):
+        from . import gradients as grads
         from .lower_graph import TFBackend
 
         names = [p.name for p in self._node.params[1:]]
@@ -84,9 +90,13 @@ class Model:
         else:
             raise SlimError.single("E208", "arg_scope= takes a defaults block of the file (e.g. "
                                    "module.vgg_arg_scope()) or None", self._node.name_span)
+        _gradients_arg(gradients)
+        # The call's choice, else an enclosing train graph's (gradients.scope), else load()'s, else the default.
+        mode = gradients or (None if grads.current() else self._gradients or grads.default())
         ev = Evaluator(self._program, TFBackend())
-        return ev.run_model(self.__name__, inputs, params, scope=scope, reuse=reuse, defaults=defaults,
-                            call_span=self._node.name_span)
+        with grads.scope(mode):
+            return ev.run_model(self.__name__, inputs, params, scope=scope, reuse=reuse, defaults=defaults,
+                                call_span=self._node.name_span)
 
 
 class DefaultsValue:
@@ -134,9 +144,9 @@ class DefaultsValue:
 class SlimModule:
     """A loaded .slim file: its models and defaults blocks as attributes."""
 
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, gradients: str | None = None):
         self.program = program
-        self.models = {name: Model(program, node) for name, node in program.models.items()}
+        self.models = {name: Model(program, node, gradients) for name, node in program.models.items()}
         self.defaults = {name: self._defaults_fn(node) for name, node in program.defaults.items()}
         self.train_specs = program.train_specs
 
@@ -175,11 +185,22 @@ class SlimModule:
         return f"<slimlang module {self.program.source_name}: {', '.join(self.models)}>"
 
 
-def load(path) -> SlimModule:
-    """Parse and check a .slim file; its models become callables like tf_slim.nets functions."""
-    return SlimModule(check_file(Path(path)))
+def _gradients_arg(gradients):
+    from .gradients import MODES
+
+    if gradients is not None and gradients not in MODES:
+        raise ValueError(f"gradients= takes {' or '.join(map(repr, MODES))}, not {gradients!r}")
+    return gradients
 
 
-def loads(text: str, filename: str = "<string>") -> SlimModule:
+def load(path, *, gradients: str | None = None) -> SlimModule:
+    """Parse and check a .slim file; its models become callables like tf_slim.nets functions.
+
+    `gradients="tensorflow"` builds them with TensorFlow's own convolution gradients instead of
+    slimlang's faster formulations (the default, "fast"; see docs/training.md, "Gradients")."""
+    return SlimModule(check_file(Path(path)), _gradients_arg(gradients))
+
+
+def loads(text: str, filename: str = "<string>", *, gradients: str | None = None) -> SlimModule:
     """Like `load`, from source text."""
-    return SlimModule(check_text(text, filename))
+    return SlimModule(check_text(text, filename), _gradients_arg(gradients))

@@ -3,12 +3,17 @@
 A model is any callable `(inputs, **params) -> (net, end_points)` (or just
 `net`): a model of a .slim file from `slimlang.load`, a tf_slim.nets function,
 or one written by hand.  `is_training` is passed when the callable takes it.
+A training graph's convolutions get slimlang's gradient formulations
+(slimlang/gradients.py) unless told otherwise; graphs for eval, export and
+predict get TensorFlow's, so a SavedModel never names a gradient that only
+slimlang registers.
 """
 
 from __future__ import annotations
 
 import inspect
 
+from .. import gradients as grads
 from ..diagnostics import Diagnostic, SlimError
 from ._tf import tf
 from .data import Data, check_declared_input
@@ -27,8 +32,11 @@ def _fmt(shape) -> str:
 
 
 def call_model(model_fn, images, params: dict, *, is_training: bool, data: Data | None = None,
-               model_name: str | None = None):
-    """(net, end_points) of the model on `images`; build errors become SlimError at the data line."""
+               model_name: str | None = None, gradients: str | None = None):
+    """(net, end_points) of the model on `images`; build errors become SlimError at the data line.
+
+    `gradients` ("fast" or "tensorflow", default: gradients.default()) chooses the convolution
+    gradients of a training graph (is_training=True)."""
     if data is not None:
         check_declared_input(data, model_fn, model_name)
     kwargs = dict(params)
@@ -37,8 +45,10 @@ def call_model(model_fn, images, params: dict, *, is_training: bool, data: Data 
     where = f"model `{model_name}`" if model_name else "the model"
     dims = images.shape.as_list() if images.shape.rank is not None else None
     shape = f"{_fmt(dims[1:])} (batches of {_fmt(dims)})" if dims else "?"
+    mode = (gradients or grads.default()) if is_training else "tensorflow"
     try:
-        out = model_fn(images, **kwargs)
+        with grads.scope(mode):
+            out = model_fn(images, **kwargs)
     except SlimError as e:
         if data is None:
             raise
