@@ -37,6 +37,9 @@ def add_arguments(sub) -> None:
     p.add_argument("--plan", action="store_true",
                    help="print what each variable is restored from, then stop (no training)")
     p.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
+    p.add_argument("--tf-gradients", action="store_true",
+                   help="TensorFlow's own convolution gradients instead of slimlang's faster formulations "
+                        "(docs/training.md, \"Gradients\")")
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("eval", help="evaluate a checkpoint on the held-out data",
@@ -153,6 +156,11 @@ def _checkpoint_may_exist(path) -> bool:
 
 def cmd_train(args) -> int:
     spec, model_fn, name, logdir = resolve(args)
+    if args.tf_gradients:
+        from .. import gradients
+
+        # through the environment, so replica processes this command starts make the same choice
+        os.environ[gradients.ENV] = "tensorflow"
     from .loop import train
 
     progress = False if args.no_progress else None
