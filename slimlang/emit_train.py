@@ -47,8 +47,16 @@ TRAIN_NAMES = frozenset({
     "trainable", "grads", "variables", "var", "name",
     # the module-level helpers of a --train program (templates/module.py.j2)
     "contextlib", "logging", "sys", "time", "warnings", "QUIET_START", "_stderr_hidden", "_quiet_training",
-    "_progress",
+    "_progress", "model_variables", "variable_averages", "update_averages", "end_point_name", "tensor",
 })
+
+#: Train settings the emitted program cannot reproduce: slim.learning.train has no validation
+#: (TF-Slim evaluates in a separate eval_image_classifier process), so nothing can watch a metric.
+NOT_EMITTED = {
+    "validate": "validation while training",
+    "keep_best": "keeping the best checkpoint",
+    "early_stop": "early stopping",
+}
 
 
 def _err(code, message, span, notes=()):
@@ -93,7 +101,8 @@ class TrainEmitter:
         o = d.options
         fields = [loss.labels for loss in spec.losses if loss.labels is not None]
         path = f"os.path.join(data_dir, {py_str(self.data_path(spec))})"
-        src = DATA_KINDS[d.kind].emit(d, path, fields, count=spec.steps is None)
+        src = DATA_KINDS[d.kind].emit(d, path, fields,
+                                      count=spec.steps is None or bool(spec.schedule.options.get("decay_epochs")))
         self.helpers |= src.helpers | {"preprocess"}
         self.default_label[id(spec)] = src.default
         body = [Stmt(line, None, f"{self.file}:{d.span.line}" if i == 0 else "") for i, line in enumerate(src.lines)]
@@ -137,7 +146,8 @@ class TrainEmitter:
             return [Stmt(f"learning_rate = {float(spec.optimizer.lr)!r}")]
         call = rate_call(sched.kind, spec.optimizer.lr, sched.options, warm)
         self.helpers |= call.helpers() | {"warm_up"}
-        rate = call.code({"decay_steps": f"max(1, number_of_steps - {warm})" if warm else "number_of_steps"})
+        rate = call.code({"decay_steps": f"max(1, number_of_steps - {warm})" if warm else "number_of_steps",
+                          "steps_per_epoch": f"n_train / {int(spec.batch_size)}"})
         comment = f"{self.file}:{sched.span.line}" if sched.span.source else ""
         return [Stmt("def learning_rate_at(step)", [Stmt(f"return {rate}")], comment),
                 Stmt("global_step = tf.compat.v1.train.get_or_create_global_step()"),
@@ -194,7 +204,35 @@ class TrainEmitter:
                      f"ignore_missing_vars={bool(init.ignore_missing)})", None, line)]
         return out
 
+    def refuse(self, spec) -> None:
+        """E518 at the first setting the emitted program cannot reproduce."""
+        for key, what in NOT_EMITTED.items():
+            if key in spec.spans:
+                raise _err("E518", f"`{key}` ({what}) cannot be emitted: slim.learning.train has no validation",
+                           spec.spans[key], ["help: train with `slimlang train`, or emit without this setting"])
+        if spec.schedule.kind == "plateau":
+            raise _err("E518", "`schedule plateau` follows a validation metric and cannot be emitted: "
+                       "slim.learning.train has no validation", spec.schedule.span,
+                       ["help: train with `slimlang train`, or emit with another schedule"])
+
+    def summaries(self, spec) -> list:
+        """train_image_classifier's activation and variable histograms and sparsity summaries."""
+        body = []
+        if "activations" in spec.histograms:
+            body.append(Stmt("tf.compat.v1.summary.histogram('activations/' + end_point_name, tensor)"))
+        if spec.sparsity:
+            body.append(Stmt("tf.compat.v1.summary.scalar('sparsity/' + end_point_name, tf.nn.zero_fraction(tensor))"))
+        out = []
+        if body:
+            out.append(Stmt("for end_point_name, tensor in end_points.items()",
+                            [Stmt("if tensor.dtype.is_floating", body)]))
+        if "variables" in spec.histograms:
+            out.append(Stmt("for var in model_variables",
+                            [Stmt("tf.compat.v1.summary.histogram('variables/' + var.op.name, var)")]))
+        return out
+
     def train_fn(self, spec, name) -> FunctionView:
+        self.refuse(spec)
         model = self.prog.models[spec.model.name] if spec.model.name else next(iter(self.prog.models.values()))
         mparams = {p.name for p in model.params[1:]}
         args = ["images"] + [f"{k}={_lit(v)}" for k, v in spec.model.params.items()
@@ -218,6 +256,9 @@ class TrainEmitter:
                               [Stmt(f"number_of_steps = {int(spec.epochs)} * math.ceil(n_train / "
                                     f"{int(spec.batch_size)})")]))
         graph += build
+        if spec.moving_average_decay or "variables" in spec.histograms:
+            graph.append(Stmt("model_variables = tf.compat.v1.global_variables()"))
+        graph += self.summaries(spec)
         graph.append(Stmt("# Losses go into TF-Slim's LOSSES collection, weighted."))
         graph += self.losses(spec)
         graph.append(Stmt(f"total_loss = slim.losses.get_total_loss(add_regularization_losses="
@@ -244,6 +285,12 @@ class TrainEmitter:
                 graph.append(Stmt(f"optimizer = clip_by_global_norm(optimizer, {float(spec.clip_gradients)!r})"))
         graph.append(Stmt(f"train_op = slim.learning.create_train_op(total_loss, optimizer{vt}{clip}, "
                           "check_numerics=True)"))
+        if spec.moving_average_decay:
+            self.helpers.add("moving_averages")
+            graph.append(Stmt(f"train_op, variable_averages = moving_averages({float(spec.moving_average_decay)!r}, "
+                              "train_op, model_variables, tf.compat.v1.train.get_or_create_global_step())",
+                              None, f"{self.file}:{spec.spans['moving_average'].line}"
+                              if "moving_average" in spec.spans else ""))
         graph += [
             Stmt("# The summary shows the last training step's loss: evaluating the loss"),
             Stmt("# again in slim.learning.train's summary thread would read a batch of its own."),

@@ -257,3 +257,26 @@ CHANNELS = Type("1, 3 or 4", choice(1, 3, 4))
 IDENTIFIER = Type("identifier", _nonempty_str)
 COLUMNS = Type("list of column names or indices", lambda v: tuple(label_field(x) for x in seq(v)))
 COMPRESSION = Type('"", "GZIP" or "ZLIB"', choice("", "GZIP", "ZLIB"))
+
+
+def _histograms(v):
+    kinds = tuple(seq(v))
+    for k in kinds:
+        if k not in ("activations", "variables"):
+            raise BadValue(f"expected `activations` or `variables`, got {show(k)}")
+    return kinds
+
+
+METRIC = Type("metric name", _nonempty_str)
+MODE = Type('"min" or "max" or none', lambda v: None if v is None else choice("min", "max")(v))
+HISTOGRAMS = Type("list of activations, variables", _histograms)
+
+
+def _nonpos_float(v):
+    v = float(_num(v))
+    if v > 0:
+        raise BadValue(f"expected a number <= 0, got {v:g}")
+    return v
+
+
+NONPOS_FLOAT = Type("number <= 0", _nonpos_float)

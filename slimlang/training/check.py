@@ -35,7 +35,9 @@ from .spec import (
     ScheduleSpec,
     Setting,
     TrainSpec,
+    WatchSpec,
 )
+from .watch import infer_mode, metric_names
 
 # Names people bring from TF-Slim, Keras or train_image_classifier.py.
 _SYNONYMS = {
@@ -163,7 +165,8 @@ def _bind(s: Setting, d: SettingDef, col: Collector):
     for a in known.values():
         if a.name not in out:
             if a.required:
-                col.error("E309", f"`{s.name} {out.get('kind', '')}` needs `{a.name}=`".replace("  ", " "),
+                col.error("E309", f"`{' '.join([s.name] + ([out['kind']] if 'kind' in out else []))}` needs "
+                          f"`{a.name}=`",
                           s.span, _note(f"note: {a.doc}" if a.doc else ""))
                 ok = False
             else:
@@ -391,6 +394,60 @@ def check_train_section(name: str | None, settings: list, models: dict, base_dir
     if "trainable" in bound:
         trainable = bound["trainable"][1]["scopes"]
 
+    validate_every = validate_batches = None
+    if "validate" in bound:
+        s, b = bound["validate"]
+        validate_every, validate_batches = b["every"], b["batches"]
+        if data is not None and not data.options.get("validation"):
+            col.error("E310", "`validate` needs a held-out split, and the data line holds nothing out", s.span,
+                      _note(f"note: data at {data.span.location()}" if data.span.source else "",
+                            "help: add e.g. validation=0.2 to the data line"))
+    names = metric_names(losses) if len(losses) == len(losses_raw) else None
+
+    def watch(key: str, s: Setting, b: dict, patience: int = 0, min_delta: float = 0.0) -> WatchSpec | None:
+        metric = b["on"]
+        if names is not None and metric not in names:
+            col.error("E313", f"`{key}` watches `{metric}`, which validation does not report", s.kwarg_span("on"),
+                      _note(did_you_mean(metric, names), "note: validation reports " + ", ".join(names)))
+            return None
+        if validate_every is None and "validate" not in seen:
+            col.error("E309", f"`{key}` needs validation while training: add `validate every=N`", s.span)
+            return None
+        return WatchSpec(metric, b["mode"] or infer_mode(metric), patience, min_delta, s.kwarg_span("on"))
+
+    keep_best = early_stop = None
+    if "keep_best" in bound:
+        s, b = bound["keep_best"]
+        keep_best = watch("keep_best", s, b)
+    if "early_stop" in bound:
+        s, b = bound["early_stop"]
+        early_stop = watch("early_stop", s, b, b["patience"], b["min_delta"])
+    if "schedule" in bound and schedule.kind == "plateau":
+        s, b = bound["schedule"]
+        w = watch("schedule plateau", s, b, b["patience"], b["min_delta"])
+        if w is not None:
+            schedule = dataclasses.replace(schedule, options={**schedule.options, "mode": w.mode})
+        if b["factor"] >= 1:
+            col.error("E305", f"`factor` must be below 1, got {b['factor']:g}", s.kwarg_span("factor"))
+    if "schedule" in bound:
+        s, b = bound["schedule"]
+        if "decay_epochs" in b:
+            given = [k for k in ("decay_steps", "decay_epochs") if b.get(k) is not None]
+            if len(given) == 2:
+                col.error("E310", "give `decay_steps` or `decay_epochs`, not both", s.kwarg_span("decay_epochs"))
+            elif not given and b["kind"] == "exponential":
+                col.error("E309", "`schedule exponential` needs `decay_steps=` or `decay_epochs=`", s.span)
+    moving_average = bound["moving_average"][1]["decay"] if "moving_average" in bound else None
+    histograms, sparsity = (), False
+    if "summaries" in bound:
+        histograms, sparsity = bound["summaries"][1]["histograms"], bound["summaries"][1]["sparsity"]
+    until_stopped = steps is None and epochs is None
+    if until_stopped and schedule.kind in ("cosine", "polynomial") and not schedule.options.get("decay_steps") \
+            and not schedule.options.get("decay_epochs"):
+        col.error("E310", f"`schedule {schedule.kind}` decays over the run, and the run has no length "
+                  "(no `steps` or `epochs`)", bound["schedule"][0].span if "schedule" in bound else span,
+                  _note("help: give the schedule decay_steps=N, or the section `steps N`"))
+
     if data is not None and data.options.get("crop") and data.options.get("resize"):
         (ch, cw), (rh, rw) = data.options["crop"], data.options["resize"]
         if ch > rh or cw > rw:
@@ -408,7 +465,9 @@ def check_train_section(name: str | None, settings: list, models: dict, base_dir
         save_interval_secs=one("save_interval_secs", None if "save_interval_steps" in bound else 600),
         save_interval_steps=one("save_interval_steps"),
         keep_checkpoints=one("keep_checkpoints", 5), logdir=one("logdir"), init_from=init,
-        trainable=trainable, seed=one("seed"), base_dir=str(base_dir), span=span, spans=spans,
+        trainable=trainable, seed=one("seed"), validate_every=validate_every, validate_batches=validate_batches,
+        keep_best=keep_best, early_stop=early_stop, moving_average_decay=moving_average, histograms=histograms,
+        sparsity=sparsity, until_stopped=until_stopped, base_dir=str(base_dir), span=span, spans=spans,
     )
 
 
@@ -466,6 +525,8 @@ def with_overrides(spec: TrainSpec, **overrides) -> TrainSpec:
         m = changes["model"]
         params = spec.model.params if spec.model.name == m else {}
         changes["model"] = ModelRef(m, params, spec.model.span)
+    if "steps" in changes or "epochs" in changes:
+        changes["until_stopped"] = False
     if "steps" in changes:
         changes.setdefault("epochs", None)
         changes["epochs"] = None

@@ -237,6 +237,15 @@ def resolve_checkpoint(path: str, span: Span | None, code: str = "E330") -> str:
     raise SlimError.single(code, f"checkpoint {path} not found", span, notes)
 
 
+def best_checkpoint(logdir) -> str | None:
+    """The checkpoint `keep_best` kept in `logdir` (its prefix, in LOGDIR/best/), or None."""
+    from .watch import BEST_DIR
+
+    folder = pathlib.Path(logdir) / BEST_DIR
+    found = candidates(folder) if folder.is_dir() else []
+    return found[0] if found else None
+
+
 # ------------------------------------------------------------ fingerprint ---
 
 

@@ -19,6 +19,7 @@ ERROR_CODES: dict[str, str] = {
     "E310": "settings that contradict each other",
     "E311": "duplicate loss name",
     "E312": "unknown train setting",
+    "E313": "a watched validation metric (keep_best, early_stop, plateau) that validation does not report",
     "E320": "data file, folder or glob not found or unreadable",
     "E321": "data field (array, feature, column) not found",
     "E322": "data of the wrong type or shape for the model",

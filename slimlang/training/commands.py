@@ -47,6 +47,7 @@ def add_arguments(sub) -> None:
                                    "checkpoint and print one `name: value` line per metric.")
     common(p, "evaluate the newest checkpoint here (default: as for train)")
     p.add_argument("--checkpoint", metavar="PATH", help="evaluate this checkpoint instead")
+    which_weights(p)
     p.add_argument("--batch-size", type=positive_int, metavar="N")
     p.set_defaults(handler=cmd_eval)
 
@@ -54,6 +55,7 @@ def add_arguments(sub) -> None:
                        description="Write a SavedModel with a serving_default signature (input `images`).")
     common(p, "export the newest checkpoint here (default: as for train)")
     p.add_argument("--checkpoint", metavar="PATH", help="export this checkpoint instead")
+    which_weights(p)
     p.add_argument("--out", required=True, metavar="DIR", help="the SavedModel folder to write")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a previous SavedModel at DIR (swapped in once the new one loads; "
@@ -67,9 +69,24 @@ def add_arguments(sub) -> None:
     common(p, "predict with the newest checkpoint here (default: as for train)")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, .npz or .csv files")
     p.add_argument("--checkpoint", metavar="PATH", help="predict with this checkpoint instead")
+    which_weights(p)
     p.add_argument("--top", type=positive_int, default=5, metavar="K", help="classes shown per input (default 5)")
     p.add_argument("-o", "--out", metavar="FILE.csv", help="write a CSV (one row per input) instead of printing")
     p.set_defaults(handler=cmd_predict)
+
+
+def which_weights(p) -> None:
+    """--best and --raw-weights, for eval, export and predict."""
+    p.add_argument("--best", action="store_true",
+                   help="use the best checkpoint keep_best kept (LOGDIR/best/) instead of the newest")
+    p.add_argument("--raw-weights", action="store_true",
+                   help="use the trained weights, not their moving averages (when the checkpoint holds them)")
+
+
+def _weights(args) -> dict:
+    if args.best and args.checkpoint:
+        raise UsageError("give --best or --checkpoint, not both")
+    return {"best": args.best, "raw_weights": args.raw_weights}
 
 
 def resolve(args):
@@ -173,7 +190,7 @@ def cmd_eval(args) -> int:
     from .evaluation import evaluate
 
     result = evaluate(spec, model_fn, logdir=None if args.checkpoint else logdir, checkpoint=args.checkpoint,
-                      batch_size=args.batch_size, model_name=name)
+                      batch_size=args.batch_size, model_name=name, **_weights(args))
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     what = "eval examples" if result.split == "eval" else "examples (all the data)"
@@ -188,7 +205,8 @@ def cmd_export(args) -> int:
     from .saved_model import export
 
     used = export(spec, model_fn, out=args.out, logdir=None if args.checkpoint else logdir,
-                  checkpoint=args.checkpoint, model_name=name, overwrite=args.overwrite, source=args.file)
+                  checkpoint=args.checkpoint, model_name=name, overwrite=args.overwrite, source=args.file,
+                  **_weights(args))
     print(f"exported {used} to {args.out} (signature serving_default, input `images`)", file=sys.stderr)
     return 0
 
@@ -198,7 +216,7 @@ def cmd_predict(args) -> int:
     from .predict import predict
 
     result = predict(spec, model_fn, args.inputs, logdir=None if args.checkpoint else logdir,
-                     checkpoint=args.checkpoint, model_name=name, top=args.top)
+                     checkpoint=args.checkpoint, model_name=name, top=args.top, **_weights(args))
     print(f"{result.checkpoint} (step {result.step}): {len(result.rows)} inputs", file=sys.stderr)
     if args.out:
         import csv

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..diagnostics import SlimError
-from . import checkpoints
+from . import averages, checkpoints
 from ._tf import OpError, session_config, tf, tf1
 from .build import build_inputs, need_data, runtime_error
 from .data import Data, open_data
@@ -47,13 +47,20 @@ class EvalResult:
         return [f"{k}: {v:.4f}" for k, v in self.metrics.items()]
 
 
-def find_checkpoint(logdir: str | None, checkpoint: str | None, span=None) -> list[str]:
-    """Checkpoints to try, newest first: an explicit one, or the logdir's."""
+def find_checkpoint(logdir: str | None, checkpoint: str | None, span=None, best: bool = False) -> list[str]:
+    """Checkpoints to try, newest first: an explicit one, or the logdir's (its best one with `best`)."""
     if checkpoint:
         return [checkpoints.resolve_checkpoint(checkpoint, span, code="E344")]
     if logdir is None:
         raise SlimError.single("E344", "nothing to evaluate: pass --logdir DIR or --checkpoint PATH", span)
     ld = pathlib.Path(logdir)
+    if best:
+        found = checkpoints.best_checkpoint(ld)
+        if found is None:
+            raise SlimError.single("E344", f"no best checkpoint in {logdir} (no {ld / 'best'} folder)", span,
+                                   ["help: `keep_best on=METRIC` (with `validate every=N`) in the train section "
+                                    "keeps one; without --best the newest checkpoint is used"])
+        return [found]
     cands = checkpoints.candidates(ld) if ld.is_dir() else []
     if not cands:
         raise SlimError.single("E344", f"no checkpoint in {logdir}", span,
@@ -61,9 +68,11 @@ def find_checkpoint(logdir: str | None, checkpoint: str | None, span=None) -> li
     return cands
 
 
-def restore_any(sess, saver, cands: list[str], span, variables=None, model_name: str | None = None) -> str:
+def restore_any(sess, saver, cands: list[str], span, variables=None, model_name: str | None = None,
+                raw_weights: bool = False) -> str:
     """Restore the first readable of `cands` (newest first); E340 naming the
-    differences when one holds another model's variables."""
+    differences when one holds another model's variables.  A checkpoint with
+    moving averages (`moving_average`) gives its averages unless `raw_weights`."""
     errors = []
     variables = tf1.global_variables() if variables is None else variables
     for c in cands:
@@ -77,6 +86,8 @@ def restore_any(sess, saver, cands: list[str], span, variables=None, model_name:
             raise err
         try:
             saver.restore(sess, c)
+            if not raw_weights:
+                averages.load_averages(sess, c, variables, names)
             return c
         except (OpError, ValueError) as e:
             msg = getattr(e, "message", str(e)).strip().splitlines()[0][:200]
@@ -89,12 +100,12 @@ def restore_any(sess, saver, cands: list[str], span, variables=None, model_name:
 
 def evaluate(spec: TrainSpec, model_fn, *, logdir: str | None = None, checkpoint: str | None = None,
              batch_size: int | None = None, model_name: str | None = None, data: Data | None = None,
-             stream=None) -> EvalResult:
+             stream=None, best: bool = False, raw_weights: bool = False) -> EvalResult:
     """Evaluate the newest readable checkpoint of `logdir` (or `checkpoint`)."""
     stream = stream or sys.stderr
     name = model_name or spec.model.name
     ld = logdir if logdir is not None else (spec.logdir if checkpoint is None else None)
-    cands = find_checkpoint(ld, checkpoint, spec.span)
+    cands = find_checkpoint(ld, checkpoint, spec.span, best=best)
     if data is None:
         data = open_data(need_data(spec))
     split = "eval"
@@ -113,7 +124,7 @@ def evaluate(spec: TrainSpec, model_fn, *, logdir: str | None = None, checkpoint
         saver = CheckpointSaver(tf1.global_variables(), spec.init_from)
         graph.finalize()
         with tf1.Session(config=session_config()) as sess:
-            used = restore_any(sess, saver, cands, spec.span, model_name=name)
+            used = restore_any(sess, saver, cands, spec.span, model_name=name, raw_weights=raw_weights)
             sess.run(it.initializer, feed_dict=feed)
             try:
                 sums, n = run_metrics(sess, fetch)
@@ -122,6 +133,8 @@ def evaluate(spec: TrainSpec, model_fn, *, logdir: str | None = None, checkpoint
     if n == 0:
         raise SlimError.single("E324", "the held-out split is empty", data.spec.span)
     metrics = metric_values(heads, sums, n)
+    if not raw_weights and averages.has_averages(checkpoints.read_variables(used)):
+        notes.append("the weights are the checkpoint's moving averages (--raw-weights for the trained weights)")
     step = checkpoints.checkpoint_step(used)
     return EvalResult(metrics, n, used, step, split, notes)
 

@@ -35,6 +35,11 @@ def warm_up(rate_at, global_step, warmup_steps):
     return rate
 
 
+def epochs_to_steps(epochs, steps_per_epoch):
+    """The steps of that many passes over the training split (at least one)."""
+    return max(1, int(epochs * steps_per_epoch))
+
+
 def after_warm_up(step, warmup_steps):
     """Steps since the warm-up ended (0 during it): the step a decay counts."""
     return tf.maximum(step - warmup_steps, 0)
@@ -58,6 +63,22 @@ def clip_by_global_norm(optimizer, norm):
 
     optimizer.compute_gradients = compute_gradients
     return optimizer
+
+
+def moving_averages(decay, train_op, variables, global_step):
+    """The train op followed by an update of the variables' exponential moving averages.
+
+    As train_image_classifier.py with --moving_average_decay: the averages are
+    saved in checkpoints as VAR/ExponentialMovingAverage; num_updates is the
+    global step, so early averages follow the weights closely.
+    Returns the new train op and the ExponentialMovingAverage.
+    """
+    averages = tf.compat.v1.train.ExponentialMovingAverage(decay, num_updates=global_step)
+    with tf.control_dependencies([train_op]):
+        update = averages.apply(list(variables))
+    with tf.control_dependencies([update]):
+        train_op = tf.identity(train_op)
+    return train_op, averages
 
 
 # ------------------------------------------------------------ losses ---

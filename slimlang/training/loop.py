@@ -25,6 +25,7 @@ from ..diagnostics import SlimError
 from . import checkpoints
 from ._tf import OpError, session_config, tf, tf1
 from .build import build_inputs, need_data, runtime_error
+from .callbacks import DuringTraining
 from .data import Data, count_records, open_data, tf_reason
 from .losses import build_losses
 from .model import call_model
@@ -54,6 +55,8 @@ class TrainResult:
     resumed_from: str | None = None
     interrupted: bool = False
     notes: list = field(default_factory=list)
+    stopped_early: str | None = None  # why early_stop ended the run
+    validation: dict = field(default_factory=dict)  # the last validation's metrics
 
 
 def default_logdir(slim_path: str | os.PathLike, section: str | None) -> str:
@@ -175,7 +178,9 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
             check_plan(init_plan)
             init_saver = restore_saver(init_plan, model_vars)
 
-        train_op, lr, _ = make_train_op(spec, total_loss, global_step, total)
+        train_op, lr, _ = make_train_op(spec, total_loss, global_step, total, n_train)
+        during = DuringTraining(spec, data, logdir, lambda msg: _say(stream, msg), name)
+        train_op = during.build(train_op, model_fn, model_vars, global_step, end_points)
 
         # The summaries are scalars the step computes anyway: they are fetched with
         # every step and written from Python (no summary ops), so every step runs
@@ -216,11 +221,12 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
         with graph.as_default():
             return _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan,
                             init_saver if init_plan is not None else None, init_op, global_step, it, feed, saver,
-                            train_op, (summary_tags, scalars), lr, heads, total, stream, progress, name)
+                            train_op, (summary_tags, scalars), lr, heads, total, stream, progress, name, during)
 
 
 def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_saver, init_op, global_step, it,
-             feed, saver, train_op, summaries, lr, heads, total, stream, progress, model_name) -> TrainResult:
+             feed, saver, train_op, summaries, lr, heads, total, stream, progress, model_name,
+             during) -> TrainResult:
     notes: list = []
     resumed = None
     sess = tf1.Session(graph=graph, config=session_config())
@@ -238,17 +244,23 @@ def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_s
                  f"({init_plan.count('excluded')} excluded, {init_plan.count('missing')} missing)")
         graph.finalize()
         start = int(sess.run(global_step))
-        if start >= total:
+        done_already = during.start(sess, start, init_plan if not cands else None, model_vars)
+        if done_already:
+            _say(stream, done_already)
+            return TrainResult(str(logdir), start, start, total, None, 0.0, 0.0, resumed, resumed_from=resumed,
+                               notes=notes)
+        if total is not None and start >= total:
             _say(stream, f"{logdir} is already at step {start} of {total}; nothing to do "
                  "(raise `steps` or pass --steps to train longer)")
             return TrainResult(str(logdir), start, start, total, None, 0.0, 0.0, resumed, resumed_from=resumed,
                                notes=notes)
         sess.run(it.initializer, feed_dict=feed)
-        _say(stream, f"training {model_name or 'the model'} on {data.describe()}: steps {start}..{total}, "
+        until = total if total is not None else "Ctrl-C or SIGTERM"
+        _say(stream, f"training {model_name or 'the model'} on {data.describe()}: steps {start}..{until}, "
              f"batch {spec.batch_size}, into {logdir}")
         with _EventLog(logdir, graph if start == 0 else None) as writer:
             result = _run(sess, spec, data, saver, writer, train_op, summaries, lr, global_step, heads,
-                          logdir, start, total, stream, progress)
+                          logdir, start, total, stream, progress, during)
         if writer.failure is not None:
             _say(stream, f"warning: TensorBoard summaries stopped at step {writer.failed_at}: {writer.failure} "
                  f"(the checkpoints are complete)")
@@ -402,7 +414,7 @@ def _scalar_summary(tags, values):
 
 
 def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, global_step, heads, logdir,
-         start, total, stream, progress) -> TrainResult:
+         start, total, stream, progress, during) -> TrainResult:
     from tqdm import tqdm
 
     # Every step runs one callable with one fetch list: the train op (its value
@@ -413,6 +425,10 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
     # every call; a callable does neither.
     summary_tags, scalars = summaries
     step_fn = sess.make_callable([train_op, lr] + list(scalars))
+    # Histograms and sparsity (summaries setting) read the step's own batch, fetched on summary steps only.
+    summary_fn = sess.make_callable([train_op, lr] + list(scalars) + [during.summary_op]) \
+        if during.summary_op is not None else None
+    end = total if total is not None else math.inf
 
     prefix = str(logdir / checkpoints.PREFIX)
     t0 = time.monotonic()
@@ -423,6 +439,8 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
     step = start
     loss = None
     rate = None
+    say = (lambda msg: bar.write(msg, file=stream)) if progress else (lambda msg: _say(stream, msg))
+    during.say = say
     bar = tqdm(total=total, initial=start, unit="step", file=stream, dynamic_ncols=True, disable=not progress,
                smoothing=0.05, mininterval=0.25, leave=True)
 
@@ -441,11 +459,20 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
         return path
 
     interrupted = None
+    early = None
+
+    def best(s):
+        return during.best_saver.save(sess, str(logdir / "best" / checkpoints.PREFIX), global_step=s,
+                                      write_meta_graph=False)
+
     with _Stop() as stop:
         try:
-            while step < total:
+            while step < end:
+                rich = summary_fn is not None and (
+                    (spec.save_summaries_steps and (step + 1) % spec.save_summaries_steps == 0)
+                    or (spec.save_summaries_secs and time.monotonic() - last_sum_t >= spec.save_summaries_secs))
                 try:
-                    out = step_fn()
+                    out = summary_fn() if rich else step_fn()
                 except tf.errors.InvalidArgumentError as e:
                     if "LossTensor is inf or nan" in e.message:
                         loss = float("nan")
@@ -465,19 +492,25 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
                         or step == total):
                     writer.add_summary(_scalar_summary(summary_tags, out), step)
                     last_sum_t = now
+                if rich:
+                    writer.add_summary(out[-1], step)
+                if during.wants_validation(step, total):
+                    early = during.validate(sess, step, writer, best)
                 want_log = step % spec.log_every == 0 or step == total or step == start + 1
                 if want_log:
                     rate = float(out[1])
-                    bar.set_postfix_str(f"loss={loss:.4f} lr={rate:.3g}", refresh=False)
+                    bar.set_postfix_str(f"loss={loss:.4f} lr={rate:.3g}{during.postfix()}", refresh=False)
                 bar.update(1)
                 if not progress and want_log and (time.monotonic() - last_log_t >= 2.0 or step == total):
                     last_log_t = time.monotonic()
                     el = last_log_t - t0
                     sps = (step - start) / el if el > 0 else 0.0
-                    eta = (total - step) / sps if sps > 0 else 0.0
-                    _say(stream, f"step {step}/{total}  loss {loss:.4f}  lr {rate:.3g}  {sps:.1f} steps/s  "
-                         f"eta {_fmt_time(eta)}")
-                if step < total and ((save_steps and step % save_steps == 0)
+                    eta = f"  eta {_fmt_time((total - step) / sps if sps > 0 else 0.0)}" if total else ""
+                    _say(stream, f"step {step}/{total or '-'}  loss {loss:.4f}  lr {rate:.3g}  {sps:.1f} steps/s"
+                         f"{eta}{during.postfix().replace('=', ' ').replace(' val_', '  val_')}")
+                if early:
+                    break
+                if step < end and ((save_steps and step % save_steps == 0)
                                      or (save_secs and time.monotonic() - last_save_t >= save_secs)):
                     save(step)
                 if stop.requested:
@@ -495,7 +528,9 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
         if done > 0:
             save(step)
     sps = done / elapsed if elapsed > 0 else 0.0
-    if interrupted:
+    if early:
+        _say(stream, f"stopped early at step {step}; saved {pathlib.Path(last_saved).name}")
+    elif interrupted:
         _say(stream, f"stopped by {interrupted} at step {step}; saved {pathlib.Path(last_saved).name}. "
              "Run the same command to resume.")
     else:
@@ -503,7 +538,8 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
         _say(stream, f"trained steps {start}..{step} in {elapsed:.1f} s ({speed}), loss {loss:.4f}; "
              f"checkpoint {last_saved}")
     return TrainResult(str(logdir), step, start, total, loss, elapsed, sps, last_saved,
-                       steady_steps_per_sec=steady, interrupted=bool(interrupted))
+                       steady_steps_per_sec=steady, interrupted=bool(interrupted), stopped_early=early,
+                       validation=dict(during.last))
 
 
 def _save_error(e: BaseException, spec: TrainSpec, logdir, step: int) -> SlimError:

@@ -19,20 +19,32 @@ from ..diagnostics import SlimError
 from . import helpers
 from ._tf import slim, tf, tf1
 from .kinds.optimizers import OPTIMIZERS
-from .kinds.schedules import rate_call
+from .kinds.schedules import VALIDATION_DRIVEN, rate_call
 from .restore import in_scope, model_scope, unmatched_scope_error
 from .spec import OptimizerSpec, ScheduleSpec, TrainSpec
 
+#: The collection holding the plateau schedule's scale variable (the trainer lowers it).
+PLATEAU_SCALE = "slimlang_plateau_scale"
 
-def learning_rate(sched: ScheduleSpec, opt: OptimizerSpec, global_step, total_steps: int):
+
+def learning_rate(sched: ScheduleSpec, opt: OptimizerSpec, global_step, total_steps: int | None,
+                  steps_per_epoch: float | None = None):
     """The learning-rate tensor at `global_step`: the schedule's call
     (`kinds.schedules`) under the shared warm-up (`helpers.warm_up`)."""
     warm = int(sched.warmup_steps)
     call = rate_call(sched.kind, opt.lr, sched.options, warm)
-    decay_steps = max(1, total_steps - warm)
+    refs = {"decay_steps": max(1, (total_steps or 1) - warm), "steps_per_epoch": steps_per_epoch}
+    if sched.options.get("decay_epochs") and not steps_per_epoch:
+        raise SlimError.single("E343", "cannot count the training examples to turn decay_epochs into steps",
+                               sched.span, ["help: give the schedule decay_steps=N instead"])
+    if sched.kind in VALIDATION_DRIVEN:
+        with tf1.variable_scope("learning_rate"):
+            scale = tf1.get_variable("plateau_scale", [], tf.float32, tf1.ones_initializer(), trainable=False)
+        tf1.add_to_collection(PLATEAU_SCALE, scale)
+        refs["plateau_scale"] = scale
 
     def rate_at(step):
-        return call.build(tf, {"step": step, "decay_steps": decay_steps})
+        return call.build(tf, {"step": step, **refs})
 
     with tf1.name_scope("learning_rate"):
         return tf.identity(helpers.warm_up(rate_at, global_step, warm), name="value")
@@ -59,9 +71,10 @@ def variables_to_train(spec: TrainSpec):
     return chosen
 
 
-def make_train_op(spec: TrainSpec, total_loss, global_step, total_steps: int):
+def make_train_op(spec: TrainSpec, total_loss, global_step, total_steps: int | None, n_train: int | None = None):
     """(train_op, learning_rate tensor, trained variables)."""
-    lr = learning_rate(spec.schedule, spec.optimizer, global_step, total_steps)
+    lr = learning_rate(spec.schedule, spec.optimizer, global_step, total_steps,
+                       n_train / spec.batch_size if n_train else None)
     opt = make_optimizer(spec.optimizer, lr)
     clip = 0
     if spec.clip_gradients:
@@ -77,7 +90,9 @@ def make_train_op(spec: TrainSpec, total_loss, global_step, total_steps: int):
 
 
 def steps_for(spec: TrainSpec, n_train: int | None) -> int:
-    """Total steps: `steps`, or `epochs` passes over the training split."""
+    """Total steps: `steps`, or `epochs` passes over the training split; None until stopped."""
+    if spec.until_stopped:
+        return None
     if spec.steps is not None:
         return spec.steps
     if spec.epochs is not None:

@@ -324,13 +324,13 @@ def read_inputs(paths: list, data: Data) -> list:
 
 def predict(spec: TrainSpec, model_fn, inputs: list, *, logdir: str | None = None, checkpoint: str | None = None,
             model_name: str | None = None, data: Data | None = None, top: int = 5,
-            batch_size: int = 64) -> PredictResult:
+            batch_size: int = 64, best: bool = False, raw_weights: bool = False) -> PredictResult:
     """The top `top` classes (or the values of regression heads) of each input."""
     from .saved_model import serving_outputs
 
     name = model_name or spec.model.name
     ld = logdir if logdir is not None else (spec.logdir if checkpoint is None else None)
-    cands = find_checkpoint(ld, checkpoint, spec.span)
+    cands = find_checkpoint(ld, checkpoint, spec.span, best=best)
     if data is None:
         data = open_data(need_data(spec))
     examples = read_inputs(list(inputs), data)
@@ -350,7 +350,7 @@ def predict(spec: TrainSpec, model_fn, inputs: list, *, logdir: str | None = Non
         saver = CheckpointSaver(tf1.global_variables(), spec.init_from)
         graph.finalize()
         with tf1.Session(config=session_config()) as sess:
-            used = restore_any(sess, saver, cands, spec.span, model_name=name)
+            used = restore_any(sess, saver, cands, spec.span, model_name=name, raw_weights=raw_weights)
             for idx in groups.values():
                 for start in range(0, len(idx), batch_size):
                     part = idx[start:start + batch_size]

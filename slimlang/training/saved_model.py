@@ -107,11 +107,12 @@ def guard_out(out: str, *, overwrite: bool, logdir: str | None = None, checkpoin
 
 def export(spec: TrainSpec, model_fn, *, out: str, logdir: str | None = None, checkpoint: str | None = None,
            model_name: str | None = None, data: Data | None = None, overwrite: bool = False,
-           source: str | None = None) -> str:
-    """Write the SavedModel to `out`; returns the checkpoint exported."""
+           source: str | None = None, best: bool = False, raw_weights: bool = False) -> str:
+    """Write the SavedModel to `out`; returns the checkpoint exported (the best one with `best`;
+    its moving averages, when it holds them, unless `raw_weights`)."""
     name = model_name or spec.model.name
     ld = logdir if logdir is not None else (spec.logdir if checkpoint is None else None)
-    cands = find_checkpoint(ld, checkpoint, spec.span)
+    cands = find_checkpoint(ld, checkpoint, spec.span, best=best)
     protected = [source or spec.span.source or None]
     if spec.data is not None and not any(ch in spec.data.path for ch in "*?["):
         protected.append(spec.data.path)
@@ -125,7 +126,7 @@ def export(spec: TrainSpec, model_fn, *, out: str, logdir: str | None = None, ch
     except OSError as e:
         raise fsutil.os_error(e, f"creating --out {out}", target.parent) from None
     try:
-        used = _write(spec, model_fn, staging, cands, name, data)
+        used = _write(spec, model_fn, staging, cands, name, data, raw_weights)
         _verify(staging, out)
         _swap_in(staging, target)
     except OSError as e:
@@ -173,7 +174,7 @@ def _verify(folder: pathlib.Path, out: str) -> None:
                                ["note: nothing at --out was changed"]) from None
 
 
-def _write(spec, model_fn, out_path: pathlib.Path, cands, name, data) -> str:
+def _write(spec, model_fn, out_path: pathlib.Path, cands, name, data, raw_weights: bool = False) -> str:
     graph = tf.Graph()
     with graph.as_default():
         raw = [None] + list(data.raw_shape)
@@ -183,7 +184,7 @@ def _write(spec, model_fn, out_path: pathlib.Path, cands, name, data) -> str:
         outputs = serving_outputs(spec, net, end_points)
         saver = CheckpointSaver(tf1.global_variables(), spec.init_from)
         with tf1.Session(config=session_config()) as sess:
-            used = restore_any(sess, saver, cands, spec.span, model_name=name)
+            used = restore_any(sess, saver, cands, spec.span, model_name=name, raw_weights=raw_weights)
             builder = tf1.saved_model.Builder(str(out_path))
             sig = tf1.saved_model.signature_def_utils.predict_signature_def(
                 inputs={"images": images}, outputs=outputs)

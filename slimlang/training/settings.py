@@ -10,7 +10,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .argtypes import BOOL, INT, PATH, POS_FLOAT, POS_INT, RENAME, STR, STR_LIST
+from .argtypes import (
+    BOOL,
+    FRACTION,
+    HISTOGRAMS,
+    INT,
+    METRIC,
+    MODE,
+    NONNEG_FLOAT,
+    PATH,
+    POS_FLOAT,
+    POS_INT,
+    RENAME,
+    STR,
+    STR_LIST,
+    optional,
+)
 from .kinds import data, losses, optimizers, schedules
 from .kinds.base import REQUIRED, Arg
 
@@ -34,8 +49,8 @@ TRAIN_SETTINGS: dict[str, SettingDef] = {d.name: d for d in (
                positional=(Arg("path", PATH, REQUIRED, "file, glob or folder; relative to the .slim file"),),
                keywords=data.COMMON, kinds=data.DATA_KINDS, usage='data KIND "PATH" [option=value ...]'),
     SettingDef("batch_size", "examples per step", positional=(Arg("n", POS_INT, REQUIRED),), usage="batch_size N"),
-    SettingDef("steps", "number of training steps (global_step to reach)",
-               positional=(Arg("n", POS_INT, REQUIRED),), usage="steps N"),
+    SettingDef("steps", "number of training steps (global_step to reach); `none` (or neither `steps` nor `epochs`): "
+               "until Ctrl-C or SIGTERM", positional=(Arg("n", optional(POS_INT), REQUIRED),), usage="steps N|none"),
     SettingDef("epochs", "train for this many passes over the training split instead of `steps`",
                positional=(Arg("n", POS_INT, REQUIRED),), usage="epochs N"),
     SettingDef("loss", "a loss on an output of the model; several losses are summed with their weights",
@@ -80,6 +95,32 @@ TRAIN_SETTINGS: dict[str, SettingDef] = {d.name: d for d in (
                variadic=Arg("scopes", STR_LIST, REQUIRED), usage='trainable "SCOPE" ...'),
     SettingDef("seed", "graph-level random seed (weight initialisation, dropout)",
                positional=(Arg("n", INT, REQUIRED),), usage="seed N"),
+    SettingDef("validate", "evaluate the held-out split every N steps while training: metrics in the progress "
+               "line, in TensorBoard (eval/...) and for keep_best, early_stop and the plateau schedule",
+               keywords=(Arg("every", POS_INT, REQUIRED, "steps between validations (and one at the end)"),
+                         Arg("batches", optional(POS_INT), None, "batches per validation (default: the whole "
+                             "held-out split)")),
+               usage="validate every=N [batches=N]"),
+    SettingDef("keep_best", "keep the checkpoint of the best validation in logdir/best/, apart from the rolling ones "
+               "(`eval`/`export --best` use it)",
+               keywords=(Arg("on", METRIC, REQUIRED, "the validation metric, as `slimlang eval` names it"),
+                         Arg("mode", MODE, None, "min or max (default: min for losses and errors, else max)")),
+               usage="keep_best on=METRIC [mode=min|max]"),
+    SettingDef("early_stop", "stop training when the validation metric has not improved for `patience` validations",
+               keywords=(Arg("on", METRIC, REQUIRED, "the validation metric, as `slimlang eval` names it"),
+                         Arg("patience", POS_INT, REQUIRED, "validations without improvement before stopping"),
+                         Arg("min_delta", NONNEG_FLOAT, 0.0, "smallest change that counts as an improvement"),
+                         Arg("mode", MODE, None, "min or max (default: min for losses and errors, else max)")),
+               usage="early_stop on=METRIC patience=K [min_delta=D] [mode=min|max]"),
+    SettingDef("moving_average", "train exponential moving averages of the model variables (train_image_classifier's "
+               "--moving_average_decay); eval, export and init_from use them unless told otherwise",
+               keywords=(Arg("decay", FRACTION, REQUIRED, "decay per step, e.g. 0.9999"),),
+               usage="moving_average decay=D"),
+    SettingDef("summaries", "extra TensorBoard summaries, as train_image_classifier writes them",
+               keywords=(Arg("histograms", HISTOGRAMS, (), "histograms of `activations` (end points) and/or "
+                             "`variables`"),
+                         Arg("sparsity", BOOL, False, "the fraction of zeros of each end point")),
+               usage="summaries [histograms=[activations, variables]] [sparsity=true]"),
 )}
 
 #: Codes of the errors of train sections and of the engine that runs them.

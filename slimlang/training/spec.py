@@ -136,6 +136,17 @@ class InitSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchSpec:
+    """A validation metric watched by `keep_best`, `early_stop` or a plateau schedule."""
+
+    metric: str  # a name `slimlang eval` prints: accuracy, loss, loss/NAME, HEAD/accuracy, ...
+    mode: str  # "min" or "max"
+    patience: int = 0  # validations without improvement before acting (early_stop, plateau)
+    min_delta: float = 0.0  # what counts as an improvement
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True, slots=True)
 class TrainSpec:
     """Everything a train section says, checked.  `None` means "not given"."""
 
@@ -161,6 +172,16 @@ class TrainSpec:
     init_from: InitSpec | None = None
     trainable: tuple | None = None
     seed: int | None = None
+    # During training (docs/training.md, "During training"): validation every N steps,
+    # the best checkpoint, early stopping, moving averages of the weights, summaries.
+    validate_every: int | None = None
+    validate_batches: int | None = None  # None: the whole held-out split
+    keep_best: WatchSpec | None = None
+    early_stop: WatchSpec | None = None
+    moving_average_decay: float | None = None
+    histograms: tuple = ()  # of "activations", "variables"
+    sparsity: bool = False
+    until_stopped: bool = False  # `steps none`, or neither steps nor epochs: until Ctrl-C/SIGTERM
     base_dir: str = "."
     span: Span = NO_SPAN
     spans: dict = field(default_factory=dict)  # setting name -> span of its line

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..argtypes import FRACTION, NONNEG_FLOAT, POS_FLOAT
+from ..argtypes import FRACTION, NONNEG_FLOAT, NONPOS_FLOAT, POS_FLOAT
 from .base import Arg, Call, Kind, Ref, kinds
 
 #: The learning-rate tensor (`learning_rate` in the emitted code).
@@ -43,6 +43,15 @@ OPTIMIZERS = kinds(
                       Arg("rho", FRACTION, 0.95, "decay rate"),
                       Arg("epsilon", POS_FLOAT, 1e-8, "numerical epsilon")), "Adadelta",
          call=_optimizer("AdadeltaOptimizer", ("rho", "rho"), ("epsilon", "epsilon"))),
+    Kind("ftrl", (_lr(0.01),
+                  Arg("learning_rate_power", NONPOS_FLOAT, -0.5, "how the rate decreases (0 keeps it fixed)"),
+                  Arg("initial_accumulator", POS_FLOAT, 0.1, "starting accumulator value"),
+                  Arg("l1", NONNEG_FLOAT, 0.0, "L1 regularization strength"),
+                  Arg("l2", NONNEG_FLOAT, 0.0, "L2 regularization strength")),
+         "FTRL-Proximal (train_image_classifier's ftrl)",
+         call=_optimizer("FtrlOptimizer", ("learning_rate_power", "learning_rate_power"),
+                         ("initial_accumulator_value", "initial_accumulator"),
+                         ("l1_regularization_strength", "l1"), ("l2_regularization_strength", "l2"))),
 )
 
 #: The optimizer of a section without an `optimizer` line.
