@@ -294,9 +294,28 @@ def facts(case: dict) -> dict:
     return out
 
 
+def _dumps(data: dict) -> str:
+    """JSON with one variable or end point per line: compact, and diffs show which one changed."""
+    def one(v):
+        return json.dumps(v, separators=(",", ":"), sort_keys=True)
+
+    items = []
+    for k in sorted(data):
+        v = data[k]
+        if isinstance(v, list) and v and isinstance(v[0], (list, str)):
+            body = ",\n".join("  " + one(e) for e in v)
+            items.append(f"{one(k)}: [\n{body}\n]")
+        elif isinstance(v, dict) and v and all(isinstance(e, dict) for e in v.values()):
+            body = ",\n".join(f"  {one(n)}: {one(e)}" for n, e in sorted(v.items()))
+            items.append(f"{one(k)}: {{\n{body}\n}}")
+        else:
+            items.append(f"{one(k)}: {one(v)}")
+    return "{\n" + ",\n".join(items) + "\n}\n"
+
+
 def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    tmp.write_text(_dumps(data))
     os.replace(tmp, path)
 
 
