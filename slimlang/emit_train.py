@@ -163,6 +163,8 @@ class TrainEmitter:
             entry = LOSS_KINDS[loss.kind]
             on = "net" if loss.on == "net" else f"end_point(end_points, {py_str(loss.on)})"
             lab = f"labels[{default if loss.labels is None else py_literal(loss.labels)}]"
+            if loss.labels_offset:
+                lab = f"({lab} - {int(loss.labels_offset)})"
             targets = {"classification": lab, "multilabel": f"targets_like({lab}, predictions, one_hot=True)",
                        "regression": f"targets_like({lab}, predictions)"}[entry.task]
             call = entry.call(loss.options)
@@ -231,17 +233,29 @@ class TrainEmitter:
                             [Stmt("tf.compat.v1.summary.histogram('variables/' + var.op.name, var)")]))
         return out
 
+    def uses_call(self, ref, given: dict) -> str:
+        """The call of the defaults block a model uses, with the train section's values for its parameters."""
+        if not given:
+            return self.em.callref(ref, None, None)
+        names = [p.name for p in self.prog.defaults[ref.name].params]
+        args = {names[i]: self.em.expr(a, None, None) for i, a in enumerate(ref.args)}
+        args.update({k.name: self.em.expr(k.value, None, None) for k in ref.kwargs})
+        args.update({k: _lit(v) for k, v in given.items()})
+        return f"{ref.name}({', '.join(f'{k}={v}' for k, v in args.items())})"
+
     def train_fn(self, spec, name) -> FunctionView:
         self.refuse(spec)
         model = self.prog.models[spec.model.name] if spec.model.name else next(iter(self.prog.models.values()))
         mparams = {p.name for p in model.params[1:]}
         args = ["images"] + [f"{k}={_lit(v)}" for k, v in spec.model.params.items()
-                             if k != "is_training"]
+                             if k != "is_training" and k in mparams]
+        # The other `model` line values are parameters of the defaults block the model uses (weight_decay).
+        uses_given = {k: v for k, v in spec.model.params.items() if k not in mparams}
         if "is_training" in mparams:
             args.append("is_training=True")
         call = Stmt(f"net, end_points = {model.name}({', '.join(args)})", None,
                     f"{self.file}:{spec.model.span.line if spec.model.span.source else spec.span.line}")
-        build = [Stmt(f"with slim.arg_scope({self.em.callref(model.uses, None, None)})", [call])] \
+        build = [Stmt(f"with slim.arg_scope({self.uses_call(model.uses, uses_given)})", [call])] \
             if model.uses is not None else [call]
         stem = os.path.splitext(os.path.basename(self.prog.source_name))[0]
         default_logdir = spec.logdir if spec.logdir is not None else \

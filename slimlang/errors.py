@@ -78,6 +78,7 @@ CODES: dict[str, str] = {
     "E515": "`--train` without a `data` setting",
     "E516": "a custom loss in `--train` output",
     "E517": "a name the emitted training code uses itself",
+    "E519": "a data line's `preprocess=` in `--train` output",
     "E518": "a train setting `--train` output cannot reproduce (validation, keep_best, early_stop, plateau)",
     "E900": "a file that cannot be read",
     "E901": "a file that is not UTF-8",

@@ -317,3 +317,22 @@ def test_moving_averages_and_summaries(tmp_path):
         extra="  moving_average decay=0.9\n  summaries histograms=[activations, variables] sparsity=true\n"))
     assert "= moving_averages(" in code and "tf.nn.zero_fraction(tensor)" in code
     assert "'variables/' + var.op.name" in code or '"variables/" + var.op.name' in code
+
+
+def test_defaults_parameter_from_the_model_line(tmp_path):
+    """`model m weight_decay=0.5`: a parameter of the defaults block m uses, in both trainers."""
+    rng = np.random.RandomState(0)
+    _npz(tmp_path, rng.rand(N, 4, 4, 1).astype(np.float32), labels=np.arange(N) % 3)
+    text = ("defaults d(weight_decay = 0.0001) {\n  fc: weights_regularizer=l2(weight_decay)\n}\n"
+            + model("[4, 4, 1]").replace(") {", ") uses d {", 1)
+            + section('data npz "d.npz" shuffle=false', extra="  model m weight_decay=0.5\n"))
+    code = run_both(tmp_path, text)
+    assert "slim.arg_scope(d(weight_decay=0.5))" in code
+
+
+def test_labels_offset(tmp_path):
+    rng = np.random.RandomState(0)
+    _npz(tmp_path, rng.rand(N, 4, 4, 1).astype(np.float32), labels=np.arange(N) % 3 + 1)
+    code = run_both(tmp_path, model("[4, 4, 1]") + section('data npz "d.npz" shuffle=false',
+                                                           loss="loss softmax_cross_entropy labels_offset=1"))
+    assert '(labels["labels"] - 1)' in code

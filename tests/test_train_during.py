@@ -1,6 +1,7 @@
 """During training (issue 16): validation, keep_best, early_stop, the plateau schedule, moving averages,
 summaries, training until stopped, decay_epochs; their checks and their `--emit py --train` refusals."""
 
+import dataclasses
 import io
 import os
 import pathlib
@@ -331,3 +332,43 @@ def test_example_eval_uses_the_moving_averages(example_run):
     assert ev.metrics["accuracy"] == pytest.approx(accuracy, abs=1e-9)
     assert ev.metrics["loss"] == pytest.approx(xent, rel=1e-4)
     assert raw.metrics["loss"] != pytest.approx(ev.metrics["loss"], rel=1e-4)
+
+
+def test_a_defaults_parameter_is_set_from_the_model_line():
+    """weight_decay of the defaults block the model uses: 100x the decay, 100x the regularization loss."""
+    from slimlang.training.model import call_model
+
+    text = ("defaults d(weight_decay = 0.0001) {\n  fc: weights_regularizer=l2(weight_decay)\n}\n"
+            + MODEL.replace(") {", ") uses d {", 1).replace("BODY", "  model m weight_decay=0.01\n  steps 1"))
+    module = slimlang.loads(text, "/nowhere/t.slim")
+    (spec,) = module.train_specs
+    assert spec.model.params == {"weight_decay": 0.01}
+    losses = []
+    for params in ({}, spec.model.params):
+        with tf.Graph().as_default():
+            tf1.set_random_seed(1)
+            call_model(module.models["m"], tf1.placeholder(tf.float32, [None, 8, 8, 1]), dict(params),
+                       is_training=True)
+            reg = tf.add_n(tf1.losses.get_regularization_losses())
+            with tf1.Session() as sess:
+                sess.run(tf1.global_variables_initializer())
+                losses.append(sess.run(reg))
+    assert losses[1] == pytest.approx(100 * losses[0], rel=1e-5)
+
+
+def test_labels_offset_shifts_class_labels(tmp_path):
+    """labels 1..10 with labels_offset=1 train a 10-class model as labels 0..9 do; without it, E323."""
+    x = np.load(DIGITS)
+    np.savez(tmp_path / "d.npz", images=x["images"][:256], labels=x["labels"][:256] + 1)
+    spec = build_spec([setting("data", "npz", str(tmp_path / "d.npz"), validation=0.25, seed=1),
+                       setting("loss", "softmax_cross_entropy", labels_offset=1), setting("optimizer", "sgd", lr=0.1),
+                       setting("batch_size", 32), setting("steps", 30), setting("validate", every=30)], {"mlp": mlp})
+    r = train(spec, mlp, logdir=str(tmp_path / "run"), progress=False, stream=io.StringIO())
+    assert r.validation["accuracy"] > 0.5
+    with pytest.raises(SlimError) as ei:
+        train(with_overrides(spec, losses=(dataclasses.replace(spec.losses[0], labels_offset=0),)), mlp,
+              logdir=str(tmp_path / "run2"), progress=False, stream=io.StringIO())
+    d = only(ei.value.diagnostics, "E323")
+    assert "labels must be 0..9" in d.message and "labels_offset=1" in d.render()
+    assert "labels_offset applies to class labels" in only(
+        errors("  steps 1\n  loss mean_squared_error labels_offset=1 name=r"), "E310").message

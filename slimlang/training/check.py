@@ -221,10 +221,20 @@ def _check_model(s: Setting, models: dict, col: Collector) -> ModelRef | None:
         params[key] = (v, s.kwarg_span(key))
     out = {}
     for key, (v, span) in params.items():
+        if key not in sig.params and key in sig.defaults_params:
+            # A parameter of the defaults block the model uses (weight_decay): model.call_model passes it there.
+            if sig.defaults_params[key] is not None and is_num(sig.defaults_params[key]) and not is_num(v):
+                col.error("E308", f"defaults parameter `{key}` is a number, got {show(v)}", span)
+                ok = False
+                continue
+            out[key] = v
+            continue
         if key not in sig.params:
+            extra = list(sig.defaults_params)
             col.error("E308", f"model `{name}` has no parameter `{key}`", span,
-                      _note(did_you_mean(key, names), "note: its parameters are " + ", ".join(names)
-                            if names else f"note: `{name}` takes no parameters"))
+                      _note(did_you_mean(key, names + extra), "note: its parameters are " + ", ".join(names)
+                            if names else f"note: `{name}` takes no parameters",
+                            "note: parameters of the defaults it uses: " + ", ".join(extra) if extra else ""))
             ok = False
             continue
         if key == "is_training":
@@ -318,7 +328,8 @@ def check_train_section(name: str | None, settings: list, models: dict, base_dir
     several = len(losses_raw) > 1
     for s, b in losses_raw:
         custom = b["kind"] not in loss_kinds.LOSS_KINDS
-        opts = {k: v for k, v in b.items() if k not in ("kind", "on", "labels", "weight", "name", "_extras")}
+        opts = {k: v for k, v in b.items()
+                if k not in ("kind", "on", "labels", "weight", "name", "labels_offset", "_extras")}
         opts.update(b["_extras"])
         lname = b["name"] or (_leaf(b["on"]) if several and b["on"] != "net" else b["kind"])
         base, i = lname, 1
@@ -330,8 +341,11 @@ def check_train_section(name: str | None, settings: list, models: dict, base_dir
                       _note("help: give each loss its own `name=`"))
             continue
         names_seen[lname] = s
+        if b["labels_offset"] and (custom or loss_kinds.LOSS_KINDS[b["kind"]].task == "regression"):
+            col.error("E310", f"labels_offset applies to class labels, and `{b['kind']}` "
+                      f"{'is a custom loss' if custom else 'is a regression loss'}", s.kwarg_span("labels_offset"))
         losses.append(LossSpec(b["kind"], lname, b["on"], b["labels"], b["weight"], opts, custom,
-                               s.span, s.kwarg_span("on"), s.kwarg_span("labels")))
+                               s.span, s.kwarg_span("on"), s.kwarg_span("labels"), b["labels_offset"]))
 
     # -- optimizer and schedule
     if "optimizer" in bound:

@@ -106,13 +106,18 @@ class Data:
     def opts(self) -> dict:
         return self.spec.options
 
-    def preprocess(self, images, training: bool, per_example: bool = False, resized: bool = False):
+    def preprocess(self, images, training: bool, per_example: bool = False, resized: bool = False, seed=None):
         """Resize, crop, flip, scale; rank 3 (one image) or rank 4 (a batch).
 
         `resized`: the decoder already resized (image files of mixed sizes
         must be resized one by one, before batching).
         """
         o = self.opts
+        if o.get("preprocess"):
+            from . import schemes
+
+            return schemes.apply(o["preprocess"], images, training, o, self.encoded or self.raw_dtype == "uint8",
+                                 seed=seed)
         scale = o["scale"]
         if scale is None and self.encoded:
             scale = 1.0 / 255.0
@@ -123,11 +128,18 @@ class Data:
         return int(self.raw_shape[-1])
 
     def needs_per_example_map(self, training: bool) -> bool:
-        return training and self.opts["crop"] is not None
+        # A preprocessing scheme works image by image (each image's own size), in eval too.
+        return (training and self.opts["crop"] is not None) or bool(self.opts.get("preprocess"))
+
+    def serving_shape(self) -> tuple:
+        """One example as export and predict take it: as stored, of any size under a preprocessing scheme."""
+        if self.opts.get("preprocess") and len(self.raw_shape) == 3:
+            return (None, None, self.raw_shape[-1])
+        return tuple(self.raw_shape)
 
     def has_preprocessing(self, training: bool) -> bool:
         o = self.opts
-        return bool(o["resize"] or o["crop"] or (training and o["flip"]) or o["scale"] is not None
+        return bool(o.get("preprocess") or o["resize"] or o["crop"] or (training and o["flip"]) or o["scale"] is not None
                     or self.encoded or self.raw_dtype != "float32")
 
     # -- tf.data
@@ -181,9 +193,24 @@ class Data:
                         num_parallel_calls=AUTOTUNE)
         elif per_example:
             # Random crops differ per image: decode and preprocess in one map.
+            seeded = training and bool(self.opts.get("preprocess"))
+            if seeded:
+                # A seed per example for the scheme's stateless random ops: the
+                # same augmentations for the same data-line seed, whatever the
+                # number of threads.
+                ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed)))
+
             def one(*e):
-                x, y = self._decode(*e) if self.arrays is None else e
-                return self.preprocess(x, True, per_example=True, resized=self.encoded), y
+                s = None
+                if seeded:
+                    e, s = e
+                if self.arrays is not None:
+                    x, y = e
+                elif self.opts.get("preprocess"):  # the scheme resizes each image from its own size
+                    x, y = self._decode_as_stored(*e)
+                else:
+                    x, y = self._decode(*e)
+                return self.preprocess(x, training, per_example=True, resized=self.encoded, seed=s), y
 
             ds = ds.map(one, num_parallel_calls=AUTOTUNE, deterministic=det)
             ds = ds.batch(batch_size, drop_remainder=drop_remainder)
@@ -598,7 +625,7 @@ def _image_options_fit(spec: DataSpec, shape: tuple):
         if o[key] and len(shape) != 3:
             raise data_error(spec, "E322", f"`{key}` needs images [height, width, channels]; these examples "
                              f"have shape {list(shape)}", key=key)
-    if o["crop"] and not o["resize"] and len(shape) == 3:
+    if o["crop"] and not o["resize"] and not o.get("preprocess") and len(shape) == 3:
         h, w = o["crop"]
         if shape[0] is not None and (h > shape[0] or w > shape[1]):
             raise data_error(spec, "E310", f"crop {[h, w]} is larger than the images ({shape[0]}x{shape[1]})",

@@ -130,8 +130,11 @@ def _build_one(loss: LossSpec, pred, labels, field, data: Data) -> Head:
                 raise _label_err(loss, data, field, "E327", f"{kind} with one label per example needs "
                                  f"class indices; labels `{field.name}` are not whole numbers")
             _check_range(loss, data, field, classes)
-            idx = _assert_range(helpers.class_indices(labels), classes, field)
+            idx = _assert_range(helpers.class_indices(labels) - loss.labels_offset, classes, field)
             return head(idx, "classification", classes, sparse=True)
+        if loss.labels_offset:
+            raise _label_err(loss, data, field, "E327", f"labels_offset needs class indices; labels `{field.name}` "
+                             f"are {_fmt(fshape)} per example")
         if fshape == (classes,):
             if field.lo is not None and (field.lo < 0 or field.hi > 1):
                 raise _label_err(loss, data, field, "E327", f"labels `{field.name}` [{classes}] per example are read "
@@ -168,7 +171,7 @@ def _fit_targets(loss, data, field, labels, pred, per, allow_onehot):
         return helpers.targets_like(labels, pred)
     if allow_onehot and fshape in ((), (1,)) and field.integral and len(per) == 1:
         _check_range(loss, data, field, per[0])
-        idx = _assert_range(helpers.class_indices(labels), per[0], field)
+        idx = _assert_range(helpers.class_indices(labels) - loss.labels_offset, per[0], field)
         return helpers.targets_like(idx, pred, one_hot=True)
     raise _label_err(loss, data, field, "E327", f"labels `{field.name}` have {_fmt(fshape)} per example but "
                      f"`{loss.on}` predicts {_fmt(per)} per example")
@@ -185,14 +188,17 @@ def _label_err(loss, data, field, code, msg) -> SlimError:
 def _check_range(loss: LossSpec, data: Data, field, classes: int):
     if field.lo is None:
         return
-    if field.lo < 0 or field.hi >= classes:
-        bad = field.hi if field.hi >= classes else field.lo
+    lo, hi = loss.labels_offset, classes - 1 + loss.labels_offset
+    if field.lo < lo or field.hi > hi:
+        bad = field.hi if field.hi > hi else field.lo
         where = "" if field.verified else " (in the records read so far)"
+        offset = f" with labels_offset={lo}" if lo else ""
         raise SlimError.single(
             "E323", f"label {bad:g} in `{field.name}` is out of range{where}: the model's `{loss.on}` has "
-            f"{classes} classes, so labels must be 0..{classes - 1}", data.spec.span,
+            f"{classes} classes, so labels must be {lo}..{hi}{offset}", data.spec.span,
             [f"note: labels range over {field.lo:g}..{field.hi:g}",
-             "help: set the model's number of classes to match, or pick labels with classes=[...]"])
+             "help: set the model's number of classes to match, or pick labels with classes=[...]"
+             + ("" if lo else "; labels_offset=1 on the loss if class 0 is a background class the model lacks")])
 
 
 def _assert_range(idx, classes: int, field):

@@ -27,6 +27,32 @@ def accepts(fn, name: str) -> bool:
     return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
+def _uses_defaults(model_fn, kwargs: dict):
+    """For a model of a .slim file: take the parameters of the defaults block it `uses`
+    (weight_decay=...) out of `kwargs` and return that block applied with them, as the
+    model's `arg_scope=`; None when there are none."""
+    node, program = getattr(model_fn, "_node", None), getattr(model_fn, "_program", None)
+    if node is None or program is None or node.uses is None:
+        return None
+    own = {p.name for p in node.params[1:]}
+    block = program.defaults.get(getattr(node.uses, "name", None))
+    if block is None:
+        return None
+    names = [p.name for p in block.params]
+    given = {k: kwargs.pop(k) for k in list(kwargs) if k not in own and k in names}
+    if not given:
+        return None
+    from ..api import DefaultsValue
+    from ..evaluate import Defaults, Evaluator, Frame, ModelRun
+
+    ev = Evaluator(program, None)
+    frame = Frame(dict(program.globals), None, Defaults(), frozenset(), ModelRun({}))
+    args = dict(zip(names, [ev.eval(a, frame) for a in node.uses.args]))
+    args.update({kw.name: ev.eval(kw.value, frame) for kw in node.uses.kwargs})
+    args.update(given)
+    return DefaultsValue(block.name, ev.apply_named_defaults(block, args, Defaults()))
+
+
 def _fmt(shape) -> str:
     return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
 
@@ -40,6 +66,9 @@ def call_model(model_fn, images, params: dict, *, is_training: bool, data: Data 
     if data is not None:
         check_declared_input(data, model_fn, model_name)
     kwargs = dict(params)
+    uses = _uses_defaults(model_fn, kwargs)
+    if uses is not None:
+        kwargs["arg_scope"] = uses
     if accepts(model_fn, "is_training"):
         kwargs["is_training"] = is_training
     where = f"model `{model_name}`" if model_name else "the model"

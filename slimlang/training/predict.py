@@ -153,7 +153,7 @@ def read_image(path: str, data: Data) -> np.ndarray:
     problem, _ = _file_problem(path)
     if problem is not None:
         raise _input_error(f"input {path} {problem}")
-    raw = tuple(data.raw_shape)
+    raw = data.serving_shape()
     if len(raw) != 3:
         raise _input_error(f"input {path} is an image, but the model takes examples of shape {_shape(raw)}",
                            "help: give an .npz or .csv of such examples")
@@ -343,7 +343,7 @@ def predict(spec: TrainSpec, model_fn, inputs: list, *, logdir: str | None = Non
     results: list = [None] * len(examples)
     graph = tf.Graph()
     with graph.as_default():
-        images = tf1.placeholder(tf.float32, [None] + list(data.raw_shape), name="images")
+        images = tf1.placeholder(tf.float32, [None] + list(data.serving_shape()), name="images")
         x = data.preprocess(images, training=False)
         net, end_points = call_model(model_fn, x, spec.model.params, is_training=False, data=data, model_name=name)
         outputs = serving_outputs(spec, net, end_points)

@@ -177,7 +177,7 @@ def _verify(folder: pathlib.Path, out: str) -> None:
 def _write(spec, model_fn, out_path: pathlib.Path, cands, name, data, raw_weights: bool = False) -> str:
     graph = tf.Graph()
     with graph.as_default():
-        raw = [None] + list(data.raw_shape)
+        raw = [None] + list(data.serving_shape())
         images = tf1.placeholder(tf.float32, raw, name="images")
         x = data.preprocess(images, training=False)
         net, end_points = call_model(model_fn, x, spec.model.params, is_training=False, data=data, model_name=name)

@@ -54,6 +54,21 @@ def check_program_trains(prog, collector: Collector) -> None:
             collector.extend(e)
             return INVALID
 
+    def defaults_params(model) -> dict:
+        """{parameter: default} of the defaults block the model `uses` (none for an inline rule)."""
+        block = prog.defaults.get(getattr(model.uses, "name", None)) if model.uses is not None else None
+        if block is None or isinstance(model.uses, A.DefaultsRule):
+            return {}
+        out = {}
+        for p in block.params:
+            out[p.name] = None
+            if p.default is not None:
+                try:
+                    out[p.name] = ev.eval(p.default, frame())
+                except SlimError:
+                    pass  # reported by the defaults checks
+        return out
+
     models = {}
     for name, node in prog.models.items():
         params = {}
@@ -64,7 +79,7 @@ def check_program_trains(prog, collector: Collector) -> None:
                     params[p.name] = ev.eval(p.default, frame())
                 except SlimError:
                     pass  # reported by the model checks
-        models[name] = ModelSig(name, params)
+        models[name] = ModelSig(name, params, defaults_params=defaults_params(node))
 
     src = pathlib.Path(prog.source_name)
     base_dir = src.parent if prog.source_name and not prog.source_name.startswith("<") else pathlib.Path(".")

@@ -43,8 +43,9 @@ class SettingDef:
 
 
 TRAIN_SETTINGS: dict[str, SettingDef] = {d.name: d for d in (
-    SettingDef("model", "which model of the file to train and its parameter values "
-               "(`is_training` is set by the trainer)", usage="model NAME [param=value ...]"),
+    SettingDef("model", "which model of the file to train and its parameter values, or values of the "
+               "defaults block it `uses` (weight_decay=...) (`is_training` is set by the trainer)",
+               usage="model NAME [param=value ...]"),
     SettingDef("data", "where the examples come from, how they are split and augmented",
                positional=(Arg("path", PATH, REQUIRED, "file, glob or folder; relative to the .slim file"),),
                keywords=data.COMMON, kinds=data.DATA_KINDS, usage='data KIND "PATH" [option=value ...]'),

@@ -46,6 +46,8 @@ class ModelSig:
     name: str
     params: dict
     end_points: tuple = ()
+    # Parameters of the defaults block the model `uses` (weight_decay, ...), settable on the `model` line.
+    defaults_params: dict = field(default_factory=dict)
 
 
 def setting(name: str, /, *args, **kwargs) -> Setting:
@@ -89,6 +91,7 @@ class LossSpec:
     span: Span = NO_SPAN
     on_span: Span = NO_SPAN
     labels_span: Span = NO_SPAN
+    labels_offset: int = 0  # subtracted from class-index labels
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from ..argtypes import (
     optional,
 )
 from .base import Arg, Kind, kinds
+from .preprocessing import PREPROCESS, RESIZE_SIDE
 
 COMMON = (
     Arg("shuffle", SHUFFLE, True, "shuffle the training examples each epoch (or the buffer size)"),
@@ -44,6 +45,8 @@ COMMON = (
     Arg("resize", optional(HW), None, "resize images to [height, width] (bilinear)"),
     Arg("crop", optional(HW), None, "random crop of [height, width] while training; centre crop in eval"),
     Arg("flip", BOOL, False, "random left-right flip while training"),
+    PREPROCESS,
+    RESIZE_SIDE,
     Arg("scale", optional(SCALE), None,
         "multiply pixels by a factor (1/255), or map 0..255 onto (lo, hi); "
         "default: decoded image files to [0, 1], arrays unchanged"),

@@ -34,6 +34,8 @@ COMMON = (
     Arg("weight", NONNEG_FLOAT, 1.0, "weight of this loss in the total loss"),
     Arg("name", optional(IDENTIFIER), None,
         "name in summaries and eval output (default: the kind, or the end point when several)"),
+    Arg("labels_offset", INT, 0, "subtracted from class-index labels (train_image_classifier's labels_offset: "
+        "1 for a dataset whose class 0 is `background` and a model without it)"),
 )
 
 _NO_COLLECTION = (("loss_collection", None),)
