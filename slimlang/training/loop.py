@@ -375,10 +375,22 @@ class _EventLog:
         threading.excepthook = self._hook
         tf.get_logger().addFilter(self)
         try:
-            self.writer = tf1.summary.FileWriter(str(self.logdir), graph=self.graph)
+            # The graph is written after the first step (add_graph): serializing it delays step 1
+            # (resnet_v1_50's training graph: 0.17-0.19 s CPU, 0.35-0.4 s wall).
+            self.writer = tf1.summary.FileWriter(str(self.logdir))
         except Exception as e:
             self._fail(e)
         return self
+
+    def add_graph(self):
+        """Write the graph given to the constructor, once (the loop calls this after step 1)."""
+        graph, self.graph = self.graph, None
+        if graph is None or self.writer is None:
+            return
+        try:
+            self.writer.add_graph(graph)
+        except Exception as e:
+            self._fail(e)
 
     def add_summary(self, summary, step):
         self.step = step
@@ -393,6 +405,8 @@ class _EventLog:
         import threading
 
         try:
+            if self.writer is not None:
+                self.add_graph()  # a run that ended before its first step still records its graph
             if self.writer is not None:
                 try:
                     self.writer.close()
@@ -481,6 +495,8 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
                 except OpError as e:
                     raise runtime_error(e, data, spec, step) from None
                 step += 1
+                if step == start + 1:
+                    writer.add_graph()
                 if step == warm_step:
                     t_warm = time.monotonic()
                 loss = float(out[0])
