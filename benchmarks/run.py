@@ -22,6 +22,14 @@ Rows (see issue 6):
     hand-written tf_slim loop (>= 1.0x) and Keras model.fit (>= 1.05x)
  5. input pipeline images/s (JPEG folder, TFRecord): slimlang.training.data
     vs hand-tuned tf.data                                       target >= 0.95x
+ 6. (issue 17) training resnet_v1_50, 64x64x3, batch 16, 10 classes, momentum,
+    each run a whole process, interleaved: `slimlang train` steps/s vs a
+    hand-written tf_slim loop (nets.resnet_v1 + create_train_op + a session
+    loop over the same tf.data pipeline, TensorFlow's gradients) and vs Keras 3
+    ResNet50(weights=None).fit (>= 1.5x each); time to first step (wall and
+    CPU, from process start) and peak RSS against the same two; cores used per
+    step (process CPU / wall over the timed steps); and `slimlang train
+    --tf-gradients`, to separate the gradients' share from the rest
 
 Rows 2-5 run in worker sub-processes (`run.py --worker ROW`) that print JSON,
 so TensorFlow's state of one row never leaks into another.
@@ -678,6 +686,204 @@ def row5(quick: bool) -> list:
     return rows
 
 
+# ------------------------------------------------------------------ row 6 ---
+
+ROW6_VARIANTS = ("slimlang", "slimlang-tf-gradients", "hand", "keras")
+
+
+def _row6_data(tmp: Path):
+    import numpy as np
+
+    rng = np.random.RandomState(0)
+    path = tmp / "rand64.npz"
+    if not path.exists():
+        np.savez(path, images=rng.rand(512, 64, 64, 3).astype(np.float32),
+                 labels=rng.randint(0, 10, 512).astype(np.int64))
+    return path
+
+
+def worker_row6(variant: str, warm: int, n: int, tmp: str, t_spawn: float) -> dict:
+    """One whole training process: time and CPU to the end of step 1 (from the parent's spawn),
+    steps/s and cores used over the n steps after `warm`, peak RSS."""
+    import resource
+
+    marks = {}
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    def mark(step):
+        # step = steps done so far; called right after each step
+        if step == 1:
+            marks["first_wall"], marks["first_cpu"] = time.time() - t_spawn, cpu()
+        if step == warm:
+            marks["t0"], marks["c0"] = time.perf_counter(), cpu()
+        if step == warm + n:
+            marks["t1"], marks["c1"] = time.perf_counter(), cpu()
+
+    tmp = Path(tmp)
+    data = _row6_data(tmp)
+    total = warm + n
+    if variant.startswith("slimlang"):
+        from slimlang.tfcompat import tf
+
+        # `slimlang train` itself (the CLI's main, in this process); its step callable is timed.
+        real = tf.compat.v1.Session.make_callable
+
+        def make_callable(self, fetches, *a, **kw):
+            fn = real(self, fetches, *a, **kw)
+            count = [0]
+
+            def timed(*args, **kwargs):
+                out = fn(*args, **kwargs)
+                count[0] += 1
+                mark(count[0])
+                return out
+            return timed
+
+        tf.compat.v1.Session.make_callable = make_callable
+        text = (ROOT / "examples" / "nets" / "resnet_v1.slim").read_text()
+        text = text.replace("model resnet_v1_50(inputs: [224, 224, 3]", "model resnet_v1_50(inputs: [64, 64, 3]")
+        text = _strip_train_sections(text) + (
+            f'\ntrain {{\n  model resnet_v1_50 num_classes=10\n  data npz "{data}" shuffle=true\n'
+            f'  loss softmax_cross_entropy\n  optimizer momentum lr=0.01\n  batch_size 16\n  steps {total}\n}}\n')
+        src = tmp / "resnet_bench.slim"
+        src.write_text(text)
+        logdir = Path(tempfile.mkdtemp(dir=tmp))
+        from slimlang.cli import main as slimlang_main
+
+        argv = ["train", str(src), "--logdir", str(logdir), "--no-progress"]
+        if variant == "slimlang-tf-gradients":
+            argv.append("--tf-gradients")
+        import contextlib
+        import io
+
+        with contextlib.redirect_stderr(io.StringIO()):
+            rc = slimlang_main(argv)
+        assert rc == 0, rc
+        shutil.rmtree(logdir, ignore_errors=True)
+    elif variant == "hand":
+        import numpy as np
+        from tf_slim.nets import resnet_v1
+
+        from slimlang.tfcompat import slim, tf
+
+        tf1 = tf.compat.v1
+        arrays = np.load(data)
+        x_all, y_all = arrays["images"], arrays["labels"]
+        with tf.Graph().as_default():
+            gs = tf1.train.get_or_create_global_step()
+            xp = tf1.placeholder(tf.float32, (None,) + x_all.shape[1:])
+            yp = tf1.placeholder(tf.int64, (None,))
+            ds = tf.data.Dataset.from_tensor_slices((xp, yp)).shuffle(len(x_all)).repeat()
+            ds = ds.batch(16, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+            it = tf1.data.make_initializable_iterator(ds)
+            images, labels = it.get_next()
+            with slim.arg_scope(resnet_v1.resnet_arg_scope()):
+                logits, _ = resnet_v1.resnet_v1_50(images, num_classes=10, is_training=True)
+            if logits.shape.rank == 4:  # this tf_slim leaves the 1x1 map when it pools globally
+                logits = tf.squeeze(logits, [1, 2])
+            tf1.losses.sparse_softmax_cross_entropy(labels, logits)
+            total_loss = tf1.losses.get_total_loss()
+            train_op = slim.learning.create_train_op(total_loss, tf1.train.MomentumOptimizer(0.01, 0.9),
+                                                     global_step=gs)
+            with tf1.Session() as sess:
+                sess.run(tf1.global_variables_initializer())
+                sess.run(it.initializer, {xp: x_all, yp: y_all})
+                for i in range(total):
+                    sess.run(train_op)
+                    mark(i + 1)
+    elif variant == "keras":
+        import numpy as np
+
+        from slimlang.tfcompat import tf  # noqa: F401  (the same TensorFlow set-up)
+        import keras
+
+        arrays = np.load(data)
+        x_all, y_all = arrays["images"], arrays["labels"]
+        m = keras.applications.ResNet50(weights=None, input_shape=x_all.shape[1:], classes=10,
+                                        classifier_activation=None)
+        m.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        ds = tf.data.Dataset.from_tensor_slices((x_all, y_all)).shuffle(len(x_all)).repeat()
+        ds = ds.batch(16, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+        class Timer(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                mark(batch + 1)
+
+        m.fit(ds, epochs=1, steps_per_epoch=total, verbose=0, callbacks=[Timer()])
+    else:
+        raise SystemExit(f"unknown variant {variant}")
+    wall, cpus = marks["t1"] - marks["t0"], marks["c1"] - marks["c0"]
+    return {"first_wall": marks["first_wall"], "first_cpu": marks["first_cpu"], "steps_per_sec": n / wall,
+            "cores": cpus / wall, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def row6(quick: bool) -> list:
+    warm, n, repeats = (WARMUP, 10, 1) if quick else (WARMUP, 50, 3)
+    variants = [v for v in ROW6_VARIANTS if v != "keras" or _importable("keras")]
+    keras3 = False
+    if "keras" in variants:
+        from importlib import metadata
+
+        keras3 = metadata.version("keras").split(".")[0] == "3"
+        if not keras3:
+            variants.remove("keras")
+    tmp = Path(tempfile.mkdtemp(prefix="slimbench-row6-"))
+    _row6_data(tmp)
+    res = {v: [] for v in variants}
+    loads = []
+    for i in range(repeats):
+        order = variants[i % len(variants):] + variants[:i % len(variants)]
+        for v in order:
+            loads.append(os.getloadavg()[0])
+            res[v].append(run_worker("6", [v, str(warm), str(n), str(tmp), repr(time.time())]))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    def med(v, key):
+        return median([r[key] for r in res[v]])
+
+    def paired(v, key, invert=False):
+        p = sorted((a[key] / b[key]) if not invert else (b[key] / a[key]) for a, b in zip(res["slimlang"], res[v]))
+        return median(p), p[0], p[-1]
+
+    load = f"load average (1 min) at the starts {min(loads):.1f}-{max(loads):.1f}"
+    rows = []
+    base_names = {"hand": "hand-written tf_slim loop", "keras": "Keras 3 ResNet50.fit",
+                  "slimlang-tf-gradients": "slimlang train --tf-gradients"}
+    for v in [x for x in variants if x != "slimlang"]:
+        r, lo, hi = paired(v, "steps_per_sec")
+        target = ">= 1.5x" if v != "slimlang-tf-gradients" else ""
+        rows.append(dict(row="6", what=f"training resnet_v1_50 64x64x3 b16, steps/s vs {base_names[v]}",
+                         slim=f"{med('slimlang', 'steps_per_sec'):.2f} steps/s",
+                         base=f"{med(v, 'steps_per_sec'):.2f} steps/s", ratio=r, target=target,
+                         status=("met" if r >= 1.5 else "MISSED") if target else "info",
+                         note=f"{n} steps after {warm}; median of {repeats} interleaved process pairs (range "
+                              f"{lo:.2f}-{hi:.2f}x); cores used per step {med('slimlang', 'cores'):.2f} vs "
+                              f"{med(v, 'cores'):.2f}; {load}"))
+    for v in [x for x in variants if x in ("hand", "keras")]:
+        for key, label, unit in (("first_wall", "time to first step (wall)", "s"),
+                                 ("first_cpu", "time to first step (CPU)", "s"),
+                                 ("maxrss_mb", "peak RSS", "MB")):
+            r, lo, hi = paired(v, key)
+            rows.append(dict(row="6", what=f"resnet_v1_50 training: {label} vs {base_names[v]}",
+                             slim=f"{med('slimlang', key):.2f} {unit}" if unit == "s" else
+                             f"{med('slimlang', key):.0f} {unit}",
+                             base=f"{med(v, key):.2f} {unit}" if unit == "s" else f"{med(v, key):.0f} {unit}",
+                             ratio=r, target="<= 1.0x" if key != "maxrss_mb" else "",
+                             status=("met" if r <= 1.0 else "MISSED") if key != "maxrss_mb" else "info",
+                             note=f"whole process, from spawn to the end of step 1; median of {repeats} pairs "
+                                  f"(range {lo:.2f}-{hi:.2f}x)" if key != "maxrss_mb" else
+                                  f"ru_maxrss of the training process; median of {repeats} pairs "
+                                  f"(range {lo:.2f}-{hi:.2f}x)"))
+    if not keras3:
+        rows.append(dict(row="6", what="vs Keras 3", slim="n/a", base="n/a", ratio=None, target=">= 1.5x",
+                         status="not available", note="keras 3 is not installed"))
+    return rows
+
+
 # ------------------------------------------------------------------ plumbing ---
 
 
@@ -702,6 +908,8 @@ def worker_main(row: str, args: list):
                           [k for k in args[4].split(",") if k])
     elif row == "5":
         out = worker_row5(int(args[0]), int(args[1]), int(args[2]))
+    elif row == "6":
+        out = worker_row6(args[0], int(args[1]), int(args[2]), args[3], float(args[4]))
     else:
         raise SystemExit(f"unknown row {row}")
     print("@@RESULT " + json.dumps(out), flush=True)
@@ -809,7 +1017,7 @@ def write_results(section: str, notes_marker="<!-- runs -->"):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="under 3 minutes: fewer repeats and sizes")
-    p.add_argument("--rows", default="1,2,3,4,5", help="which rows, e.g. 1,2")
+    p.add_argument("--rows", default="1,2,3,4,5,6", help="which rows, e.g. 1,2")
     p.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
     p.add_argument("--worker", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -820,7 +1028,7 @@ def main(argv=None):
     info = machine()
     t0 = time.perf_counter()
     rows = []
-    fns = {"1": row1, "2": row2, "3": row3, "4": row4, "5": row5}
+    fns = {"1": row1, "2": row2, "3": row3, "4": row4, "5": row5, "6": row6}
     for r in args.rows.split(","):
         r = r.strip()
         t1 = time.perf_counter()
@@ -838,7 +1046,7 @@ def main(argv=None):
     print(render_table(rows))
     print(f"\n{elapsed:.0f} s in all")
     cmd = "python benchmarks/run.py" + (" --quick" if args.quick else "") + \
-        (f" --rows {args.rows}" if args.rows != "1,2,3,4,5" else "")
+        (f" --rows {args.rows}" if args.rows != "1,2,3,4,5,6" else "")
     if not args.no_write:
         write_results(render_md(rows, info, cmd, started, elapsed, args.quick))
         print(f"wrote {HERE / 'RESULTS.md'}")
