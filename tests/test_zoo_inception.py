@@ -4,9 +4,9 @@ import pytest
 import zoo
 
 CASES = zoo.params(
-    zoo.case("inception_v4", slow=True, pending="inception_v4.slim not written yet"),
-    zoo.case("inception_v4-train", slow=True, lowerings=["load"], pending="inception_v4.slim not written yet"),
-    zoo.case("inception_v4_base", slow=True, lowerings=["emit"], pending="inception_v4.slim not written yet"),
+    zoo.case("inception_v4", slow=True),
+    zoo.case("inception_v4-train", slow=True, lowerings=["emit"]),
+    zoo.case("inception_v4_base", slow=True, lowerings=["emit"]),
     zoo.case("inception_resnet_v2", slow=True, pending="needs element-wise multiply (up * scale)"),
     zoo.case("inception_resnet_v2-train", slow=True, lowerings=["load"],
              pending="needs element-wise multiply (up * scale)"),
