@@ -99,6 +99,11 @@ class TrainEmitter:
         if d is None:
             raise _err("E515", "the train section has no `data` setting to emit", spec.span)
         o = d.options
+        if o.get("preprocess"):
+            raise _err("E519", f"`preprocess={o['preprocess']}` cannot be emitted yet: the training program "
+                       "writes the data line's resize/crop/flip/scale only", d.opt_span("preprocess"),
+                       ["help: train with `slimlang train`, or emit without preprocess= (TF-Slim's "
+                        "preprocessing_factory gives the same function in Python)"])
         fields = [loss.labels for loss in spec.losses if loss.labels is not None]
         path = f"os.path.join(data_dir, {py_str(self.data_path(spec))})"
         src = DATA_KINDS[d.kind].emit(d, path, fields,

@@ -23,6 +23,7 @@ from .argtypes import BadValue, is_num, show
 from .kinds import losses as loss_kinds
 from .kinds import optimizers
 from .kinds.base import Arg, Kind
+from .kinds.preprocessing import conflicts as preprocessing_conflicts
 from .registry import registered_losses
 from .settings import TRAIN_SETTINGS, SettingDef
 from .spec import (
@@ -466,6 +467,9 @@ def check_train_section(name: str | None, settings: list, models: dict, base_dir
         (ch, cw), (rh, rw) = data.options["crop"], data.options["resize"]
         if ch > rh or cw > rw:
             col.error("E310", f"crop {[ch, cw]} is larger than resize {[rh, rw]}", data.opt_span("crop"))
+    if data is not None:
+        for code, message, key in preprocessing_conflicts(data.options):
+            col.error(code, message, data.opt_span(key))
 
     if len(col.diagnostics) > before or model_ref is None:
         return None
