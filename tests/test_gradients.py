@@ -118,6 +118,8 @@ def test_the_rule_tables_choose_the_measured_formulations(onednn, monkeypatch):
     else:
         assert [gradients._choose_input(k, k, g, False) for k, g in ((1, g2), (3, g1), (3, g2))] == \
             ["1x1", "flipped", "strided"]
+        assert gradients._choose_filter(1, 1, g2, (2, 2), False) == "1x1"
+        assert gradients._choose_filter(1, 1, g2, (4, 4), False) is None
 
 
 def test_unsupported_geometry_falls_back_to_tensorflow(monkeypatch):
