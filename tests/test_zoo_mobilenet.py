@@ -1,23 +1,27 @@
-"""mobilenet_v1.slim and mobilenet_v2.slim against TF-Slim's model zoo (see tests/zoo.py)."""
+"""mobilenet_v1.slim and mobilenet_v2.slim against TF-Slim's model zoo (see tests/zoo.py).
+
+Each network is checked through both lowerings; its variants (other widths,
+training mode, the base) through one each, alternating, to keep CI time down.
+"""
 
 import pytest
 import zoo
 
 CASES = zoo.params(
-    zoo.case("mobilenet_v1"),
-    zoo.case("mobilenet_v1-train"),
-    zoo.case("mobilenet_v1-global_pool"),
-    zoo.case("mobilenet_v1-features"),
-    zoo.case("mobilenet_v1_075"),
-    zoo.case("mobilenet_v1_050"),
-    zoo.case("mobilenet_v1_025"),
-    zoo.case("mobilenet_v1_base"),
-    zoo.case("mobilenet_v1_base-Conv2d_7"),
-    zoo.case("mobilenet_v2", pending="mobilenet_v2.slim not written yet"),
-    zoo.case("mobilenet_v2-train", pending="mobilenet_v2.slim not written yet"),
-    zoo.case("mobilenet_v2_140", pending="mobilenet_v2.slim not written yet"),
-    zoo.case("mobilenet_v2_035", pending="mobilenet_v2.slim not written yet"),
-    zoo.case("mobilenet_v2_base", pending="mobilenet_v2.slim not written yet"),
+    zoo.case("mobilenet_v1", slow=True),
+    zoo.case("mobilenet_v1-train", lowerings=["emit"]),
+    zoo.case("mobilenet_v1-global_pool", lowerings=["load"]),
+    zoo.case("mobilenet_v1-features", lowerings=["emit"]),
+    zoo.case("mobilenet_v1_075", lowerings=["load"]),
+    zoo.case("mobilenet_v1_050", lowerings=["emit"]),
+    zoo.case("mobilenet_v1_025", lowerings=["load"]),
+    zoo.case("mobilenet_v1_base", lowerings=["emit"]),
+    zoo.case("mobilenet_v1_base-Conv2d_7", lowerings=["load"]),
+    zoo.case("mobilenet_v2", slow=True),
+    zoo.case("mobilenet_v2-train", slow=True, lowerings=["emit"]),
+    zoo.case("mobilenet_v2_140", slow=True, lowerings=["load"]),
+    zoo.case("mobilenet_v2_035", slow=True, lowerings=["emit"]),
+    zoo.case("mobilenet_v2_base", slow=True, lowerings=["load"]),
 )
 
 
