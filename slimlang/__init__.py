@@ -11,7 +11,8 @@ from .api import DefaultsValue, Model, SlimModule, load, loads
 from .diagnostics import SlimError
 
 __version__ = "0.1.0"
-__all__ = ["load", "loads", "SlimError", "SlimModule", "Model", "DefaultsValue", "register_loss", "__version__"]
+__all__ = ["load", "loads", "SlimError", "SlimModule", "Model", "DefaultsValue", "register_loss", "register_metric",
+           "load_plugin", "__version__"]
 
 
 def register_loss(name, fn):
@@ -19,3 +20,18 @@ def register_loss(name, fn):
     from .training import register_loss as _register
 
     return _register(name, fn)
+
+
+def register_metric(name, fn=None, *, tasks=("classification",)):
+    """Register a metric `slimlang eval` (and validation) reports for heads of `tasks`.
+    See `slimlang.training.registry.register_metric`."""
+    from .training.registry import register_metric as _register
+
+    return _register(name, fn, tasks=tasks)
+
+
+def load_plugin(path):
+    """Run a plugin file (it registers losses and metrics); once per process.  See `slimlang.plugins`."""
+    from .plugins import load_plugin as _load
+
+    return _load(path)

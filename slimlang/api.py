@@ -149,6 +149,8 @@ class SlimModule:
         self.models = {name: Model(program, node, gradients) for name, node in program.models.items()}
         self.defaults = {name: self._defaults_fn(node) for name, node in program.defaults.items()}
         self.train_specs = program.train_specs
+        # sections whose losses nobody registered (--plugin): name -> the SlimError using one raises
+        self.train_errors = dict(getattr(program, "train_errors", {}))
 
     def _defaults_fn(self, node: ast.DefaultsDef):
         program = self.program

@@ -211,7 +211,10 @@ def test_registered_loss_is_a_loss_kind_with_free_options():
         from slimlang.training import unregister_loss
 
         unregister_loss("focal_test")
-    assert "focal_test" in only(errors('data npz "d.npz"\nloss focal_test'), "E306").message
+    # unregistered: the section fails alone (the file loads), with the hint to pass --plugin
+    module = load('data npz "d.npz"\nloss focal_test')
+    assert module.train_specs == [] and "--plugin" in module.train_errors[None].render()
+    assert "focal_test" in only(module.train_errors[None].diagnostics, "E306").message
     with pytest.raises(ValueError):
         slimlang.register_loss("huber", focal)
     with pytest.raises(ValueError):

@@ -104,7 +104,10 @@ def _bind(s: Setting, d: SettingDef, col: Collector):
             if isinstance(kind_name, str):
                 col.error("E306", f"unknown {s.name} kind `{kind_name}`", kind_span,
                           _note(_suggest(kind_name, candidates),
-                                f"note: {s.name} kinds are " + ", ".join(sorted(set(candidates)))))
+                                f"note: {s.name} kinds are " + ", ".join(sorted(set(candidates))),
+                                "help: a loss written in Python is registered by a plugin: "
+                                "`slimlang train FILE --plugin my_losses.py` (docs/training.md, Plugins)"
+                                if s.name == "loss" else ""))
             else:
                 col.error("E305", f"`{s.name}` kind must be a name, got {show(kind_name)}", kind_span)
             return None

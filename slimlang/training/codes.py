@@ -41,6 +41,7 @@ ERROR_CODES: dict[str, str] = {
     "E343": "nothing says how long to train",
     "E344": "no checkpoint to evaluate or export",
     "E345": "custom loss failed",
+    "E346": "custom metric failed",
     "E350": "a file or folder cannot be written (permissions, read-only, a file in the path)",
     "E351": "the disk is full or a file is over the size limit; nothing was half-written",
     "E352": "the logdir is in use by another `slimlang train` (its pid is named)",
@@ -50,4 +51,5 @@ ERROR_CODES: dict[str, str] = {
     "E356": "build/graph -o names a folder, or the .slim file being read, not a new output file",
     "E357": "the exported SavedModel does not load back; nothing at --out was changed",
     "E360": "a `predict` input cannot be read or does not fit the model",
+    "E361": "a --plugin file cannot be loaded (not found, not Python, or it raised)",
 }

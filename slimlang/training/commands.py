@@ -19,6 +19,8 @@ def add_arguments(sub) -> None:
     def common(p, logdir_help):
         p.add_argument("file", metavar="FILE", help="the .slim file")
         p.add_argument("-s", "--section", metavar="NAME", help="which train section (default: the only one)")
+        p.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                       help="run this Python file first: it registers losses and metrics (repeatable)")
         p.add_argument("--model", metavar="M", help="which model (default: the train section's, or the only one)")
         p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
                        help="a model parameter value, e.g. --set num_classes=5 (repeatable)")
@@ -100,11 +102,16 @@ def resolve(args):
         if value is not None and not value.strip():
             # An empty path would silently mean the default logdir, or the current folder.
             raise UsageError(f"--{flag.replace('_', '-')} needs a path, got an empty one")
+    for plugin in getattr(args, "plugin", None) or []:
+        slimlang.load_plugin(plugin)  # before the check: its losses are names train sections use
     module = slimlang.load(args.file)
     specs = list(getattr(module, "train_specs", []) or [])
-    if not specs:
+    broken = dict(getattr(module, "train_errors", {}) or {})  # sections using losses nobody registered
+    if not specs and not broken:
         raise UsageError(f"{args.file} has no train section; add `train {{ ... }}` (see docs/training.md)")
-    names = [s.name for s in specs]
+    names = [s.name for s in specs] + list(broken)
+    if args.section in broken or (args.section is None and not specs and len(broken) == 1):
+        raise broken[args.section if args.section in broken else next(iter(broken))]
     if args.section is not None:
         chosen = [s for s in specs if s.name == args.section]
         if not chosen:
@@ -113,10 +120,10 @@ def resolve(args):
                              + (f" ({hint})" if hint else "")
                              + "; sections: " + ", ".join(n or "(unnamed)" for n in names))
         spec = chosen[0]
-    elif len(specs) == 1:
+    elif len(specs) == 1 and not broken:
         spec = specs[0]
     else:
-        raise UsageError(f"{args.file} has {len(specs)} train sections; pick one with --section: "
+        raise UsageError(f"{args.file} has {len(names)} train sections; pick one with --section: "
                          + ", ".join(n or "(unnamed)" for n in names))
     models = module.models
     model_name = args.model or spec.model.name

@@ -43,3 +43,21 @@ def mean_squared_error(head):
 
 def mean_absolute_error(head):
     return tf.reduce_sum(tf.reduce_mean(tf.abs(_difference(head)), 1))
+
+
+def custom(metric, head):
+    """A registered metric's per-batch sum: fn's per-example values summed (a scalar is a batch mean)."""
+    from ..diagnostics import SlimError
+
+    try:
+        value = tf.convert_to_tensor(metric.fn(head.predictions, head.labels))
+    except SlimError:
+        raise
+    except Exception as e:  # noqa: BLE001 (a user's function: any error is theirs to see, located at the loss)
+        raise SlimError.single("E346", f"metric `{metric.name}` failed: {type(e).__name__}: {e}", head.spec.span,
+                               ["note: it is called as fn(predictions, labels) for this loss's head"]) from None
+    value = tf.cast(value, tf.float32)
+    n = tf.cast(tf.shape(head.predictions)[0], tf.float32)
+    if value.shape.rank == 0:
+        return value * n
+    return tf.reduce_sum(tf.reduce_mean(tf.reshape(value, [tf.shape(head.predictions)[0], -1]), 1))

@@ -45,3 +45,8 @@ def unregister_loss(name: str) -> None:
 
 def registered_losses() -> dict[str, Callable]:
     return dict(_LOSSES)
+
+
+
+# Metrics registered from Python live beside the metric table (kinds/metrics.py).
+from .kinds.metrics import register_metric, registered_metrics, unregister_metric  # noqa: F401

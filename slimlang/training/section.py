@@ -84,6 +84,7 @@ def check_program_trains(prog, collector: Collector) -> None:
     src = pathlib.Path(prog.source_name)
     base_dir = src.parent if prog.source_name and not prog.source_name.startswith("<") else pathlib.Path(".")
     specs = []
+    unusable = {}  # section name -> SlimError of losses nobody registered
     for t in prog.trains:
         settings = []
         for sn in t.settings:
@@ -103,7 +104,19 @@ def check_program_trains(prog, collector: Collector) -> None:
                 kw_spans[kw.name] = kw.span
             settings.append(Setting(sn.name, args, kwargs, sn.span, sn.name_span,
                                     tuple(a.span for a in arg_nodes), kw_spans))
-        spec = check_train_section(t.name, settings, models, base_dir, collector, t.span)
+        own = Collector()
+        spec = check_train_section(t.name, settings, models, base_dir, own, t.span)
+        if own.diagnostics and all(_unregistered_loss(d) for d in own.diagnostics):
+            # A loss registered from Python (--plugin) fails only the section that
+            # uses it: the models and the other sections stay usable.
+            unusable[t.name] = SlimError(own.diagnostics)
+            continue
+        collector.diagnostics.extend(own.diagnostics)
         if spec is not None:
             specs.append(spec)
     prog.train_specs = specs
+    prog.train_errors = unusable
+
+
+def _unregistered_loss(d) -> bool:
+    return d.code == "E306" and d.message.startswith("unknown loss kind")
