@@ -12,11 +12,17 @@ from .spec import TrainSpec
 
 
 def build_inputs(data: Data, split: str, batch_size: int, *, training: bool, repeat: bool,
-                 drop_remainder: bool = True, shuffle_offset: int = 0):
-    """(iterator, images, labels, feed) in the current graph; data ops pinned to the CPU."""
+                 drop_remainder: bool = True, shuffle_offset: int = 0, shard: tuple | None = None):
+    """(iterator, images, labels, feed) in the current graph; data ops pinned to the CPU.
+
+    `shard=(n, i)`: this replica's batches of n replicas (every n-th batch from
+    the i-th), so that n workers with the same shuffle seed read one epoch
+    between them."""
     with tf.device("/cpu:0"), tf1.name_scope("data"):
         ds, feed = data.dataset(split, batch_size, training=training, repeat=repeat, drop_remainder=drop_remainder,
                                 shuffle_offset=shuffle_offset)
+        if shard is not None and shard[0] > 1:
+            ds = ds.shard(*shard)
         it = tf1.data.make_initializable_iterator(ds)
         images, labels = it.get_next()
     return it, images, labels, feed

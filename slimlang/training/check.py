@@ -486,7 +486,7 @@ def check_train_section(name: str | None, settings: list, models: dict, base_dir
         save_interval_secs=one("save_interval_secs", None if "save_interval_steps" in bound else 600),
         save_interval_steps=one("save_interval_steps"),
         keep_checkpoints=one("keep_checkpoints", 5), logdir=one("logdir"), init_from=init,
-        trainable=trainable, seed=one("seed"), validate_every=validate_every, validate_batches=validate_batches,
+        trainable=trainable, seed=one("seed"), clones=one("clones", 1), validate_every=validate_every, validate_batches=validate_batches,
         keep_best=keep_best, early_stop=early_stop, moving_average_decay=moving_average, histograms=histograms,
         sparsity=sparsity, until_stopped=until_stopped, base_dir=str(base_dir), span=span, spans=spans,
     )

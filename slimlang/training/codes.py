@@ -50,6 +50,11 @@ ERROR_CODES: dict[str, str] = {
     "E355": "a path that must be a folder (logdir, --out) is a file or lies under one",
     "E356": "build/graph -o names a folder, or the .slim file being read, not a new output file",
     "E357": "the exported SavedModel does not load back; nothing at --out was changed",
+    "E371": "a cluster peer (ps, chief) did not come up or initialise within --peer-timeout",
+    "E372": "a cluster task cannot listen on its TF_CONFIG address (the port is in use)",
+    "E373": "a cluster task lost a peer while training (a ps stopped or cannot be reached)",
+    "E374": "a task of --local-cluster failed; every other task was stopped",
+    "E375": "more clones than the machine has GPUs",
     "E360": "a `predict` input cannot be read or does not fit the model",
     "E361": "a --plugin file cannot be loaded (not found, not Python, or it raised)",
 }

@@ -42,6 +42,9 @@ def add_arguments(sub) -> None:
     p.add_argument("--tf-gradients", action="store_true",
                    help="TensorFlow's own convolution gradients instead of slimlang's faster formulations "
                         "(docs/training.md, \"Gradients\")")
+    from .cluster import add_eval_arguments, add_train_arguments
+
+    add_train_arguments(p)
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("eval", help="evaluate a checkpoint on the held-out data",
@@ -51,6 +54,7 @@ def add_arguments(sub) -> None:
     p.add_argument("--checkpoint", metavar="PATH", help="evaluate this checkpoint instead")
     which_weights(p)
     p.add_argument("--batch-size", type=positive_int, metavar="N")
+    add_eval_arguments(p)
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("export", help="write a SavedModel for serving",
@@ -185,15 +189,23 @@ def cmd_train(args) -> int:
 
         # through the environment, so replica processes this command starts make the same choice
         os.environ[gradients.ENV] = "tensorflow"
+    from . import cluster
     from .loop import train
 
+    if args.local_cluster:
+        return cluster.run_local_cluster(args, spec, logdir)
     progress = False if args.no_progress else None
-    result = train(spec, model_fn, logdir=logdir, plan=args.plan, model_name=name, progress=progress)
+    result = train(spec, model_fn, logdir=logdir, plan=args.plan, model_name=name, progress=progress,
+                   deploy=cluster.deploy_of(args, spec))
     return 130 if result.interrupted else 0
 
 
 def cmd_eval(args) -> int:
     spec, model_fn, name, logdir = resolve(args)
+    if args.watch:
+        from .cluster import eval_watch
+
+        return eval_watch(args, spec, model_fn, name, logdir)
     from .evaluation import evaluate
 
     result = evaluate(spec, model_fn, logdir=None if args.checkpoint else logdir, checkpoint=args.checkpoint,

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..diagnostics import SlimError
-from . import checkpoints
+from . import checkpoints, distributed
 from ._tf import OpError, session_config, tf, tf1
 from .build import build_inputs, need_data, runtime_error
 from .callbacks import DuringTraining
@@ -115,7 +115,7 @@ def _main_thread() -> bool:
 
 def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None, plan: bool = False,
           stream=None, progress: bool | None = None, model_name: str | None = None,
-          data: Data | None = None) -> TrainResult:
+          data: Data | None = None, deploy: distributed.Deploy | None = None) -> TrainResult:
     """Train `model_fn` as `spec` says, into `logdir` (default: the spec's).
 
     Resumes from the logdir's latest readable checkpoint; otherwise starts
@@ -131,6 +131,12 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
                                spec.span)
     logdir = pathlib.Path(ld).expanduser()
     checkpoints.check_logdir(logdir, spec.span_of("logdir"))
+    if deploy is None:
+        deploy = distributed.deploy_for(spec)
+    if deploy.role is not None and not deploy.role.is_trainer:
+        from .cluster import run_other_role
+
+        return run_other_role(deploy, spec, model_fn, logdir, stream, model_name, TrainResult)
     name = model_name or spec.model.name
     if data is None:
         data = open_data(need_data(spec))
@@ -139,24 +145,30 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
     n_train = data.n_train
     if spec.steps is None and spec.epochs is not None and n_train is None:
         n_train, _ = count_records(data)
-    total = steps_for(spec, n_train)
+    total = steps_for(distributed.per_update(spec, deploy), n_train)
     cands = checkpoints.candidates(logdir) if logdir.is_dir() else []
 
     graph = tf.Graph()
-    with graph.as_default():
+    with graph.as_default(), deploy.scope():
         if spec.seed is not None:
             tf1.set_random_seed(spec.seed)
         global_step = tf1.train.get_or_create_global_step()
         offset = checkpoints.checkpoint_step(cands[0]) or 0 if cands else 0
-        it, images, labels, feed = build_inputs(data, "train", spec.batch_size, training=True, repeat=True,
-                                                shuffle_offset=offset)
-        net, end_points = call_model(model_fn, images, spec.model.params, is_training=True, data=data,
-                                     model_name=name)
-        model_vars = [v for v in tf1.global_variables() if v is not global_step]
+        it, images, labels, feed = build_inputs(data, "train", spec.batch_size * deploy.clones, training=True,
+                                                repeat=True, shuffle_offset=offset, shard=deploy.shard)
+
+        def one_clone(images, labels):
+            net, end_points = call_model(model_fn, images, spec.model.params, is_training=True, data=data,
+                                         model_name=name)
+            return net, end_points, build_losses(spec.losses, net, end_points, labels, data)
+
+        # One clone (the usual case) builds exactly what a plain model and loss would.
+        built = distributed.build_clones(deploy, images, labels, one_clone, regularization=spec.regularization,
+                                         global_step=global_step)
+        end_points, heads, model_vars = built.end_points, built.heads, built.model_vars
         if not model_vars:
             raise SlimError.single("E325", f"model `{name}` has no variables to train", data.spec.span)
-        heads = build_losses(spec.losses, net, end_points, labels, data)
-        total_loss = tf1.losses.get_total_loss(add_regularization_losses=spec.regularization)
+        total_loss = built.total_loss
         fp = checkpoints.fingerprint(name, model_vars)
 
         init_plan = None
@@ -198,6 +210,14 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
         saver = tf1.train.Saver(max_to_keep=spec.keep_checkpoints, save_relative_paths=True, pad_step_number=False)
         init_op = tf1.group(tf1.global_variables_initializer(), tf1.local_variables_initializer())
 
+    if deploy.distributed:
+        # This module's helpers are passed, not imported there (no import cycle).
+        return distributed.train_replica(
+            deploy, graph, sys.modules[__name__], spec=spec, data=data, logdir=logdir, model_vars=model_vars, fp=fp, init_plan=init_plan,
+            init_saver=init_saver if init_plan is not None else None, init_op=init_op, global_step=global_step,
+            it=it, feed=feed, saver=saver, train_op=train_op, summaries=(summary_tags, scalars), lr=lr,
+            total=total, stream=stream, model_name=name)
+
     from .. import fsutil
 
     ld_span = spec.span_of("logdir")
@@ -229,7 +249,7 @@ def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_s
              during) -> TrainResult:
     notes: list = []
     resumed = None
-    sess = tf1.Session(graph=graph, config=session_config())
+    sess = tf1.Session(graph=graph, config=distributed.session_config_for(graph, session_config()))
     try:
         sess.run(init_op)
         if cands:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from ..diagnostics import SlimError
-from . import helpers
+from . import distributed, helpers
 from ._tf import slim, tf, tf1
 from .kinds.optimizers import OPTIMIZERS
 from .kinds.schedules import VALIDATION_DRIVEN, rate_call
@@ -83,9 +83,14 @@ def make_train_op(spec: TrainSpec, total_loss, global_step, total_steps: int | N
         else:
             opt = helpers.clip_by_global_norm(opt, spec.clip_gradients)
     train_vars = variables_to_train(spec)
-    train_op = slim.learning.create_train_op(total_loss, opt, global_step=global_step,
-                                             variables_to_train=train_vars, clip_gradient_norm=clip,
-                                             check_numerics=True)
+    # Clones and replicas (distributed.py): SyncReplicasOptimizer around the optimizer, only the
+    # first clone's update ops, each clone's gradients computed on its own device.
+    deploy = distributed.current(total_loss.graph)
+    train_op = slim.learning.create_train_op(total_loss, distributed.wrap_optimizer(deploy, opt),
+                                             global_step=global_step, variables_to_train=train_vars,
+                                             clip_gradient_norm=clip, check_numerics=True,
+                                             update_ops=deploy.update_ops if deploy else None,
+                                             colocate_gradients_with_ops=bool(deploy and deploy.clones > 1))
     return train_op, lr, train_vars
 
 

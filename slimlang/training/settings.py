@@ -96,6 +96,9 @@ TRAIN_SETTINGS: dict[str, SettingDef] = {d.name: d for d in (
                variadic=Arg("scopes", STR_LIST, REQUIRED), usage='trainable "SCOPE" ...'),
     SettingDef("seed", "graph-level random seed (weight initialisation, dropout)",
                positional=(Arg("n", INT, REQUIRED),), usage="seed N"),
+    SettingDef("clones", "copies of the model trained together on this machine's devices (GPUs, else the CPU), "
+               "as model_deploy's num_clones: batch_size is per clone (docs/distributed.md)",
+               positional=(Arg("n", POS_INT, REQUIRED),), usage="clones N"),
     SettingDef("validate", "evaluate the held-out split every N steps while training: metrics in the progress "
                "line, in TensorBoard (eval/...) and for keep_best, early_stop and the plateau schedule",
                keywords=(Arg("every", POS_INT, REQUIRED, "steps between validations (and one at the end)"),

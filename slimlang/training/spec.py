@@ -175,6 +175,7 @@ class TrainSpec:
     init_from: InitSpec | None = None
     trainable: tuple | None = None
     seed: int | None = None
+    clones: int = 1
     # During training (docs/training.md, "During training"): validation every N steps,
     # the best checkpoint, early stopping, moving averages of the weights, summaries.
     validate_every: int | None = None
