@@ -16,11 +16,17 @@ emitter reads that record, so both lowerings build the same thing.  Where a
 statement was never elaborated (a model without a declared input shape, a
 branch not taken) the emitter judges from the program text with the same
 rule (`static_is_list`).
+
+Arguments are bound here too (`arguments`): positional ones to parameter
+names in order, then keyword ones by name.  The evaluator binds values, the
+emitter binds the expressions it prints; both get the same errors (E203,
+E204) from the same code.
 """
 
 from __future__ import annotations
 
 from . import ast
+from .diagnostics import SlimError
 
 SINGLE, REPEAT, STACK = "single", "repeat", "stack"
 
@@ -79,3 +85,33 @@ def list_bound_names(params, body) -> set:
                 names.add(s.name)
                 grew = True
     return names
+
+
+def keyword(kind, name: str) -> str:
+    """The table's name for a keyword argument: `activation_fn=` (TF-Slim's spelling) is `activation`."""
+    p = kind.param(name) if kind is not None else None
+    return p.name if p is not None else name
+
+
+def arguments(what: str, names, pos, kwargs: dict, span, kw_spans) -> dict:
+    """{parameter name: argument} for a call of `what` (its parameters `names`, in order) with the
+    positional arguments `pos` and the keyword arguments `kwargs` (table names, see `keyword`).
+
+    Positional arguments come first in the result, in order, then keyword ones."""
+    if len(pos) > len(names):
+        if not names:
+            raise SlimError.single("E203", f"{what} takes no arguments, got {len(pos)}", span)
+        raise SlimError.single("E203", f"{what} takes at most {len(names)} positional arguments "
+                               f"({', '.join(names)}), got {len(pos)}", span)
+    bound = dict(zip(names, pos))
+    for k, v in kwargs.items():
+        if k in bound:
+            raise SlimError.single("E204", f"{what} got `{k}` twice (positionally and by name)",
+                                   kw_spans.get(k, span))
+        bound[k] = v
+    return bound
+
+
+def describe(kind, block) -> str:
+    """How errors name the callee of a layer statement."""
+    return f"block `{block.name}`" if block is not None else f"`{kind.name}`"

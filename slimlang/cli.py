@@ -19,8 +19,9 @@ import sys
 
 from .diagnostics import SlimError, UsageError, did_you_mean
 
-# (module, description) for each group of sub-commands; imported lazily so a
-# sub-command costs nothing until it runs.
+# The module of each stage's sub-commands (front end, training, tools); each
+# registers its parsers through `add_arguments` and imports its heavy
+# dependencies only inside the handlers.
 COMMAND_MODULES = [
     "slimlang.commands",
     "slimlang.training.commands",
@@ -29,6 +30,17 @@ COMMAND_MODULES = [
 
 VERBOSE_HELP = ("show everything TensorFlow prints (start-up notices, deprecation warnings); "
                 "the same as SLIMLANG_VERBOSE=1")
+
+
+def model_arguments(p, *, model_help="which model (default: the only one, or the last one in the file)",
+                    input_shape=True) -> None:
+    """--model, --input-shape and --set, the same on every sub-command that picks and configures a model."""
+    p.add_argument("--model", metavar="M", help=model_help)
+    if input_shape:
+        p.add_argument("--input-shape", metavar="SHAPE",
+                       help="input shape with batch, e.g. 1,224,224,3 (default: the model's declared input)")
+    p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
+                   help="a model parameter value, e.g. --set num_classes=10 (repeatable)")
 
 
 def positive_int(text: str) -> int:

@@ -7,6 +7,7 @@ import os
 import sys
 
 from .checker import check_file
+from .cli import model_arguments
 from .diagnostics import SlimError, did_you_mean
 from .layers import fmt_shape
 
@@ -22,10 +23,7 @@ def add_arguments(sub):
                        description="Print one row per layer (scope name, kind, output shape, parameters) "
                                    "and the totals, like Keras's model.summary().")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--model", help="which model (default: the only one, or the last one in the file)")
-    p.add_argument("--input-shape", help="input shape with batch, e.g. 1,224,224,3 (default: the model's declared input)")
-    p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
-                   help="a model parameter value, e.g. --set num_classes=10 (repeatable)")
+    model_arguments(p)
     p.set_defaults(handler=cmd_summary)
 
     p = sub.add_parser("build", help="compile a .slim file: --emit py | summary | pbtxt",
@@ -34,9 +32,7 @@ def add_arguments(sub):
     p.add_argument("file", metavar="FILE")
     p.add_argument("--emit", choices=["py", "summary", "pbtxt"], default="py")
     p.add_argument("-o", "--output", metavar="OUT", help="write here instead of standard output")
-    p.add_argument("--model", help="the model for summary / pbtxt")
-    p.add_argument("--input-shape", help="input shape with batch for summary / pbtxt")
-    p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE")
+    model_arguments(p, model_help="the model for summary / pbtxt (default: the only one, or the last one)")
     p.add_argument("--train", action="store_true", help="with --emit py: also emit the training program")
     p.set_defaults(handler=cmd_build)
 

@@ -50,7 +50,7 @@ from .values import BUILTINS, STRING_CONSTANTS, py_literal
 # Names the generated code defines or uses itself; .slim names never take them.
 RESERVED = frozenset({
     "tf", "slim", "math", "net", "end_points", "end_points_collection", "sc", "arg_sc", "scope",
-    "outputs_collections", "end_point", "final_endpoint_value", "list", "ValueError",
+    "outputs_collections", "end_point", "final_endpoint_value", "list", "ValueError", "collect_normalizers",
 })
 _AMBIGUOUS = frozenset({"l", "I", "O"})  # pycodestyle E741
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -107,9 +107,26 @@ class _Facts:
             self.direct_collect[name] = any(isinstance(s, ast.Collect) for s in stmts)
             self.calls[name] = {s.kind for s in stmts if isinstance(s, ast.Layer) and s.kind in prog.blocks}
         self.collected_blocks = set()
+        collected_normalizers = set()
         for s in (s for b in list(prog.blocks.values()) + list(prog.models.values()) for s in _walk(b.body)):
             if isinstance(s, ast.Collect):
                 self.collected_blocks |= {k for k in s.kinds if k in prog.blocks and not prog.blocks[k].inline}
+                collected_normalizers |= {k for k in s.kinds if _can_normalize(k)}
+        # A `collect batch_norm` reaches the batch_norm statements of the blocks it calls, as the graph
+        # lowering does; those are collected at the statement (see Emitter.body), so each function that
+        # holds such statements, itself or through the blocks it calls, learns the kinds its caller
+        # collects from a `collect_normalizers` parameter.
+        self.direct_norms = {
+            name: {s.kind for s in _walk(b.body) if isinstance(s, ast.Layer) and s.kind in collected_normalizers}
+            for name, b in list(prog.blocks.items()) + list(prog.models.items())}
+        # A block stacked or repeated inside another block cannot stop at `until` (E509); that only
+        # matters when some model has an `until`.
+        self.any_until = any(m.until is not None for m in prog.models.values())
+
+    @functools.lru_cache(maxsize=None)
+    def normalizers(self, name) -> frozenset:
+        """Normalizer kinds that may be collected at statements of `name` or of the blocks it calls."""
+        return frozenset(self.direct_norms[name]).union(*(self.normalizers(c) for c in self.calls[name]))
 
     @functools.lru_cache(maxsize=None)
     def endpoints(self, name) -> bool:
@@ -117,7 +134,8 @@ class _Facts:
 
     @functools.lru_cache(maxsize=None)
     def collects(self, name) -> bool:
-        return self.direct_collect[name] or any(self.collects(c) for c in self.calls[name])
+        return (self.direct_collect[name] or bool(self.normalizers(name))
+                or any(self.collects(c) for c in self.calls[name]))
 
 
 def _defaults_touched(prog) -> set:
@@ -644,41 +662,45 @@ class Emitter:
             fname = kind.fn
             kw_name = lambda n: kind.param(n).py_name  # noqa: E731
         stack = self.form(s, kind, block, fn) == bind.STACK
-        pos, kws = [], {}
-        if not stack:
-            if len(s.args) > len(names):
-                raise _err("E203", f"`{s.kind}` takes at most {len(names)} positional arguments, got {len(s.args)}",
-                           s.span)
-            positional_ok = True
-            for j, a in enumerate(s.args):
-                n = names[j]
-                src = self.expr(a, fn, fr, arg=True)
-                if (positional_ok and j < len(py_positional) and py_positional[j] == n
-                        and (s.kind, n) not in self.touched):
+        what = bind.describe(kind, block)
+        given = {bind.keyword(kind, kw.name): kw.value for kw in s.kwargs}
+        kw_spans = {bind.keyword(kind, kw.name): kw.span for kw in s.kwargs}
+        if stack and isinstance(s.args[0], ast.ListExpr):
+            for item in s.args[0].items:  # each item is one call's positional arguments
+                item_args = item.items if isinstance(item, (ast.ListExpr, ast.TupleExpr)) else (item,)
+                bind.arguments(what, names, item_args, given, s.span, kw_spans)
+        bound = bind.arguments(what, names, () if stack else s.args, given, s.span, kw_spans)
+
+        def spelled(bound, n_positional):
+            """Positionally while the arguments follow the function's own positional parameters and no
+            `defaults` set them (arg_scope passes those by keyword), then by keyword."""
+            pos, kws = [], {}
+            for j, (n, e) in enumerate(bound.items()):
+                src = self.expr(e, fn, fr, arg=True)
+                if not kws and j < n_positional and self.positional_ok(s.kind, n, j, py_positional):
                     pos.append(src)
                 else:
-                    positional_ok = False
                     kws[kw_name(n)] = src
-        for kw in s.kwargs:
-            n = kind.param(kw.name).name if kind is not None else kw.name
-            key = kw_name(n)
-            if key in kws and any(names[j] == n for j in range(len(s.args))):
-                raise _err("E204", f"`{s.kind}` got `{kw.name}` twice (positionally and by name)", kw.span)
-            if not stack and any(names[j] == n for j in range(len(s.args))):
-                raise _err("E204", f"`{s.kind}` got `{kw.name}` twice (positionally and by name)", kw.span)
-            kws.pop(key, None)
-            kws[key] = self.expr(kw.value, fn, fr, arg=True)
+            return pos, kws
+
+        pos, kws = spelled(bound, 0 if stack else len(s.args))
         if kind is not None and kind.name in fr.collected and _can_normalize(kind.name):
             kws["outputs_collections"] = "end_points_collection"
+        elif kind is not None and fn.kind != "model" and kind.name in self.facts.normalizers(fn.node.name):
+            kws["outputs_collections"] = f"end_points_collection if {py_str(kind.name)} in collect_normalizers else None"
         if kind is not None and not stack:
-            given = {names[j] for j in range(len(s.args))} | {kind.param(kw.name).name for kw in s.kwargs}
             for p in kind.params:
-                if p.always and p.name not in given:  # the TF function has no default for it
+                if p.always and p.name not in bound:  # the TF function has no default for it
                     kws[kw_name(p.name)] = py_literal(p.default)
         sinks = []
         if block is not None:
             if self.facts.collects(block.name):
                 sinks.append("end_points_collection=end_points_collection")
+            if self.facts.normalizers(block.name):
+                here = sorted(k for k in fr.collected if _can_normalize(k))
+                inherited = [] if fn.kind == "model" or not self.facts.normalizers(fn.node.name) else ["collect_normalizers"]
+                mine = f"({', '.join(py_str(k) for k in here)},)" if here else ""
+                sinks.append("collect_normalizers=" + (" + ".join(inherited + [mine] if mine else inherited) or "()"))
             if self.facts.endpoints(block.name):
                 sinks.append("end_points=end_points")
                 if fn.until is not None:
@@ -688,13 +710,36 @@ class Emitter:
         lines = []
         unused = target is not None and not s.endpoint and target not in {fn.names.get(n) for n in fn.read_names}
         if stack or s.repeat:
-            if block is not None and fn.until is not None and self.facts.endpoints(block.name):
+            if (block is not None and fn.until is not None and self.facts.endpoints(block.name)
+                    and self.facts.any_until):
                 raise _err("E509", "a repeated or stacked block that records end points cannot stop at the "
                            "model's `until` end point in Python; write the calls out", s.span)
             if stack and not isinstance(s.args[0], ast.ListExpr):
                 # a list value (`let sizes = [32, 64]` ... `fc sizes`): slim.stack takes it as it is
                 args = [inp, fname, self.expr(s.args[0], fn, fr, arg=True)] + kw_src
                 call = f"slim.stack({', '.join(args)}"
+            elif stack and self.stack_must_unroll(s, names, py_positional):
+                # slim.stack passes each item positionally, which would give an argument twice where
+                # `defaults` (arg_scope) also set it: the layers are written out under the scope
+                # slim.stack opens, with the names it gives them.
+                body = []
+                for i, item in enumerate(s.args[0].items, 1):
+                    item_args = item.items if isinstance(item, (ast.ListExpr, ast.TupleExpr)) else (item,)
+                    ipos, ikws = spelled(bind.arguments(what, names, item_args, given, s.span, kw_spans),
+                                         len(item_args))
+                    if scope is None:
+                        iscope = py_str(f"{block.name if block else kind.repeat_name}_{i}")
+                    elif isinstance(s.as_name, ast.ScopePath):
+                        iscope = py_str(f"{s.as_name.path}_{i}")
+                    else:
+                        iscope = f"{scope} + {py_str(f'_{i}')}"
+                    extra = [f"{k}={v}" for k, v in kws.items() if k not in ikws] + sinks
+                    body.append(Stmt(f"{out_var} = {fname}({', '.join([out_var] + ipos + [f'{k}={v}' for k, v in ikws.items()] + extra + [f'scope={iscope}'])})"))
+                if out_var != inp:
+                    lines.append(Stmt(f"{out_var} = {inp}"))
+                lines.append(Stmt(f"with tf.compat.v1.variable_scope({scope if scope is not None else 'None'}, "
+                                  f"'Stack', [{out_var}])", body, f"{self.file}:{s.span.line}"))
+                return self.after_call(s, fn, fr, target, out_var, scope, block, lines)
             elif stack:
                 items = []
                 for item in s.args[0].items:
@@ -725,6 +770,25 @@ class Emitter:
             call = f"{fname}({', '.join(first + pos + kw_src + tail)})"
         # A named tensor nothing reads is still built (as the evaluator does), without a dead variable.
         lines.append(Stmt(call if unused else f"{out_var} = {call}", None, f"{self.file}:{s.span.line}"))
+        return self.after_call(s, fn, fr, target, out_var, scope, block, lines)
+
+    def positional_ok(self, kind_name: str, name: str, j: int, py_positional) -> bool:
+        """Whether the argument for parameter `name`, j-th in a call, can be passed positionally."""
+        return j < len(py_positional) and py_positional[j] == name and (kind_name, name) not in self.touched
+
+    def stack_must_unroll(self, s: ast.Layer, names, py_positional) -> bool:
+        """A stack of literal items one of which would pass an argument positionally that slim.stack's
+        call cannot take that way (a `defaults` rule sets it, or the function takes it by keyword only)."""
+        for item in s.args[0].items:
+            item_args = item.items if isinstance(item, (ast.ListExpr, ast.TupleExpr)) else (item,)
+            if any(not self.positional_ok(s.kind, names[j], j, py_positional)
+                   for j in range(min(len(item_args), len(names)))):
+                return True
+        return False
+
+    def after_call(self, s: ast.Layer, fn: _Fn, fr: _Frame, target, out_var: str, scope, block, lines) -> list:
+        """What follows a layer statement's call: an early return at `until`, the new current tensor,
+        its end point."""
         if block is not None and fn.until is not None and self.facts.endpoints(block.name):
             stop = self.returns(fn, out_var) if fn.kind == "model" else [Stmt(f"return {out_var}")]
             lines.append(Stmt(f"if {fn.until} in end_points", stop))
@@ -757,6 +821,8 @@ class Emitter:
             params.append("outputs_collections=None")
         if fn.collection:
             params.append("end_points_collection=None")
+        if self.facts.normalizers(b.name):
+            params.append("collect_normalizers=()")
         if fn.end_points:
             params += ["end_points=None", "final_endpoint=None"]
         fr = _Frame("inputs", "net")

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from . import ast, bind, limits
 from .diagnostics import SlimError, Span, did_you_mean
 from .layers import ENUMS, LAYERS, REQUIRED, LayerKind, ShapeError, canonical_arg, fmt_shape
-from .values import BUILTINS, STRING_CONSTANTS, Op, make_op
+from .values import BUILTINS, STRING_CONSTANTS, Op, make_op, show
 
 
 class _Stop(Exception):
@@ -52,6 +52,8 @@ class Tensor:
 
     obj: object
 
+    shown = "a tensor"  # how values.show prints it
+
 
 @dataclass(frozen=True, slots=True)
 class Function:
@@ -59,6 +61,10 @@ class Function:
 
     node: ast.LetFunction
     env: dict = field(compare=False)
+
+    @property
+    def shown(self) -> str:
+        return f"function `{self.node.name}`"
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,14 +345,14 @@ class Evaluator:
             if t is For:
                 seq = self.eval(stmt.iter, frame)
                 if not isinstance(seq, (list, tuple)):
-                    raise SlimError.single("E220", f"`for` needs a list, got {type_name(seq)}", stmt.iter.span)
+                    raise SlimError.single("E220", f"`for` needs a list, got {describe(seq)}", stmt.iter.span)
                 targets = stmt.targets
                 for item in seq:
                     if len(targets) == 1:
                         frame.env[targets[0]] = item
                     else:
                         if not isinstance(item, (list, tuple)) or len(item) != len(targets):
-                            raise SlimError.single("E221", f"cannot unpack {py_repr(item)} into "
+                            raise SlimError.single("E221", f"cannot unpack {describe(item)} into "
                                                    f"{len(targets)} names", stmt.span)
                         for tg, v in zip(targets, item):
                             frame.env[tg] = v
@@ -421,7 +427,7 @@ class Evaluator:
     def exec_Endpoint(self, stmt: ast.Endpoint, frame: Frame):
         key = self.eval(stmt.key, frame)
         if not isinstance(key, str):
-            raise SlimError.single("E222", f"an end point's name must be a string, got {type_name(key)}", stmt.key.span)
+            raise SlimError.single("E222", f"an end point's name must be a string, got {describe(key)}", stmt.key.span)
         value = self.tensor_named(stmt.from_name, frame, stmt.span) if stmt.from_name else frame.net
         self.record_endpoint(key, value, frame)
 
@@ -487,16 +493,7 @@ class Evaluator:
         """Bind positional and keyword arguments, then merge in `defaults`.
 
         Returns (merged arguments, the layer's own arguments, {arg: Origin} of the `defaults` ones)."""
-        if len(pos) > len(names) and not names:
-            raise SlimError.single("E203", f"{what} takes no arguments, got {len(pos)}", stmt.span)
-        if len(pos) > len(names):
-            raise SlimError.single("E203", f"{what} takes at most {len(names)} positional arguments "
-                                   f"({', '.join(names)}), got {len(pos)}", stmt.span)
-        bound = dict(zip(names, pos))
-        for k, v in kwargs.items():
-            if k in bound:
-                raise SlimError.single("E204", f"{what} got `{k}` twice (positionally and by name)", kw_spans.get(k, stmt.span))
-            bound[k] = v
+        bound = bind.arguments(what, names, pos, kwargs, stmt.span, kw_spans)
         values, origins = frame.defaults.resolved(kind_name)
         if values:
             merged = dict(values)
@@ -507,8 +504,7 @@ class Evaluator:
 
     def call_layer(self, kind: LayerKind, x, pos, kwargs, scope, frame: Frame, stmt: ast.Layer, kw_spans):
         if kwargs:
-            param = kind.param_map.get
-            kwargs = {param(k).name if param(k) else k: v for k, v in kwargs.items()}
+            kwargs = {bind.keyword(kind, k): v for k, v in kwargs.items()}
         args, bound, from_defaults = self.resolve_args(kind.name, kind.param_names, pos, kwargs, frame, stmt,
                                                        kw_spans, f"`{kind.name}`")
         template = kind.template
@@ -993,29 +989,8 @@ _EXEC_TABLES: dict = {}  # Evaluator class -> {node type: exec_ method}
 _EVAL_TABLES: dict = {}  # Evaluator class -> {node type: eval_ method}
 
 
-def type_name(v) -> str:
-    return describe(v)
-
-
 def describe(v) -> str:
-    if isinstance(v, Tensor):
-        return "a tensor"
+    """A value in an error message (values.show), an Op with its kind: "`relu` (activation)"."""
     if isinstance(v, Op):
         return f"`{v}` ({v.kind})"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if v is None:
-        return "none"
-    if isinstance(v, str):
-        return repr(v)
-    if isinstance(v, (int, float)):
-        return str(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(describe(x) for x in v) + "]"
-    if isinstance(v, Function):
-        return f"function `{v.node.name}`"
-    return type(v).__name__
-
-
-def py_repr(v) -> str:
-    return describe(v)
+    return show(v)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import gc
 import re
-import tempfile
 import threading
 from copy import copy
 from importlib import resources
@@ -248,9 +247,27 @@ def _parser_and_builder() -> tuple[Lark, _Builder]:
         postlex=postlex,
         transformer=builder,
         _plugins={"ContextualLexer": _RootFirstLexer},
-        cache=str(Path(tempfile.gettempdir()) / "slimlang-grammar.cache"),
+        cache=_grammar_cache_path() or False,
     )
     return lark, builder
+
+
+def _grammar_cache_path() -> str | None:
+    """Where Lark keeps the built parser tables between runs: a folder only this user can write
+    (Lark loads the file with pickle, so a file someone else could plant must never be read).
+    $XDG_CACHE_HOME/slimlang or ~/.cache/slimlang; None (build each time) when there is none."""
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = Path(base) / "slimlang"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.stat()
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return None
+    except (OSError, RuntimeError):
+        return None
+    return str(folder / "grammar.cache")
 
 
 def _parser() -> Lark:
@@ -592,8 +609,9 @@ class _Builder:
         return tuple(items[:-1]), items[-1]
 
     def model(self, items):
-        kw, name, params, *clauses, body = items
-        return self._model(kw, name, params, clauses, body, is_block=False, inline=False)
+        inline, kw, name, params, *clauses, body = items
+        return self._model(inline if inline is not None else kw, name, params, clauses, body,
+                           is_block=False, inline=inline is not None)
 
     def block_def(self, items):
         inline, kw, name, params, *clauses, body = items
@@ -601,21 +619,26 @@ class _Builder:
                            is_block=True, inline=inline is not None)
 
     def _model(self, first, name, params, clauses, body, is_block, inline):
-        uses = until = None
+        uses = until = default_scope = None
         for kind, value in clauses:
             if kind == "uses":
                 uses = value
-            else:
+            elif kind == "until":
                 until = value
+            else:
+                default_scope = value
         stmts, rbrace = body
         return ast.Model(str(name), params, stmts, is_block, inline, uses, until, self._span(first, rbrace),
-                         self._tok_span(name))
+                         self._tok_span(name), default_scope)
 
     def inline_kw(self, items):
         return items[0]
 
     def uses(self, items):
         return ("uses", items[0])
+
+    def default_scope(self, items):
+        return ("as", str(items[0]))
 
     def until(self, items):
         return ("until", items[0])

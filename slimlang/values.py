@@ -122,6 +122,31 @@ def _resolve(path: str, tf, slim):
     return obj
 
 
+def show(v, *, kernels: bool = False) -> str:
+    """A value as a .slim file spells it, for messages and tools: `true`, `none`, `'SAME'`, `[32, 64]`,
+    `relu`, `l2(0.0005)`, `dict(decay=0.9)`; with `kernels`, pairs of integers as `3x3`.
+
+    Interpreter values that are not data (tensors, functions) say what they are through a `shown`
+    attribute."""
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float, Op)):
+        return str(v)
+    if isinstance(v, str):
+        return repr(v)
+    if kernels and isinstance(v, tuple) and len(v) == 2 and all(
+            isinstance(i, int) and not isinstance(i, bool) for i in v):
+        return f"{v[0]}x{v[1]}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(show(x, kernels=kernels) for x in v) + "]"
+    if isinstance(v, dict):
+        return "dict(" + ", ".join(f"{k}={show(x, kernels=kernels)}" for k, x in v.items()) + ")"
+    shown = getattr(v, "shown", None)
+    return shown if isinstance(shown, str) else type(v).__name__
+
+
 def py_literal(value) -> str:
     """Python source for an evaluated value: builtins by name, data by repr."""
     if isinstance(value, Op):

@@ -21,6 +21,14 @@ CASES = {
                                 "  conv 3 1x1 normalizer=batch_norm as c\n  batch_norm as bn\n}\n"),
     "normalizer_under_defaults": ("defaults d {\n  batch_norm: activation=tanh, decay=0.9\n}\n"
                                   "model m(inputs: [8, 8, 2]) uses d {\n  sep_conv 4 3 normalizer=batch_norm\n}\n"),
+    "collect_reaches_block_statements": ("block B() {\n  batch_norm as bn\n}\nblock C() {\n  B as inner\n  conv 2 1x1\n}\n"
+                                         "model m(inputs: [8, 8, 2]) {\n  collect batch_norm\n  B as b1\n  B x2 as r\n"
+                                         "  C as c\n}\n"),
+    "repeated_block_with_endpoints_inside_a_block": ("block B() {\n  conv 2 1x1 as c endpoint\n}\n"
+                                                     "block C() {\n  B x2 as r\n}\n"
+                                                     "model m(inputs: [8, 8, 2]) {\n  C as c\n}\n"),
+    "stack_item_sets_what_defaults_set": ("model m(inputs: [8, 8, 2]) {\n  defaults conv: stride=2 {\n"
+                                          "    conv [(3, 1x1, 1), (4, 3x3)] as s\n    conv [(2, 1x1, 1)]\n  }\n}\n"),
     "local_let_shadows_a_constant": ("let N = 3\nmodel m(inputs: [8, 8, 2]) {\n  let v = N\n  let N = N + 1\n"
                                      "  conv v 1x1\n  conv N 1x1\n}\n"),
 }

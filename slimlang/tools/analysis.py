@@ -97,26 +97,12 @@ def for_command(program, model: str, input_shape: str | None, sets=()) -> Analys
 
 
 def show_value(v) -> str:
-    from ..evaluate import Tensor, describe
+    """A resolved argument as `explain` and hovers print it: kernels as 3x3, padding names bare."""
+    from ..values import show
 
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if v is None:
-        return "none"
-    if isinstance(v, tuple) and len(v) == 2 and all(isinstance(i, int) and not isinstance(i, bool) for i in v):
-        return f"{v[0]}x{v[1]}"
-    if isinstance(v, str):
-        return v if v.isidentifier() and v.isupper() else repr(v)
-    if isinstance(v, Tensor):
-        return "a tensor"
-    if isinstance(v, dict):
-        return "dict(" + ", ".join(f"{k}={show_value(x)}" for k, x in v.items()) + ")"
-    if isinstance(v, list):
-        return "[" + ", ".join(show_value(x) for x in v) + "]"
-    d = describe(v)
-    return d.split("`")[1] if d.startswith("`") and d.count("`") >= 2 else d
-
-
+    if isinstance(v, str) and v.isidentifier() and v.isupper():
+        return v
+    return show(v, kernels=True)
 
 
 def source_text(span: Span | None) -> str:

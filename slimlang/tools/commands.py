@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from ..cli import nonnegative_int
+from ..cli import model_arguments, nonnegative_int
 
 
 def add_arguments(sub):
@@ -16,9 +16,7 @@ def add_arguments(sub):
                                    "output shape), edges for the data flow, clusters for scopes, blocks and "
                                    "repeat/stack. svg/png/pdf need the Graphviz `dot` program; .dot does not.")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--model", help="which model (default: the last one in the file)")
-    p.add_argument("--input-shape", help="input shape with batch, e.g. 1,224,224,3 (default: the declared one)")
-    p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE", help="a model parameter value")
+    model_arguments(p)
     p.add_argument("--depth", type=nonnegative_int, default=None, metavar="N",
                    help="collapse scopes nested deeper than N into one node each (0: top-level scopes collapsed)")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
@@ -40,9 +38,7 @@ def add_arguments(sub):
                                    "its input and output shapes and its parameter count.")
     p.add_argument("file", metavar="FILE")
     p.add_argument("scope", metavar="SCOPE", help="the layer's scope name, e.g. vgg_16/conv3/conv3_2")
-    p.add_argument("--model", help="which model (default: the one SCOPE starts with, else the last one)")
-    p.add_argument("--input-shape", help="input shape with batch (default: the declared one)")
-    p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE", help="a model parameter value")
+    model_arguments(p, model_help="which model (default: the one SCOPE starts with, else the last one)")
     p.set_defaults(handler=cmd_explain)
 
     p = sub.add_parser("lsp", help="language server for editors (stdio)",

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .. import values
+
 
 class BadValue(Exception):
     """A value does not fit an argument's type; the message says why."""
@@ -36,15 +38,11 @@ def _num(v, what="a number"):
 
 
 def show(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if v is None:
-        return "none"
-    if isinstance(v, str):
-        return repr(v)
-    if isinstance(v, (list, tuple)):
-        return f"{type(v).__name__} {list(v)!r}"
-    return f"{type(v).__name__} {v!r}"
+    """A setting's value in a message, with its type where the .slim spelling does not say it:
+    `int 3`, `list [1, 2]`, `'adam'`, `true`."""
+    if v is None or isinstance(v, (bool, str)):
+        return values.show(v)
+    return f"{type(v).__name__} {values.show(v)}"
 
 
 def _int(v):
