@@ -298,7 +298,7 @@ class Document:
 # ------------------------------------------------------------ scheduling ---
 
 # Seconds after the last edit before checking: typing a word must not start a check per key.
-DEBOUNCE_SECONDS = 0.2
+DEBOUNCE_SECONDS = 0.1
 # Seconds each elaboration of a check may take; the evaluator stops at the deadline (E945).
 CHECK_SECONDS = 2.0
 # Seconds after which the server stops waiting for a check thread that has not stopped by itself
