@@ -27,6 +27,15 @@ COMMAND_MODULES = [
     "slimlang.training.commands",
     "slimlang.tools.commands",
 ]
+# Which module registers each command, so that running one builds only its own stage's parsers
+# (tests/test_cli.py checks this against what the modules register).
+COMMANDS = {
+    "check": "slimlang.commands", "summary": "slimlang.commands", "build": "slimlang.commands",
+    "train": "slimlang.training.commands", "eval": "slimlang.training.commands",
+    "export": "slimlang.training.commands", "predict": "slimlang.training.commands",
+    "graph": "slimlang.tools.commands", "fmt": "slimlang.tools.commands", "explain": "slimlang.tools.commands",
+    "lsp": "slimlang.tools.commands",
+}
 
 VERBOSE_HELP = ("show everything TensorFlow prints (start-up notices, deprecation warnings); "
                 "the same as SLIMLANG_VERBOSE=1")
@@ -63,8 +72,10 @@ def _int_at_least(text: str, low: int) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `slimlang` parser; `parser.commands` maps each sub-command to its parser."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The `slimlang` parser; `parser.commands` maps each sub-command to its parser.
+
+    With `command` (a name in COMMANDS), only the module that defines it registers its parsers."""
     parser = argparse.ArgumentParser(
         prog="slimlang",
         description="A small language for neural networks in the style of TF-Slim.",
@@ -76,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
+    for name in [COMMANDS[command]] if command in COMMANDS else COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
@@ -132,7 +143,7 @@ def _check_paths(args) -> None:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
+    parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
     _check_command(parser, argv)
     args = parser.parse_args(argv)
     if args.verbose:

@@ -134,3 +134,20 @@ def test_build_emit_pbtxt_writes_the_graph_def_atomically(tmp_path):
     text = out.read_text()
     assert 'name: "vgg_a/conv1/conv1_1/weights"' in text and 'name: "inputs"' in text
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left behind
+
+
+def test_the_command_table_names_the_module_that_registers_each_command():
+    """cli.COMMANDS lets one command build only its own stage's parsers; it must stay complete."""
+    import argparse
+    import importlib
+
+    from slimlang import cli
+
+    registered = {}
+    for name in cli.COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(name).add_arguments(sub)
+        registered.update({command: name for command in sub.choices})
+    assert cli.COMMANDS == registered
+    assert set(cli.build_parser("build").commands) == {c for c, m in registered.items() if m == "slimlang.commands"}
+    assert set(cli.build_parser().commands) == set(registered)
