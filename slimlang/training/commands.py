@@ -57,15 +57,20 @@ def add_arguments(sub) -> None:
     add_eval_arguments(p)
     p.set_defaults(handler=cmd_eval)
 
-    p = sub.add_parser("export", help="write a SavedModel for serving",
-                       description="Write a SavedModel with a serving_default signature (input `images`).")
+    p = sub.add_parser("export", help="write a SavedModel (or a frozen graph, or a TFLite model) for serving",
+                       description="Write a SavedModel with a serving_default signature (input `images`), or "
+                                   "with --format a frozen GraphDef or a TFLite model (input node `images`, "
+                                   "output nodes outputs/NAME).")
     common(p, "export the newest checkpoint here (default: as for train)")
     p.add_argument("--checkpoint", metavar="PATH", help="export this checkpoint instead")
     which_weights(p)
-    p.add_argument("--out", required=True, metavar="DIR", help="the SavedModel folder to write")
+    p.add_argument("--out", required=True, metavar="PATH",
+                   help="the SavedModel folder to write (the .pb or .tflite file with --format frozen|tflite)")
+    p.add_argument("--format", choices=("savedmodel", "frozen", "tflite"), default="savedmodel",
+                   help="savedmodel (default), frozen (a GraphDef with the weights as constants) or tflite")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace a previous SavedModel at DIR (swapped in once the new one loads; "
-                        "never a logdir or a folder of other files)")
+                   help="replace a previous export at PATH (swapped in once the new one loads; "
+                        "never a logdir, a checkpoint or a folder or file of anything else)")
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("predict", help="print the top classes of images, .npz or .csv inputs",
@@ -225,8 +230,10 @@ def cmd_export(args) -> int:
 
     used = export(spec, model_fn, out=args.out, logdir=None if args.checkpoint else logdir,
                   checkpoint=args.checkpoint, model_name=name, overwrite=args.overwrite, source=args.file,
-                  **_weights(args))
-    print(f"exported {used} to {args.out} (signature serving_default, input `images`)", file=sys.stderr)
+                  format=args.format, **_weights(args))
+    what = ("signature serving_default, input `images`" if args.format == "savedmodel"
+            else f"{args.format}: input `images`, outputs under `outputs/`")
+    print(f"exported {used} to {args.out} ({what})", file=sys.stderr)
     return 0
 
 

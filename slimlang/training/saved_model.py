@@ -107,15 +107,22 @@ def guard_out(out: str, *, overwrite: bool, logdir: str | None = None, checkpoin
 
 def export(spec: TrainSpec, model_fn, *, out: str, logdir: str | None = None, checkpoint: str | None = None,
            model_name: str | None = None, data: Data | None = None, overwrite: bool = False,
-           source: str | None = None, best: bool = False, raw_weights: bool = False) -> str:
-    """Write the SavedModel to `out`; returns the checkpoint exported (the best one with `best`;
-    its moving averages, when it holds them, unless `raw_weights`)."""
+           source: str | None = None, best: bool = False, raw_weights: bool = False,
+           format: str = "savedmodel") -> str:
+    """Write the SavedModel (or with `format`, a frozen GraphDef or a TFLite model) to `out`;
+    returns the checkpoint exported (the best one with `best`; its moving averages, when it
+    holds them, unless `raw_weights`)."""
     name = model_name or spec.model.name
     ld = logdir if logdir is not None else (spec.logdir if checkpoint is None else None)
     cands = find_checkpoint(ld, checkpoint, spec.span, best=best)
     protected = [source or spec.span.source or None]
     if spec.data is not None and not any(ch in spec.data.path for ch in "*?["):
         protected.append(spec.data.path)
+    if format != "savedmodel":
+        from .formats import export_file
+
+        return export_file(spec, model_fn, out=out, fmt=format, cands=cands, logdir=ld, name=name, data=data,
+                           overwrite=overwrite, protected=protected, raw_weights=raw_weights)
     target = guard_out(out, overwrite=overwrite, logdir=ld, checkpoints_used=cands, protected=protected)
     if data is None:
         data = open_data(need_data(spec))
@@ -174,7 +181,10 @@ def _verify(folder: pathlib.Path, out: str) -> None:
                                ["note: nothing at --out was changed"]) from None
 
 
-def _write(spec, model_fn, out_path: pathlib.Path, cands, name, data, raw_weights: bool = False) -> str:
+def serving_session(spec, model_fn, cands, name, data, raw_weights: bool = False):
+    """(session, `images` placeholder, {output name: tensor}, checkpoint used): the served graph
+    (raw images in, the data line's deterministic preprocessing, the model, `serving_outputs`)
+    with the checkpoint restored.  The caller closes the session."""
     graph = tf.Graph()
     with graph.as_default():
         raw = [None] + list(data.serving_shape())
@@ -183,21 +193,30 @@ def _write(spec, model_fn, out_path: pathlib.Path, cands, name, data, raw_weight
         net, end_points = call_model(model_fn, x, spec.model.params, is_training=False, data=data, model_name=name)
         outputs = serving_outputs(spec, net, end_points)
         saver = CheckpointSaver(tf1.global_variables(), spec.init_from)
-        with tf1.Session(config=session_config()) as sess:
+        sess = tf1.Session(config=session_config())
+        try:
             used = restore_any(sess, saver, cands, spec.span, model_name=name, raw_weights=raw_weights)
-            builder = tf1.saved_model.Builder(str(out_path))
-            sig = tf1.saved_model.signature_def_utils.predict_signature_def(
-                inputs={"images": images}, outputs=outputs)
-            builder.add_meta_graph_and_variables(
-                sess, [tf1.saved_model.tag_constants.SERVING],
-                signature_def_map={"serving_default": sig}, strip_default_attrs=True)
-            builder.save()
+        except BaseException:
+            sess.close()
+            raise
+    return sess, images, outputs, used
+
+
+def _write(spec, model_fn, out_path: pathlib.Path, cands, name, data, raw_weights: bool = False) -> str:
+    sess, images, outputs, used = serving_session(spec, model_fn, cands, name, data, raw_weights)
+    with sess.graph.as_default(), sess:
+        builder = tf1.saved_model.Builder(str(out_path))
+        sig = tf1.saved_model.signature_def_utils.predict_signature_def(
+            inputs={"images": images}, outputs=outputs)
+        builder.add_meta_graph_and_variables(
+            sess, [tf1.saved_model.tag_constants.SERVING],
+            signature_def_map={"serving_default": sig}, strip_default_attrs=True)
+        builder.save()
     if data.class_names:
         (out_path / "assets.extra").mkdir(exist_ok=True)
         fsutil.atomic_write(out_path / "assets.extra" / "labels.txt",
                             "".join(f"{i}:{c}\n" for i, c in enumerate(data.class_names)))
     return used
-
 
 
 def serving_outputs(spec: TrainSpec, net, end_points) -> dict:
