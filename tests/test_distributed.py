@@ -167,3 +167,22 @@ def test_sync_replicas_needs_a_cluster():
         distributed.deploy_for(spec, sync=True, env={})
     with pytest.raises(UsageError, match="more than the cluster's 2 training tasks"):
         distributed.deploy_for(spec, sync=True, replicas_to_aggregate=3, env=env({"type": "worker", "index": 1}))
+
+
+def test_emit_train_refuses_clones_at_the_setting(tmp_path):
+    from slimlang.checker import check_file
+    from slimlang.diagnostics import SlimError
+    from slimlang.emit import emit_module
+
+    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    src = (root / "examples" / "digits.slim").read_text()
+    src = src.replace('"data/digits.npz"', f'"{root}/examples/data/digits.npz"').replace("  steps 1500\n",
+                                                                                        "  steps 1500\n  clones 2\n")
+    path = tmp_path / "clones.slim"
+    path.write_text(src)
+    with pytest.raises(SlimError) as ei:
+        emit_module(check_file(str(path)), train=True)
+    d = ei.value.diagnostics[0]
+    assert d.code == "E520" and "model_deploy" in d.message
+    assert src.splitlines()[d.span.line - 1].strip() == "clones 2"
+    emit_module(check_file(str(path)), train=False)  # the model alone is emitted as ever

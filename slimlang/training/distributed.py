@@ -776,7 +776,8 @@ def watch(spec, model_fn, logdir, *, final_step: int | None, timeout: float | No
                 last_new = time.monotonic()
                 if writer is None:
                     (logdir / "eval").mkdir(parents=True, exist_ok=True)
-                    writer = tf1.summary.FileWriter(str(logdir / "eval"))
+                    with tf1.Graph().as_default():  # the TF1 writer refuses to start in eager mode
+                        writer = tf1.summary.FileWriter(str(logdir / "eval"))
                 writer.add_summary(tf1.Summary(value=[tf1.Summary.Value(tag=f"eval/{k}", simple_value=float(v))
                                                       for k, v in result.metrics.items()]), result.step or 0)
                 writer.flush()
