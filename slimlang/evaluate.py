@@ -362,13 +362,11 @@ class Evaluator:
                 name, inner = self._scope_frame(stmt, frame)
                 with self.backend.variable_scope(name, "Scope"):
                     yield from self.exec_body(stmt.body, inner)
-                self._export_lets(inner, frame)
                 frame.net = inner.net
                 continue
             if t is DefaultsStmt:
                 inner = self._defaults_frame(stmt, frame)
                 yield from self.exec_body(stmt.body, inner)
-                self._export_lets(inner, frame)
                 frame.net = inner.net
                 continue
             entry = table.get(t)
@@ -395,25 +393,20 @@ class Evaluator:
         if stmt.defaults is not None:
             defaults = self.apply_defaults_spec(stmt.defaults, defaults, frame.env, frame)
         start = self.tensor_named(stmt.from_name, frame, stmt.span) if stmt.from_name else frame.net
-        return name, Frame(dict(frame.env), start, defaults, frame.collect, frame.model)
+        return name, Frame(frame.env, start, defaults, frame.collect, frame.model)
 
     def _defaults_frame(self, stmt: ast.DefaultsStmt, frame: Frame) -> Frame:
         defaults = self.apply_defaults_spec(stmt.spec, frame.defaults, frame.env, frame)
-        return Frame(dict(frame.env), frame.net, defaults, frame.collect, frame.model)
+        return Frame(frame.env, frame.net, defaults, frame.collect, frame.model)
 
     def exec_Scope(self, stmt: ast.Scope, frame: Frame, assign_to: str | None = None):
         name, inner = self._scope_frame(stmt, frame)
         with self.backend.variable_scope(name, "Scope"):
             yield from self.exec_body(stmt.body, inner)
-        self._export_lets(inner, frame)
         if assign_to is None:
             frame.net = inner.net
         else:
             frame.env[assign_to] = inner.net
-
-    def _export_lets(self, inner: Frame, outer: Frame):
-        # Names bound inside a scope body stay visible after it (as in Python's `with`).
-        outer.env.update(inner.env)
 
     def exec_Collect(self, stmt: ast.Collect, frame: Frame):
         frame.collect = frame.collect | frozenset(stmt.kinds)

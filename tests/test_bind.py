@@ -29,6 +29,9 @@ CASES = {
                                                      "model m(inputs: [8, 8, 2]) {\n  C as c\n}\n"),
     "stack_item_sets_what_defaults_set": ("model m(inputs: [8, 8, 2]) {\n  defaults conv: stride=2 {\n"
                                           "    conv [(3, 1x1, 1), (4, 3x3)] as s\n    conv [(2, 1x1, 1)]\n  }\n}\n"),
+    "function_reads_a_name_rebound_in_a_scope": ("model m(inputs: [8, 8, 2]) {\n  let k = 2\n  let f(x) = x * k\n"
+                                                 "  scope s {\n    let k = 3\n    conv f(1) 1x1\n  }\n"
+                                                 "  conv f(2) 1x1\n}\n"),
     "local_let_shadows_a_constant": ("let N = 3\nmodel m(inputs: [8, 8, 2]) {\n  let v = N\n  let N = N + 1\n"
                                      "  conv v 1x1\n  conv N 1x1\n}\n"),
 }
