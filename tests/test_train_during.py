@@ -324,7 +324,7 @@ def test_example_eval_uses_the_moving_averages(example_run):
         with tf1.Session() as sess:
             sess.run(assigns)
             sess.run(it.initializer, feed)
-            logits, y = sess.run([net, labels[data.default_field]])
+            logits, y, x = sess.run([net, labels[data.default_field], images])
     logits = logits.reshape(len(y), -1).astype(np.float64)
     accuracy = float(np.mean(np.argmax(logits, 1) == y))
     z = logits - logits.max(1, keepdims=True)
@@ -332,6 +332,13 @@ def test_example_eval_uses_the_moving_averages(example_run):
     assert ev.metrics["accuracy"] == pytest.approx(accuracy, abs=1e-9)
     assert ev.metrics["loss"] == pytest.approx(xent, rel=1e-4)
     assert raw.metrics["loss"] != pytest.approx(ev.metrics["loss"], rel=1e-4)
+    # export, by default, serves the averages too
+    from slimlang.training.saved_model import export
+
+    out = logdir.parent / "digits_best_export"
+    export(spec, model, out=str(out), logdir=str(logdir))
+    served = tf.saved_model.load(str(out)).signatures["serving_default"](images=tf.constant(x[:64]))["logits"]
+    np.testing.assert_allclose(served.numpy(), logits[:64], rtol=1e-4, atol=1e-5)
 
 
 def test_a_defaults_parameter_is_set_from_the_model_line():

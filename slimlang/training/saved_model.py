@@ -115,7 +115,8 @@ def export(spec: TrainSpec, model_fn, *, out: str, logdir: str | None = None, ch
     name = model_name or spec.model.name
     ld = logdir if logdir is not None else (spec.logdir if checkpoint is None else None)
     cands = find_checkpoint(ld, checkpoint, spec.span, best=best)
-    protected = [source or spec.span.source or None]
+    shown = spec.span.source.name if spec.span.source else ""
+    protected = [source or (None if not shown or shown.startswith("<") else shown)]
     if spec.data is not None and not any(ch in spec.data.path for ch in "*?["):
         protected.append(spec.data.path)
     if format != "savedmodel":
