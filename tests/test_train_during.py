@@ -379,3 +379,16 @@ def test_labels_offset_shifts_class_labels(tmp_path):
     assert "labels must be 0..9" in d.message and "labels_offset=1" in d.render()
     assert "labels_offset applies to class labels" in only(
         errors("  steps 1\n  loss mean_squared_error labels_offset=1 name=r"), "E310").message
+
+
+def test_a_metric_the_heads_lack_is_e313_when_the_graph_is_built(tmp_path):
+    """top_5_accuracy is listed for classification heads, but a head of 5 classes has none."""
+    spec = build_spec([setting("data", "npz", DIGITS, validation=0.2, seed=1, classes=[0, 1, 2, 3, 4]),
+                       setting("loss", "softmax_cross_entropy"), setting("steps", 2),
+                       setting("model", "mlp", num_classes=5),
+                       setting("validate", every=1), setting("keep_best", on="top_5_accuracy")], {"mlp": mlp})
+    with pytest.raises(SlimError) as ei:
+        train(spec, mlp, logdir=str(tmp_path), progress=False, stream=io.StringIO())
+    d = only(ei.value.diagnostics, "E313")
+    assert "top_5_accuracy" in d.message and "validation reports accuracy" in d.render()
+    assert not any(tmp_path.glob("model.ckpt-*"))
