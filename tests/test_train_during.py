@@ -392,3 +392,21 @@ def test_a_metric_the_heads_lack_is_e313_when_the_graph_is_built(tmp_path):
     d = only(ei.value.diagnostics, "E313")
     assert "top_5_accuracy" in d.message and "validation reports accuracy" in d.render()
     assert not any(tmp_path.glob("model.ckpt-*"))
+
+
+@pytest.mark.slow
+def test_example_cli_eval_best_and_raw_weights(example_run, capsys):
+    from slimlang.cli import main
+
+    module, spec, logdir, result, log = example_run
+    vals = _validations(log)
+    best_acc = max(a for a, _ in vals.values())
+    assert main(["eval", str(EXAMPLE), "--logdir", str(logdir), "--best"]) == 0
+    out, err = capsys.readouterr()
+    assert f"accuracy: {best_acc:.4f}" in out and "best/model.ckpt-" in err and "moving averages" in err
+    assert main(["eval", str(EXAMPLE), "--logdir", str(logdir), "--best", "--raw-weights"]) == 0
+    out, err = capsys.readouterr()
+    assert "moving averages" not in err
+    assert main(["eval", str(EXAMPLE), "--logdir", str(logdir), "--best", "--checkpoint",
+                 result.checkpoint]) == 2
+    assert "--best or --checkpoint" in capsys.readouterr().err
