@@ -394,6 +394,9 @@ def size_hint(name: str, span: Span | None) -> str:
     glued = re.search(r"(?<![A-Za-z0-9_.])([0-9]+)$", before)
     spaced = glued or re.search(r"(?<![A-Za-z0-9_.])([0-9]+)\s+$", before)
     n = name[1:]
+    if not n and re.match(r"-\s*[0-9]", after):
+        return "help: a repeat count is a whole number of at least 1 written right after `x` (`x2`); " \
+               "`x-1` reads as a name `x` minus 1"
     if not n:
         m = re.match(r"\s*([0-9]+)", after)
         if spaced and m:
