@@ -107,7 +107,7 @@ class TrainEmitter:
         fields = [loss.labels for loss in spec.losses if loss.labels is not None]
         path = f"os.path.join(data_dir, {py_str(self.data_path(spec))})"
         src = DATA_KINDS[d.kind].emit(d, path, fields,
-                                      count=spec.steps is None or bool(spec.schedule.options.get("decay_epochs")))
+                                      count=spec.epochs is not None or bool(spec.schedule.options.get("decay_epochs")))
         self.helpers |= src.helpers | {"preprocess"}
         self.default_label[id(spec)] = src.default
         body = [Stmt(line, None, f"{self.file}:{d.span.line}" if i == 0 else "") for i, line in enumerate(src.lines)]
@@ -277,7 +277,7 @@ class TrainEmitter:
         if spec.seed is not None:
             graph.append(Stmt(f"tf.compat.v1.set_random_seed({int(spec.seed)})"))
         graph.append(Stmt(f"images, labels, n_train = {name}_inputs(data_dir)"))
-        if spec.steps is None:
+        if spec.epochs is not None:
             graph.append(Stmt("if number_of_steps is None",
                               [Stmt(f"number_of_steps = {int(spec.epochs)} * math.ceil(n_train / "
                                     f"{int(spec.batch_size)})")]))

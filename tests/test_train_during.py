@@ -104,6 +104,21 @@ def test_steps_none_or_no_length_trains_until_stopped():
     assert spec.until_stopped
 
 
+def test_emit_steps_none_trains_until_stopped():
+    """`steps none` is number_of_steps=None: slim.learning.train runs until stopped."""
+    from slimlang.checker import check_file
+    from slimlang.emit import emit_module
+
+    path = pathlib.Path("/tmp") / f"slimlang-none-{os.getpid()}.slim"
+    path.write_text(MODEL.replace("BODY", "  steps none"))
+    try:
+        code = emit_module(check_file(str(path)), train=True)
+    finally:
+        path.unlink()
+    assert "def train_default(logdir=None, number_of_steps=None" in code
+    assert "number_of_steps = " not in code
+
+
 def test_emit_refuses_what_slim_learning_train_cannot_do():
     from slimlang.checker import check_file
     from slimlang.emit import emit_module
