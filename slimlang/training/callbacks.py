@@ -21,8 +21,8 @@ import pathlib
 
 from ..diagnostics import SlimError
 from . import averages, checkpoints
-from ._tf import tf, tf1
-from .build import build_inputs
+from ._tf import OpError, tf, tf1
+from .build import build_inputs, runtime_error
 from .evaluation import metric_fetches, metric_values, run_metrics
 from .losses import build_losses
 from .model import call_model
@@ -154,8 +154,11 @@ class DuringTraining:
 
     def validate(self, sess, step: int, writer, save_best) -> str | None:
         """Run validation at `step`; returns why training must stop, or None."""
-        sess.run(self.val_it.initializer, feed_dict=self.val_feed)
-        sums, n = run_metrics(sess, self.val_fetch, self.spec.validate_batches)
+        try:
+            sess.run(self.val_it.initializer, feed_dict=self.val_feed)
+            sums, n = run_metrics(sess, self.val_fetch, self.spec.validate_batches)
+        except OpError as e:  # a damaged held-out file, a label out of range: located, as in training
+            raise runtime_error(e, self.data, self.spec, step) from None
         if n == 0:
             raise SlimError.single("E324", "the held-out split is empty", self.data.spec.span)
         m = self.last = metric_values(self.val_heads, sums, n)

@@ -496,8 +496,14 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
     early = None
 
     def best(s):
-        return during.best_saver.save(sess, str(logdir / "best" / checkpoints.PREFIX), global_step=s,
-                                      write_meta_graph=False)
+        folder = logdir / "best"
+        before = checkpoints.files_of_step(folder, s)
+        try:
+            return during.best_saver.save(sess, str(folder / checkpoints.PREFIX), global_step=s,
+                                          write_meta_graph=False)
+        except (OpError, OSError, ValueError) as e:
+            checkpoints.remove_new_files(folder, s, before)  # best/checkpoint still names the previous best
+            raise _save_error(e, spec, logdir, s) from None
 
     with _Stop() as stop:
         try:
