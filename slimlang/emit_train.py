@@ -193,7 +193,13 @@ class TrainEmitter:
         if init.exclude:
             kw.append(f"exclude={_lit(list(init.exclude))}")
         line = f"{self.file}:{init.span.line}"
-        out = [Stmt(f"variables_to_restore = slim.get_variables_to_restore({', '.join(kw)})", None, line)]
+        if kw:
+            # Scopes in full or relative to the model's scope, as `slimlang train` reads them.
+            self.helpers |= {"select_scopes", "model_scope"}
+            out = [Stmt(f"variables_to_restore = select_scopes(slim.get_variables_to_restore(), {', '.join(kw)}, "
+                        "top=model_scope([v.op.name for v in slim.get_model_variables()]))", None, line)]
+        else:
+            out = [Stmt("variables_to_restore = slim.get_variables_to_restore()", None, line)]
         if init.strip_prefix or init.rename or init.add_prefix:
             body = [Stmt("name = var.op.name")]
             if init.strip_prefix:
@@ -299,8 +305,9 @@ class TrainEmitter:
         vt = ""
         if spec.trainable:
             top.append(Stmt(f"trainable = {_lit(list(spec.trainable))}"))
-            vt = (", variables_to_train=[v for v in tf.compat.v1.trainable_variables() "
-                  "if v.op.name.startswith(tuple(trainable))]")
+            vt = (", variables_to_train=select_scopes(tf.compat.v1.trainable_variables(), trainable, "
+                  "top=model_scope([v.op.name for v in slim.get_model_variables()]))")
+            self.helpers |= {"select_scopes", "model_scope"}
         graph += top
         clip = ""
         if spec.clip_gradients:

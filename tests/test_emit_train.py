@@ -54,9 +54,11 @@ def test_without_train_flag_is_unchanged():
 
 def test_finetune_restores_with_exclude_list():
     tree = ast.parse(_emit(EXAMPLES / "finetune.slim"))
-    (gv,) = _calls(tree, "get_variables_to_restore")
-    kw = {k.arg: ast.literal_eval(k.value) for k in gv.keywords}
-    assert kw == {"exclude": ["digits_net/logits"]}
+    (gv,) = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "select_scopes"
+             and ast.unparse(n.args[0]) == "slim.get_variables_to_restore()"]  # under include/exclude scopes
+    assert ast.unparse(gv.args[0]) == "slim.get_variables_to_restore()"
+    kw = {k.arg: k.value for k in gv.keywords}
+    assert ast.literal_eval(kw["exclude"]) == ["digits_net/logits"] and "model_scope(" in ast.unparse(kw["top"])
     (fn,) = _calls(tree, "assign_from_checkpoint_fn")
     assert {k.arg for k in fn.keywords} == {"ignore_missing_vars"}
     trains = [c for c in _calls(tree, "train") if ast.unparse(c.func) == "slim.learning.train"]

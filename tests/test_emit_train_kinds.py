@@ -308,6 +308,15 @@ def test_clipping_trainable_and_no_regularization(tmp_path, clip):
         extra=f'  {clip}\n  trainable "m/logits"\n  regularization false\n'))
 
 
+def test_trainable_scope_relative_to_the_model(tmp_path):
+    """`trainable "logits"` means m/logits in both trainers (scopes in full or relative to the model's)."""
+    rng = np.random.RandomState(0)
+    _npz(tmp_path, rng.rand(N, 4, 4, 1).astype(np.float32), labels=np.arange(N) % 3)
+    code = run_both(tmp_path, model("[4, 4, 1]") + section('data npz "d.npz" shuffle=false',
+                                                           extra='  trainable "logits"\n'))
+    assert "select_scopes(" in code and "model_scope(" in code
+
+
 def test_moving_averages_and_summaries(tmp_path):
     """moving_average and summaries histograms/sparsity: the same variables (the averages too) and loss."""
     rng = np.random.RandomState(0)

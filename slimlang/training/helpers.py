@@ -376,3 +376,33 @@ def count_records(files, compression, validation, seed, label=None, classes=None
         n = records.reduce(np.int64(0), lambda n, _: n + 1)
         with tf.compat.v1.Session() as sess:
             return int(sess.run(n))
+
+
+# ------------------------------------------------------------ restoring: scopes ---
+
+
+def model_scope(names):
+    """The scope every one of the variable names lives under (`vgg_16` of `vgg_16/fc8/weights`), or None."""
+    firsts = {n.split("/", 1)[0] for n in names if "/" in n}
+    if len(firsts) == 1 and all("/" in n for n in names):
+        return next(iter(firsts))
+    return None
+
+
+def in_scope(name, scope, top):
+    """Whether variable `name` is under `scope`, a prefix given in full (`vgg_16/fc8`) or relative to
+    the model's scope `top` (`fc8`), as train_image_classifier's --checkpoint_exclude_scopes."""
+    scope = scope.strip()
+    return name.startswith(scope) or (top is not None and name.startswith(top + "/" + scope))
+
+
+def select_scopes(variables, include=(), exclude=(), top=None):
+    """The variables under one of `include` (every one when empty) and under none of `exclude`."""
+    chosen = []
+    for v in variables:
+        name = v.op.name
+        if include and not any(in_scope(name, s, top) for s in include):
+            continue
+        if not any(in_scope(name, s, top) for s in exclude):
+            chosen.append(v)
+    return chosen

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from ..diagnostics import SlimError, did_you_mean
 from . import checkpoints
 from ._tf import tf1
+from .helpers import in_scope, model_scope, select_scopes
 from .spec import InitSpec
 
 
@@ -77,24 +78,6 @@ def _shape(s) -> str:
 # ------------------------------------------------------------ scopes ---
 
 
-def model_scope(names) -> str | None:
-    """The scope every variable of the model lives under (`vgg_16` of
-    `vgg_16/fc8/weights`), or None when they do not share one."""
-    firsts = {n.split("/", 1)[0] for n in names if "/" in n}
-    if len(firsts) == 1 and all("/" in n for n in names):
-        return next(iter(firsts))
-    return None
-
-
-def in_scope(name: str, scope: str, top: str | None) -> bool:
-    """Whether variable `name` is under `scope`, given in full (`vgg_16/fc8`) or
-    relative to the model's scope `top` (`fc8`, as the primer writes
-    `exclude=["fc6", "fc7", "fc8"]`).  A scope is a prefix of the name, as
-    train_image_classifier's --checkpoint_exclude_scopes and --trainable_scopes."""
-    scope = scope.strip()
-    return name.startswith(scope) or (top is not None and name.startswith(f"{top}/{scope}"))
-
-
 def scope_names(names) -> list:
     """Every scope of the variables, in full and relative to the model's scope, for did-you-mean."""
     top = model_scope(names)
@@ -127,11 +110,8 @@ def selected(init: InitSpec, variables) -> dict:
         for scope in scopes:
             if not any(in_scope(n, scope, top) for n in names):
                 raise unmatched_scope_error("E334", f"init_from {what}", scope, names, init.span)
-    keep = {}
-    for n in names:
-        inc = not init.include or any(in_scope(n, s, top) for s in init.include)
-        keep[n] = inc and not any(in_scope(n, s, top) for s in init.exclude)
-    return keep
+    chosen = {v.op.name for v in select_scopes(variables, init.include, init.exclude, top)}
+    return {n: n in chosen for n in names}
 
 
 def make_plan(variables, init: InitSpec, ckpt: str) -> Plan:
