@@ -425,3 +425,13 @@ def test_example_cli_eval_best_and_raw_weights(example_run, capsys):
     assert main(["eval", str(EXAMPLE), "--logdir", str(logdir), "--best", "--checkpoint",
                  result.checkpoint]) == 2
     assert "--best or --checkpoint" in capsys.readouterr().err
+
+
+def test_a_best_checkpoint_that_cannot_be_written_is_located(tmp_path):
+    (tmp_path / "best").write_text("a file where the best/ folder goes")
+    spec = mlp_spec(setting("validate", every=2), setting("keep_best", on="accuracy"), steps=4)
+    with pytest.raises(SlimError) as ei:
+        train(spec, mlp, logdir=str(tmp_path), progress=False, stream=io.StringIO())
+    d = ei.value.diagnostics[0]
+    assert d.code in ("E350", "E355") and "model.ckpt-2" in d.message, d.render()
+    assert (tmp_path / "best").read_text().startswith("a file")
