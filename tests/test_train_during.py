@@ -218,6 +218,18 @@ def test_plateau_lowers_the_rate_and_summaries_are_written(tmp_path):
     assert "lowered to 0.00625" in out.getvalue()
 
 
+def test_a_cluster_run_refuses_validation_rather_than_dropping_it():
+    from slimlang.training.callbacks import DuringTraining
+
+    (spec,) = load("  steps 10\n  validate every=5\n  keep_best on=accuracy").train_specs
+    with pytest.raises(SlimError) as ei:
+        DuringTraining(spec, None, pathlib.Path("."), print, "m").refuse_distributed()
+    d = only(ei.value.diagnostics, "E310")
+    assert d.span.line == 10 and "eval --watch" in d.render()
+    (spec,) = load("  steps 10\n  moving_average decay=0.9").train_specs
+    DuringTraining(spec, None, pathlib.Path("."), print, "m").refuse_distributed()  # averages work on a cluster
+
+
 def test_decay_epochs_is_decay_steps_of_that_many_epochs():
     from slimlang.training.optim import learning_rate
 

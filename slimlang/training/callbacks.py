@@ -115,6 +115,20 @@ class DuringTraining:
             out.append(("plateau", WatchSpec(o["on"], o["mode"], o["patience"], o["min_delta"], spec.schedule.span)))
         return out
 
+    def refuse_distributed(self) -> None:
+        """Validation, its watchers and the extra summaries run in this module's training loop, which a
+        cluster's replicas (distributed.train_replica) do not use: refuse them rather than drop them."""
+        spec = self.spec
+        given = [k for k in ("validate", "keep_best", "early_stop", "summaries") if k in spec.spans]
+        if spec.schedule.kind == "plateau":
+            given.append("schedule")
+        if given:
+            raise SlimError.single(
+                "E310", f"`{given[0]}` runs in single-machine training only; this run trains on a cluster",
+                spec.spans.get(given[0], spec.span),
+                ["help: evaluate a cluster's checkpoints as they appear with `slimlang eval --watch`, or train "
+                 "on one machine"])
+
     # ------------------------------------------------------------ session --
     def start(self, sess, step: int, init_plan=None, model_vars=()) -> str | None:
         """Take up the logdir's state at `step`; a message when there is nothing to do (an early stop).

@@ -211,6 +211,7 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
         init_op = tf1.group(tf1.global_variables_initializer(), tf1.local_variables_initializer())
 
     if deploy.distributed:
+        during.refuse_distributed()
         # This module's helpers are passed, not imported there (no import cycle).
         return distributed.train_replica(
             deploy, graph, sys.modules[__name__], spec=spec, data=data, logdir=logdir, model_vars=model_vars, fp=fp, init_plan=init_plan,
