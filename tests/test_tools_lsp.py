@@ -365,7 +365,7 @@ class FakeChecks:
         self.release = threading.Event()
         self._lock = threading.Lock()
 
-    def __call__(self, text, filename, seconds=None):
+    def __call__(self, text, filename, seconds=None, checked=None):
         from slimlang.diagnostics import Diagnostic
         from slimlang.tools.lsp import CheckResult
 
@@ -491,3 +491,32 @@ def test_check_document_passes_a_deadline(monkeypatch):
 
     monkeypatch.setattr(checker, "check_module", crash)
     assert [d.code for d in check_document(GOOD, "/tmp/net.slim").diagnostics] == ["E999"]
+
+
+def test_diagnostics_are_published_before_the_analyses_for_hover(monkeypatch):
+    """A text that checks is reported as soon as the check ends; hover's analyses come after."""
+    from slimlang.tools import lsp
+
+    release = threading.Event()
+    analysed = []
+
+    def check(text, filename, seconds=None, checked=None):
+        checked(lsp.CheckResult([], None))
+        release.wait(timeout=TIMEOUT)  # the analyses, still running
+        analysed.append(text)
+        return lsp.CheckResult([], None, ["analysis"])
+
+    monkeypatch.setattr(lsp, "check_document", check)
+    published = []
+
+    async def main():
+        s = lsp.Scheduler(lambda doc: published.append((doc.version, list(doc.analyses))))
+        s.opened("file:///a.slim", "v1", 1)
+        await until(lambda: published)
+        assert published == [(1, [])] and not analysed  # published while the analyses run
+        release.set()
+        await until(lambda: s.docs["file:///a.slim"].analyses == ["analysis"])
+        await asyncio.sleep(0.05)
+
+    asyncio.run(asyncio.wait_for(main(), TIMEOUT))
+    assert published == [(1, [])]  # once: the analyses change nothing the editor was sent

@@ -63,13 +63,15 @@ class CheckResult:
     analyses: list | None = None  # None: the text did not check
 
 
-def check_document(text: str, filename: str, seconds: float | None = None) -> CheckResult:
+def check_document(text: str, filename: str, seconds: float | None = None, checked=None) -> CheckResult:
     """Parse, check and analyze `text` for the editor; never raises.
 
     `seconds` limits each elaboration (the check, then the analyses for hover): the evaluator
-    stops itself with a located error at the deadline, since a thread cannot be killed."""
+    stops itself with a located error at the deadline, since a thread cannot be killed.
+    `checked(result)`, if given, hears the diagnostics of a text that checks before the analyses
+    start, so an editor shows them without waiting for hover's shapes."""
     try:
-        return _check_document(text, filename, seconds)
+        return _check_document(text, filename, seconds, checked)
     except Exception as e:  # noqa: BLE001 - a checker bug must not kill the server
         return CheckResult([Diagnostic("E999", f"internal error while checking: {e!r}")])
 
@@ -78,7 +80,7 @@ def _deadline(seconds: float | None) -> float | None:
     return None if seconds is None else time.monotonic() + seconds
 
 
-def _check_document(text: str, filename: str, seconds: float | None) -> CheckResult:
+def _check_document(text: str, filename: str, seconds: float | None, checked=None) -> CheckResult:
     from ..checker import check_module
     from ..parser import parse
 
@@ -93,6 +95,8 @@ def _check_document(text: str, filename: str, seconds: float | None) -> CheckRes
     # The analyses elaborate every model again: give them a time limit of their own, or a check
     # that used most of its time would leave hover without shapes.
     program.deadline = _deadline(seconds)
+    if checked is not None:
+        checked(CheckResult([], module))
     return CheckResult([], module, _analyses(program))
 
 
@@ -355,12 +359,21 @@ class Scheduler:
         async with self._locks.setdefault(doc.uri, asyncio.Lock()):
             if not self._current(doc, revision):
                 return
-            result = await self._check_in_thread(doc.text, doc.filename)
-            if self._current(doc, revision):
-                doc.apply(result)
-                self._publish(doc)
+            published = []
 
-    async def _check_in_thread(self, text: str, filename: str) -> CheckResult:
+            def checked(early: CheckResult):  # on the loop: diagnostics before hover's analyses
+                if self._current(doc, revision):
+                    doc.apply(early)
+                    self._publish(doc)
+                    published.append(revision)
+
+            result = await self._check_in_thread(doc.text, doc.filename, checked)
+            if self._current(doc, revision):
+                doc.apply(result)  # the analyses; the diagnostics are those already published, if any
+                if not published:
+                    self._publish(doc)
+
+    async def _check_in_thread(self, text: str, filename: str, checked=None) -> CheckResult:
         loop = asyncio.get_running_loop()
         await self._threads.acquire()
         done = loop.create_future()
@@ -372,7 +385,8 @@ class Scheduler:
 
         def work():
             try:
-                result = check_document(text, filename, CHECK_SECONDS)
+                early = None if checked is None else (lambda r: loop.call_soon_threadsafe(checked, r))
+                result = check_document(text, filename, CHECK_SECONDS, early)
             except BaseException as e:  # noqa: BLE001 - the awaiting task must always hear back
                 result = CheckResult([Diagnostic("E999", f"internal error while checking: {e!r}")])
             try:
