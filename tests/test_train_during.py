@@ -84,6 +84,17 @@ def test_option_values_are_checked():
     assert only(errors("  steps 10\n  schedule exponential decay_steps=5 decay_epochs=1"), "E310")
 
 
+def test_names_from_keras_and_train_image_classifier_are_suggested():
+    d = only(errors("  steps 10\n  early_stopping on=loss patience=2"), "E312")
+    assert "did you mean `early_stop`" in d.render()
+    d = only(errors("  steps 10\n  moving_average_decay 0.99"), "E312")
+    assert "did you mean `moving_average`" in d.render()
+    d = only(errors("  steps 10\n  validate every=5\n  keep_best monitor=accuracy"), "E304")
+    assert "did you mean `on`" in d.render()
+    d = only(errors("  steps 10\n  schedule reduce_lr_on_plateau on=loss"), "E306")
+    assert "did you mean `plateau`" in d.render()
+
+
 def test_modes_are_inferred_and_overridable():
     (spec,) = load("  steps 10\n  validate every=5\n  keep_best on=accuracy\n"
                    "  early_stop on=loss patience=2 min_delta=0.01").train_specs

@@ -50,6 +50,12 @@ _SYNONYMS = {
     "gradient_descent": "sgd", "exponential_decay": "exponential", "cosine_decay": "cosine",
     "piecewise_constant": "piecewise", "polynomial_decay": "polynomial", "fixed": "constant",
     "decay_factor": "decay_rate", "end_learning_rate": "end_lr", "logits": "on",
+    # Keras callbacks and train_image_classifier flags of "during training"
+    "early_stopping": "early_stop", "earlystopping": "early_stop", "moving_average_decay": "moving_average",
+    "validation_freq": "validate", "eval_every": "validate", "validate_every": "validate",
+    "model_checkpoint": "keep_best", "save_best_only": "keep_best", "best_checkpoint": "keep_best",
+    "monitor": "on", "reduce_lr_on_plateau": "plateau", "reducelronplateau": "plateau",
+    "num_epochs_per_decay": "decay_epochs", "max_steps": "steps", "ftrl_l1": "l1", "ftrl_l2": "l2",
 }
 
 
