@@ -12,7 +12,7 @@ from .diagnostics import SlimError
 
 __version__ = "0.1.0"
 __all__ = ["load", "loads", "SlimError", "SlimModule", "Model", "DefaultsValue", "register_loss", "register_metric",
-           "load_plugin", "__version__"]
+           "register_layer", "load_plugin", "__version__"]
 
 
 def register_loss(name, fn):
@@ -35,3 +35,10 @@ def load_plugin(path):
     from .plugins import load_plugin as _load
 
     return _load(path)
+
+
+def register_layer(name, fn=None, *, params=None, positional=(), shape=None, doc=""):
+    """Add a layer to the layer table from Python.  See `slimlang.plugins.register_layer`."""
+    from .plugins import register_layer as _register
+
+    return _register(name, fn, params=params, positional=positional, shape=shape, doc=doc)

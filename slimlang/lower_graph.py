@@ -40,6 +40,10 @@ def to_tf(value):
 
 def _resolve(path: str):
     root, *rest = path.split(".")
+    if root == "plugins":  # a layer registered from Python (slimlang.register_layer)
+        from .plugins import layer_function
+
+        return layer_function(rest[0])
     obj = {"tf": tf, "slim": slim}[root]
     for part in rest:
         obj = getattr(obj, part)

@@ -1,10 +1,10 @@
-"""Plugins: Python files that register custom losses and metrics, loaded only when asked.
+"""Plugins: Python files that register custom losses, metrics and layers, loaded only when asked.
 
     slimlang train model.slim --plugin losses.py
     slimlang.load_plugin("losses.py")
 
-A plugin is an ordinary Python file that calls `slimlang.register_loss` /
-`slimlang.register_metric` when it runs.  It runs because the command line
+A plugin is an ordinary Python file that calls `slimlang.register_loss`,
+`slimlang.register_metric` or `slimlang.register_layer` when it runs.  It runs because the command line
 (`--plugin`) or the program (`load_plugin`) names it, never because a .slim
 file mentions something: a .slim file cannot make slimlang run code.  A file
 is run once per process however often it is named.
@@ -80,3 +80,63 @@ def load_plugin(path) -> object:
                                _span(p, text, line)) from None
     _LOADED[key] = module
     return module
+
+
+# ------------------------------------------------------------ layers ---
+
+_LAYER_FUNCTIONS: dict = {}  # name -> fn, what `plugins.NAME` in a layer table row calls
+
+
+def register_layer(name: str, fn=None, *, params=None, positional=(), shape=None, doc: str = ""):
+    """Make `NAME` a layer of .slim files: a row of the layer table (`slimlang.layers.LAYERS`).
+
+    `fn(inputs, scope=..., **params)` builds it in the current graph (TF-Slim
+    style: variables under `scope`) and returns the output tensor.  `params`:
+    {name: default} of its keyword parameters (a default of
+    `slimlang.layers.REQUIRED` makes one required); `positional`: the names a
+    statement may give without `name=`, in order.  `shape(input_shape,
+    **args) -> output shape` lets `check` and `summary` follow shapes before
+    TensorFlow runs (default: the input's shape).  Usable as a decorator.
+    """
+    import keyword
+
+    from .layers import LAYERS, REQUIRED, LayerKind, P
+
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"layer name must be an identifier, got {name!r}")
+    if name in LAYERS and not LAYERS[name].fn.startswith("plugins."):
+        raise ValueError(f"`{name}` is a built-in layer; register yours under another name")
+    params = dict(params or {})
+    missing = [p for p in positional if p not in params]
+    if missing:
+        raise ValueError(f"positional {missing} are not among params {list(params)}")
+
+    def rule(shapes, args):
+        if shape is None:
+            return tuple(shapes[0])
+        return tuple(shape(tuple(shapes[0]), **{k: args.get(k) for k in params}))
+
+    def add(f):
+        if not callable(f):
+            raise TypeError(f"register_layer({name!r}, ...) needs a callable, got {f!r}")
+        _LAYER_FUNCTIONS[name] = f
+        LAYERS[name] = LayerKind(
+            name, f"plugins.{name}", tuple(P(k, "any", REQUIRED if v is REQUIRED else v) for k, v in params.items()),
+            rule, positional=tuple(positional), default_scope=name, repeat_name=name, creates_variables=True,
+            doc=doc or (getattr(f, "__doc__", None) or "a layer registered by a plugin").strip().split("\n")[0])
+        return f
+
+    return add if fn is None else add(fn)
+
+
+def unregister_layer(name: str) -> None:
+    from .layers import LAYERS
+
+    if name in _LAYER_FUNCTIONS:
+        _LAYER_FUNCTIONS.pop(name)
+        LAYERS.pop(name, None)
+
+
+def layer_function(name: str):
+    """The function registered for layer `name` (lower_graph resolves `plugins.NAME` through it)."""
+    return _LAYER_FUNCTIONS[name]

@@ -9,7 +9,12 @@ import pytest
 import slimlang
 from slimlang.cli import main
 from slimlang.diagnostics import SlimError
-from slimlang.training.registry import registered_losses, registered_metrics, unregister_loss, unregister_metric
+from slimlang.training.registry import (
+    registered_losses,
+    registered_metrics,
+    unregister_loss,
+    unregister_metric,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 
@@ -118,3 +123,51 @@ def test_a_missing_plugin_gets_did_you_mean(tmp_path, capsys):
     assert main(["eval", str(f), "--plugin", str(tmp_path / "loses.py"), "-s", "plain"]) == 1
     err = capsys.readouterr().err
     assert "error[E361]: plugin" in err and "did you mean `losses.py`" in err
+
+
+LAYER_PLUGIN = """\
+import slimlang
+import tf_slim as slim
+
+
+def scaled_dense(inputs, units=8, scale=2.0, scope=None):
+    \"\"\"fully connected, then multiplied by `scale`\"\"\"
+    return slim.fully_connected(slim.flatten(inputs), units, scope=scope or "scaled_dense") * scale
+
+
+slimlang.register_layer("scaled_dense_plugin", scaled_dense, params={"units": 8, "scale": 2.0},
+                        positional=("units",), shape=lambda s, units, scale: (s[0], units))
+"""
+
+
+def test_plugin_layer_builds_under_its_scope(tmp_path, capsys):
+    from slimlang.plugins import unregister_layer
+
+    plugin = tmp_path / "layers.py"
+    plugin.write_text(LAYER_PLUGIN)
+    f = tmp_path / "l.slim"
+    f.write_text(f"""model mlp(inputs: [8, 8, 1], num_classes = 10) {{
+  scaled_dense_plugin 16 scale=0.5 as hidden
+  fc num_classes activation=none as logits
+}}
+train {{
+  model mlp
+  data npz "{DIGITS}" validation=0.2
+  loss softmax_cross_entropy
+  steps 3
+}}
+""")
+    try:
+        assert main(["check", str(f)]) == 1  # without the plugin: an unknown layer
+        assert "unknown layer `scaled_dense_plugin`" in capsys.readouterr().err
+        assert main(["train", str(f), "--plugin", str(plugin), "--logdir", str(tmp_path / "r"), "--no-progress"]) == 0
+        import tensorflow as tf
+
+        names = {n for n, _ in tf.train.list_variables(str(tmp_path / "r"))}
+        assert {"mlp/hidden/weights", "mlp/hidden/biases", "mlp/logits/weights"} <= names
+        assert dict(tf.train.list_variables(str(tmp_path / "r")))["mlp/hidden/weights"] == [64, 16]
+    finally:
+        unregister_layer("scaled_dense_plugin")
+    from slimlang.layers import LAYERS
+
+    assert "scaled_dense_plugin" not in LAYERS

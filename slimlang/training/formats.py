@@ -151,7 +151,7 @@ def export_file(spec, model_fn, *, out: str, fmt: str, cands, logdir, name, data
     """Write `out` in format `fmt` (frozen or tflite); returns the checkpoint exported."""
     from .build import need_data
     from .data import open_data
-    from .saved_model import serving_session
+    from .serving import serving_session
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt}: formats are {', '.join(FORMATS)}")

@@ -326,7 +326,7 @@ def predict(spec: TrainSpec, model_fn, inputs: list, *, logdir: str | None = Non
             model_name: str | None = None, data: Data | None = None, top: int = 5,
             batch_size: int = 64, best: bool = False, raw_weights: bool = False) -> PredictResult:
     """The top `top` classes (or the values of regression heads) of each input."""
-    from .saved_model import serving_outputs
+    from .serving import serving_outputs
 
     name = model_name or spec.model.name
     ld = logdir if logdir is not None else (spec.logdir if checkpoint is None else None)
