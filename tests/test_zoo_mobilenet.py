@@ -17,6 +17,7 @@ CASES = zoo.params(
     zoo.case("mobilenet_v1_025", lowerings=["load"]),
     zoo.case("mobilenet_v1_base", lowerings=["emit"]),
     zoo.case("mobilenet_v1_base-Conv2d_7", lowerings=["load"]),
+    zoo.case("mobilenet_v1_base-conv_defs"),
     zoo.case("mobilenet_v2", slow=True),
     zoo.case("mobilenet_v2-train", slow=True, lowerings=["emit"]),
     zoo.case("mobilenet_v2_140", slow=True, lowerings=["load"]),

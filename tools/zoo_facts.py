@@ -172,6 +172,11 @@ CASES = [
      [2, 96, 96, 3], {"is_training": False, "num_classes": 10, "global_pool": True, "spatial_squeeze": False}, True),
     ("mobilenet_v1-features", "nets.mobilenet_v1", "mobilenet_v1", "mobilenet_v1_arg_scope", {},
      [2, 96, 96, 3], {"is_training": False, "num_classes": 0}, True),
+    ("mobilenet_v1_base-conv_defs", "nets.mobilenet_v1", "mobilenet_v1_base", "mobilenet_v1_arg_scope",
+     {"is_training": False}, [2, 64, 64, 3], {"final_endpoint": "Conv2d_3", "conv_defs": [
+         {"__type__": t, "fields": ["kernel", "stride", "depth"], "args": [k, s, d]}
+         for t, k, s, d in (("Conv", [3, 3], 2, 16), ("DepthSepConv", [3, 3], 1, 32),
+                            ("DepthSepConv", [5, 5], 2, 64), ("Conv", [1, 1], 1, 48))]}, True),
     ("mobilenet_v1_075", "nets.mobilenet_v1", "mobilenet_v1_075", "mobilenet_v1_arg_scope", {}, [2, 128, 128, 3],
      {"is_training": False}, True),
     ("mobilenet_v1_050", "nets.mobilenet_v1", "mobilenet_v1_050", "mobilenet_v1_arg_scope", {}, [2, 128, 128, 3],
@@ -263,8 +268,12 @@ def reference_value(module, value):
 
 
 def slim_value(value):
-    """The same argument for a .slim network: a namedtuple is passed as the plain tuple of its fields."""
+    """The same argument for a .slim network: a namedtuple is passed as the plain tuple of its fields,
+    or, where the case names the fields, as a dict of them with its type under "type"
+    (mobilenet_v1's Conv(kernel, stride, depth) -> dict(type="Conv", kernel=..., stride=..., depth=...))."""
     if isinstance(value, dict) and "__type__" in value:
+        if "fields" in value:
+            return dict(zip(value["fields"], value["args"]), type=value["__type__"])
         return tuple(value["args"])
     if isinstance(value, list):
         return [slim_value(v) for v in value]
