@@ -351,6 +351,7 @@ class Model:
     until: object | None = None
     span: Span = _span()
     name_span: Span = _span()
+    default_scope: str | None = None  # `as NAME`: the scope name when the caller gives none
 
 
 @node
