@@ -31,6 +31,11 @@ Rows (see issue 6):
     step (process CPU / wall over the timed steps); and `slimlang train
     --tf-gradients`, to separate the gradients' share from the rest
 
+ 7. (issue 15) scaling out: 2 asynchronous workers of a local cluster, each
+    limited to 1 intra-op and 1 inter-op thread, vs 1 worker limited the same
+    (>= 1.7x examples/s); 2 synchronous workers (reported); 2 clones on 2
+    logical CPU devices vs 1 clone (reported); see bench_distributed.py
+
 Rows 2-5 run in worker sub-processes (`run.py --worker ROW`) that print JSON,
 so TensorFlow's state of one row never leaks into another.
 """
@@ -897,6 +902,13 @@ def run_worker(row: str, args: list) -> dict:
     return json.loads(m.group(1))
 
 
+def row7(quick: bool) -> list:
+    sys.path.insert(0, str(HERE))
+    from bench_distributed import row7 as run
+
+    return run(quick)
+
+
 def worker_main(row: str, args: list):
     sys.path.append(str(ROOT))  # an installed or PYTHONPATH slimlang wins (to measure another version)
     if row == "2":
@@ -1017,7 +1029,7 @@ def write_results(section: str, notes_marker="<!-- runs -->"):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="under 3 minutes: fewer repeats and sizes")
-    p.add_argument("--rows", default="1,2,3,4,5,6", help="which rows, e.g. 1,2")
+    p.add_argument("--rows", default="1,2,3,4,5,6,7", help="which rows, e.g. 1,2")
     p.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
     p.add_argument("--worker", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -1028,7 +1040,7 @@ def main(argv=None):
     info = machine()
     t0 = time.perf_counter()
     rows = []
-    fns = {"1": row1, "2": row2, "3": row3, "4": row4, "5": row5, "6": row6}
+    fns = {"1": row1, "2": row2, "3": row3, "4": row4, "5": row5, "6": row6, "7": row7}
     for r in args.rows.split(","):
         r = r.strip()
         t1 = time.perf_counter()
@@ -1046,7 +1058,7 @@ def main(argv=None):
     print(render_table(rows))
     print(f"\n{elapsed:.0f} s in all")
     cmd = "python benchmarks/run.py" + (" --quick" if args.quick else "") + \
-        (f" --rows {args.rows}" if args.rows != "1,2,3,4,5,6" else "")
+        (f" --rows {args.rows}" if args.rows != "1,2,3,4,5,6,7" else "")
     if not args.no_write:
         write_results(render_md(rows, info, cmd, started, elapsed, args.quick))
         print(f"wrote {HERE / 'RESULTS.md'}")

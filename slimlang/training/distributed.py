@@ -37,6 +37,7 @@ import contextlib
 import json
 import os
 import socket
+import sys
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -442,7 +443,10 @@ def wait_for_peers(deploy: Deploy, span=None, stream=None) -> None:
 
 def peer_error(deploy: Deploy, e, span=None) -> SlimError:
     """A step failed because a peer went away (a ps killed, a network cut): E373."""
-    msg = (getattr(e, "message", None) or str(e)).strip().splitlines()[0][:300]
+    # TensorFlow's message may open with a rule of '=' or name the task it came from first
+    lines = [x.strip() for x in (getattr(e, "message", None) or str(e)).splitlines()
+             if x.strip() and not set(x.strip()) <= set("=-") and not x.strip().startswith("From /job:")]
+    msg = (lines[0] if lines else type(e).__name__)[:300]
     return SlimError.single(
         "E373", f"{deploy.role.name} lost its cluster: {type(e).__name__}: {msg}", span,
         ["note: a parameter server (or the chief) stopped or cannot be reached; this task stops too",
@@ -567,7 +571,7 @@ def train_replica(deploy: Deploy, graph, loop, *, spec, data, logdir, model_vars
                               step_after=step_after, it=it, feed=feed, total=total, stream=stream, done=done,
                               model_name=model_name)
         finally:
-            sess.close()
+            _close(sess)
 
     from .. import fsutil
 
@@ -620,8 +624,71 @@ def train_replica(deploy: Deploy, graph, loop, *, spec, data, logdir, model_vars
             return result
         finally:
             coord.request_stop()
-            sess.close()  # cancels the queue runner's pending take_grad
+            _close(sess)  # cancels the queue runner's pending take_grad
             coord.join(threads, stop_grace_period_secs=5, ignore_live_threads=True)
+
+
+def _close(sess, secs: float = 10.0) -> None:
+    """Close a cluster session, bounded: closing one whose parameter server died blocks in
+    gRPC indefinitely.  Then the error being raised (E373) is printed here and the process
+    exits, since TensorFlow's runtime could not shut down either."""
+    import threading
+
+    t = threading.Thread(target=sess.close, daemon=True, name="slimlang-session-close")
+    t.start()
+    t.join(secs)
+    if not t.is_alive():
+        return
+    err = sys.exc_info()[1]
+    if isinstance(err, SlimError):
+        print(err.render(), file=sys.stderr, flush=True)
+    else:
+        print("error: the cluster session could not be closed (a parameter server stopped?)", file=sys.stderr,
+              flush=True)
+    os._exit(1)
+
+
+class _Watchdog:
+    """Ends the process with E373 when one step waits on the cluster longer than the peer timeout.
+
+    RunOptions.timeout_in_ms bounds most waits, but a step whose parameter
+    server died can stay blocked in gRPC's reconnection attempts past it;
+    nothing in the process can then interrupt the step, so the error is
+    printed from here and the process exits (status 1).
+    """
+
+    def __init__(self, deploy: Deploy, spec, stream):
+        import threading
+
+        self.deploy, self.spec, self.stream = deploy, spec, stream
+        self.started = None
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._watch, daemon=True, name="slimlang-peer-watchdog")
+        self.thread.start()
+
+    def __enter__(self):
+        self.started = time.monotonic()
+
+    def __exit__(self, *exc):
+        self.started = None
+        return False
+
+    def _watch(self):
+        limit = self.deploy.peer_timeout + 5.0
+        while True:
+            time.sleep(1.0)
+            t = self.started
+            if t is not None and time.monotonic() - t > limit:
+                role = self.deploy.role
+                err = SlimError.single(
+                    "E373", f"{role.name} lost its cluster: a step waited more than {limit:g} s on it",
+                    self.spec.span_of("logdir"),
+                    ["note: a parameter server (or, with --sync-replicas, another worker) stopped or cannot be "
+                     "reached; this task stops too",
+                     "help: restart the stopped task, or the whole cluster: training resumes from the chief's last "
+                     "checkpoint"])
+                print(err.render(), file=sys.stderr, flush=True)
+                os._exit(1)
 
 
 def _steps(deploy: Deploy, sess, loop, *, spec, data, logdir, saver, writer, train_op, summaries, lr, global_step,
@@ -637,7 +704,14 @@ def _steps(deploy: Deploy, sess, loop, *, spec, data, logdir, saver, writer, tra
 
     role = deploy.role
     summary_tags, scalars = summaries
-    step_fn = sess.make_callable([train_op, lr] + list(scalars) + [step_after])
+    call = sess.make_callable([train_op, lr] + list(scalars) + [step_after], accept_options=True)
+    options = tf.compat.v1.RunOptions(timeout_in_ms=int(deploy.peer_timeout * 1000))
+    watchdog = _Watchdog(deploy, spec, stream)
+
+    def step_fn():
+        with watchdog:
+            return call(options=options)
+
     start = step = int(sess.run(global_step))
     if step >= total:
         _say(stream, role, f"{role.name}: global_step is {step} of {total}; nothing to do")
