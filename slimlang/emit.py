@@ -302,6 +302,11 @@ class Emitter:
             p = ast.BINOP_LEVEL[e.op]
             return f" {e.op} ".join(self._sub(v, fn, fr, p, True) for v in e.values), p
         if isinstance(e, ast.Not):
+            o = e.operand
+            negated = {"in": "not in", "is": "is not"}
+            if isinstance(o, ast.Compare) and len(o.ops) == 1 and o.ops[0] in negated:
+                # `not k in xs` is `k not in xs` (pycodestyle's E713/E714), same value
+                return self._expr(ast.Compare(o.left, (negated[o.ops[0]],), o.rights, o.span), fn, fr)
             return f"not {self._sub(e.operand, fn, fr, ast.NOT)}", ast.NOT
         if isinstance(e, ast.Neg):
             return f"-{self._sub(e.operand, fn, fr, ast.NEG)}", ast.NEG
@@ -835,7 +840,8 @@ class Emitter:
             full = pre + body
         else:
             as_sc = " as sc" if fn.uses_sc else ""
-            full = pre + [Stmt(f"with tf.compat.v1.variable_scope(scope, {py_str(b.name)}, [inputs]){as_sc}", body)]
+            default = py_str(b.default_scope or b.name)
+            full = pre + [Stmt(f"with tf.compat.v1.variable_scope(scope, {default}, [inputs]){as_sc}", body)]
         doc = [f"Block `{b.name}` of {self.file} (line {b.span.line})"
                + (": inline, it opens no variable scope." if b.inline else ".")]
         if fn.end_points:
@@ -869,8 +875,9 @@ class Emitter:
                 pre.append(Stmt(f"final_endpoint_value = {until}"))
                 until = "final_endpoint_value"
             fn.until = until
+        default = py_str(m.default_scope or m.name)
         if "scope" not in declared:
-            params.append(f"scope={py_str(m.name)}")
+            params.append(f"scope={'None' if m.inline else default}")
         fr = _Frame(first.name, "net")
         body = self.body(m.body, fn, fr)
         tail = []
@@ -881,8 +888,15 @@ class Emitter:
             tail += self.returns(fn, fr.read)
         reuse = ", reuse=reuse" if "reuse" in declared else ""
         as_sc = " as sc" if fn.uses_sc else ""
-        full = [Stmt(f"with tf.compat.v1.variable_scope(scope, {py_str(m.name)}, [{first.name}]{reuse}){as_sc}",
+        full = [Stmt(f"with tf.compat.v1.variable_scope(scope, {default}, [{first.name}]{reuse}){as_sc}",
                      pre + body + tail)]
+        if m.inline:  # it opens no scope of its own, only one the caller names
+            opened = (f"tf.compat.v1.variable_scope(scope, values=[{first.name}]{reuse}) if scope else "
+                      "contextlib.nullcontext()")
+            if fn.uses_sc:  # (`collect` names its collection after the scope: the current one)
+                opened = (f"tf.compat.v1.variable_scope(scope or tf.compat.v1.get_variable_scope(), "
+                          f"values=[{first.name}]{reuse})")
+            full = [Stmt(f"with {opened}{as_sc}", pre + body + tail)]
         shape = self.prog.input_shape(m.name)
         doc = [f"Model `{m.name}` of {self.file} (line {m.span.line})."]
         if m.uses is not None:
@@ -1032,10 +1046,12 @@ def emit_module(program, train: bool = False) -> str:
     view.import_slim = "slim" in used
     view.imports_math = "math" in used
     stdlib = ("contextlib", "logging", "math", "os", "re", "sys", "time", "warnings")
-    if view.train:  # one sorted import block
+    # (a model's own code needs at most math, and contextlib for an `inline model`)
+    own = ("contextlib", "math") if "contextlib" in used else ()
+    if view.train or own:  # one sorted import block
         view.imports_math = False
     view.extra_imports = [line for name, line in [(n, f"import {n}") for n in stdlib] + [("np", "import numpy as np")]
-                          if name in used and view.train]
+                          if name in used and (view.train or name in own)]
     text = env.get_template("module.py.j2").render(m=view)
     try:
         if len(program.module.items) <= BLACK_MAX_ITEMS:

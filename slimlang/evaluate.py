@@ -24,6 +24,7 @@ where each value came from).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import operator
@@ -255,7 +256,11 @@ class Evaluator:
             run.until = self.eval(model.until, frame)
         if scope is None and any(p.name == "scope" for p in model.params):
             scope = env["scope"]  # a declared `scope = "InceptionV1"` parameter gives the default scope name
-        with self.backend.variable_scope(scope or model.name, model.name, reuse=reuse):
+        default = model.default_scope or model.name
+        # An `inline model` opens no scope of its own (pix2pix, CycleGAN): only one a caller names.
+        opened = (contextlib.nullcontext() if model.inline and not scope else
+                  self.backend.variable_scope(scope or default, default, reuse=reuse))
+        with opened:
             try:
                 self._drive(self.exec_body(model.body, frame))
             except _Stop as stop:
@@ -536,8 +541,9 @@ class Evaluator:
             if x is None:
                 raise SlimError.single("E230", f"`{kind.name}` has no input tensor here", stmt.span)
             inputs = [x.obj]
-            if "other" in full:
-                inputs.append(full["other"].obj)
+            other = full.get("other")
+            if isinstance(other, Tensor):  # (`mul 0.5` multiplies by a number: an argument, not an input)
+                inputs.append(other.obj)
         norm_params = None
         norm = full.get("normalizer")
         if isinstance(norm, Op):
@@ -591,7 +597,7 @@ class Evaluator:
             finally:
                 budget.depth -= 1
             return inner.net
-        with self.backend.variable_scope(scope, block.name):
+        with self.backend.variable_scope(scope, block.default_scope or block.name):
             try:
                 yield from self.exec_body(block.body, inner)
             except _Stop as s:
@@ -645,6 +651,8 @@ class Evaluator:
             bad = f"an {t} such as {'zeros or truncated_normal(stddev=0.01)' if t == 'initializer' else 'l2(0.0005)'}"
         elif t == "tensor" and not isinstance(value, Tensor):
             bad = "a tensor name"
+        elif t == "tensor_or_number" and not (isinstance(value, (Tensor, int, float)) and not isinstance(value, bool)):
+            bad = "a tensor name or a number"
         elif t == "tensors" and not (isinstance(value, (list, tuple)) and all(isinstance(v, Tensor) for v in value)):
             bad = "a list of tensor names like [branch_0, branch_1]"
         elif t == "dict" and not isinstance(value, dict):
@@ -967,6 +975,7 @@ _TYPE_OK = {
     "initializer": lambda v: isinstance(v, Op) and v.kind == "initializer",
     "regularizer": lambda v: isinstance(v, Op) and v.kind == "regularizer",
     "tensor": lambda v: isinstance(v, Tensor),
+    "tensor_or_number": lambda v: isinstance(v, (Tensor, int, float)) and not isinstance(v, bool),
     "tensors": lambda v: isinstance(v, (list, tuple)) and all(isinstance(i, Tensor) for i in v),
     "dict": lambda v: isinstance(v, dict),
     "ints": lambda v: isinstance(v, (list, tuple, int)),

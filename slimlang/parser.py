@@ -118,20 +118,14 @@ _CONTINUES_AFTER = frozenset(("=", "+", "-", "*", "/", "%", "**", "//", "==", "!
 
 def _indentation(text: str, tok) -> int:
     """How many spaces and tabs begin the line of `tok`."""
-    line_start = tok.start_pos - tok.column + 1
-    n = line_start
-    while n < tok.start_pos and text[n] in " \t\f":
-        n += 1
-    return n - line_start
+    before = text[tok.start_pos - tok.column + 1:tok.start_pos]
+    return len(before) - len(before.lstrip(" \t\f"))
 
 
 def _next_line_column(nl) -> int:
     """The column (1-based, as Token.column) of the first token after a `_NL` token, which holds
-    the line break, blank and comment lines and the next line's indentation."""
-    tail = nl.value[max(nl.value.rfind("\n"), nl.value.rfind("\r")) + 1:]
-    if tail.strip(" \t\f"):  # a comment on the last line of the file: nothing follows
-        return 0
-    return len(tail) + 1
+    the line breaks, blank and comment lines and the next line's indentation."""
+    return len(nl.value) - nl.value.rfind("\n")
 
 
 # Friendly names for terminals in "expected ..." notes.

@@ -787,8 +787,10 @@ class Gen:
         out = ["conv"] + same + ["fc", "sep_conv", "pool", "avg_pool", "conv", "conv", "batch_norm"]
         if self.on("layers"):
             out.append("conv_t")
+            out += ["clip", "lrn", "instance_norm", "mul"]
             if not (ctx.symbolic or preserve):
-                out += ["pad", "mean", "flatten", "reshape"] + (["squeeze"] if shape.h == shape.w == 1 else [])
+                out += ["pad", "mean", "flatten", "reshape", "resize"] + (["squeeze"] if shape.h == shape.w == 1 else [])
+                out += ["slice"] if shape.h > 1 and shape.w > 1 else []
         return out
 
     # geometry: stride / padding / rate, written or from the defaults in force
@@ -1040,6 +1042,34 @@ class Gen:
     def l_squeeze(self, ctx, shape, kind):
         text = self.pick(["squeeze [1, 2]", "squeeze axis=[1, 2]"])
         return self.suffix(ctx, text, kind), Shape(None, None, shape.c)
+
+    def l_clip(self, ctx, shape, kind):
+        return self.suffix(ctx, self.pick(["clip -0.5 0.5", "clip 0 6", "clip min=-1 max=1.5"]), kind), shape
+
+    def l_lrn(self, ctx, shape, kind):
+        text = self.pick(["lrn", "lrn 2", "lrn 4 bias=1.0 alpha=0.001 / 9.0 beta=0.75", "lrn depth_radius=1 beta=0.6"])
+        return self.suffix(ctx, text, kind), shape
+
+    def l_instance_norm(self, ctx, shape, kind):
+        text = self.pick(["instance_norm", "instance_norm center=false", "instance_norm activation=relu",
+                          "instance_norm scale=false epsilon=0.001"])
+        return self.suffix(ctx, text, kind), shape
+
+    def l_mul(self, ctx, shape, kind):
+        return self.suffix(ctx, self.pick(["mul 0.5", "mul 2", "mul other=-0.25"]), kind), shape
+
+    def l_resize(self, ctx, shape, kind):
+        h, w = min(shape.h * 2, MAX_SIZE), max(1, shape.w - 1)
+        method = self.pick(["", ' method="nearest"', ' method="bilinear"'])
+        return self.suffix(ctx, f"resize [{h}, {w}]{method}", kind), Shape(h, w, shape.c)
+
+    def l_slice(self, ctx, shape, kind):
+        a, b = self.num(0, 1), self.num(0, 1)
+        if self.maybe(50):
+            return (self.suffix(ctx, f"slice [0, {a}, {b}, 0] [-1, -1, -1, -1]", kind),
+                    Shape(shape.h - a, shape.w - b, shape.c))
+        h, w = shape.h - a - 1 if shape.h - a > 1 else 1, 1
+        return self.suffix(ctx, f"slice [0, {a}, {b}, 0] [-1, {h}, {w}, {shape.c}]", kind), Shape(h, w, shape.c)
 
     def l_flatten(self, ctx, shape, kind):
         return self.suffix(ctx, "flatten", kind), Shape(None, None, shape.h * shape.w * shape.c)

@@ -22,6 +22,26 @@ CASES = {
         "  g = mean [1, 2] keepdims=true as pooled\n"
         "  mul g as broadcast endpoint\n"
         "}\n"),
+    "mul_by_a_number": (
+        "model m(inputs: [6, 6, 3], scale = 0.17) {\n"
+        "  conv 4 3x3 as up endpoint\n"
+        "  mul scale as scaled endpoint\n"
+        "  mul 2 as doubled endpoint\n"
+        "}\n"),
+    "inline_model_and_block_scope_names": (
+        "block block8(scale = 1.0) as Block8 {\n"
+        "  up = conv 4 1x1 as Conv2d_1x1\n"
+        "  mul scale from up\n"
+        "  add inputs\n"
+        "}\n"
+        "inline model m(inputs: [6, 6, 4], scale = 0.2) {\n"
+        "  scope encoder {\n"
+        "    conv 4 3x3 as c endpoint\n"
+        "  }\n"
+        "  block8 scale x2\n"
+        "  block8\n"
+        "  block8 as block8_last endpoint\n"
+        "}\n"),
     "clip_and_lrn": (
         "model m(inputs: [6, 6, 8]) {\n"
         "  conv 8 3x3 activation=none as c endpoint\n"
@@ -131,6 +151,57 @@ def test_mul_scales_and_gates(tmp_path):
                                values["gated"] * values["gated"].mean(axis=(1, 2), keepdims=True), rtol=1e-5)
 
 
+def test_mul_by_a_number_values(tmp_path):
+    import numpy as np
+
+    _, _, values = _both(CASES["mul_by_a_number"], tmp_path)
+    np.testing.assert_allclose(values["scaled"], values["up"] * 0.17, rtol=1e-6)
+    np.testing.assert_allclose(values["doubled"], values["up"] * 0.34, rtol=1e-6)
+
+
+def test_inline_model_and_block_scope_names(tmp_path):
+    """An `inline model` opens no scope (its variables start at the caller's); a block declared
+    `as Block8` takes that scope name when called without `as`, and its own name under a repeat."""
+    _, (g, _, _, ep), _ = _both(CASES["inline_model_and_block_scope_names"], tmp_path)
+    from slimlang.tfcompat import tf
+
+    with g.as_default():
+        names = sorted(v.op.name for v in tf.compat.v1.global_variables())
+    assert names == ["Block8/Conv2d_1x1/biases", "Block8/Conv2d_1x1/weights",
+                     "Repeat/block8_1/Conv2d_1x1/biases", "Repeat/block8_1/Conv2d_1x1/weights",
+                     "Repeat/block8_2/Conv2d_1x1/biases", "Repeat/block8_2/Conv2d_1x1/weights",
+                     "block8_last/Conv2d_1x1/biases", "block8_last/Conv2d_1x1/weights",
+                     "encoder/c/biases", "encoder/c/weights"]
+
+
+def test_inline_model_takes_a_scope_from_python(tmp_path):
+    import slimlang
+    from slimlang.tfcompat import tf
+
+    path = tmp_path / "m.slim"
+    path.write_text(CASES["inline_model_and_block_scope_names"])
+    with tf.Graph().as_default() as g:
+        x = tf.compat.v1.placeholder(tf.float32, [1, 6, 6, 4])
+        slimlang.load(path).m(x, scope="Generator")
+        assert all(v.op.name.startswith("Generator/") for v in tf.compat.v1.global_variables())
+    assert g is not None
+
+
+def test_model_and_block_headers_parse_and_format():
+    from slimlang.tools.fmt import format_text
+
+    text = ("inline model gen(images: [8, 8, 3]) {\n  conv 4 3x3\n}\n\n"
+            "block block8(scale = 1.0) as Block8 {\n  conv 4 1x1\n}\n\n"
+            "model m(x: [8, 8, 3]) as MyNet {\n  block8 x2\n}\n")
+    items = parser.parse(text).items
+    assert [(i.inline, i.default_scope) for i in items] == [(True, None), (False, "Block8"), (False, "MyNet")]
+    assert format_text(text) == text
+    s = _summary(text.replace("inline model gen", "model gen0"), (1, 8, 8, 3))
+    assert s.rows[0].name == "gen0/Conv"
+    prog = check_text(text, "t.slim")
+    assert summarize_model(prog, "m", (1, 8, 8, 3)).rows[0].name == "MyNet/Repeat/block8_1/Conv"
+
+
 def test_clip_and_slice_values(tmp_path):
     import numpy as np
 
@@ -177,6 +248,8 @@ def _error(text) -> str:
     ("lrn 0", "E233", "must be positive"),
     ("resize [0, 4]", "E233", "must be positive"),
     ("clip 0", "E205", "needs its `max`"),
+    ("mul \"two\"", "E210", "must be a tensor name or a number"),
+    ("mul true", "E210", "must be a tensor name or a number"),
 ])
 def test_located_errors(body, code, words):
     text = f"model m(inputs: [6, 6, 3]) {{\n  {body}\n}}\n"

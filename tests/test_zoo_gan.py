@@ -7,11 +7,11 @@ import pytest
 import zoo
 
 CASES = zoo.params(
-    zoo.case("pix2pix_generator", pending="needs instance norm and image resize"),
-    zoo.case("pix2pix_generator-no_dropout", pending="needs instance norm and image resize"),
-    zoo.case("pix2pix_generator-conv2d_transpose", pending="needs instance norm"),
-    zoo.case("pix2pix_discriminator", pending="needs instance norm"),
-    zoo.case("cyclegan_generator", pending="needs instance norm and strided slicing"),
+    zoo.case("pix2pix_generator"),
+    zoo.case("pix2pix_generator-no_dropout"),
+    zoo.case("pix2pix_generator-conv2d_transpose"),
+    zoo.case("pix2pix_discriminator"),
+    zoo.case("cyclegan_generator"),
 )
 
 

@@ -7,11 +7,9 @@ CASES = zoo.params(
     zoo.case("inception_v4", slow=True),
     zoo.case("inception_v4-train", slow=True, lowerings=["emit"]),
     zoo.case("inception_v4_base", slow=True, lowerings=["emit"]),
-    zoo.case("inception_resnet_v2", slow=True, pending="needs element-wise multiply (up * scale)"),
-    zoo.case("inception_resnet_v2-train", slow=True, lowerings=["load"],
-             pending="needs element-wise multiply (up * scale)"),
-    zoo.case("inception_resnet_v2_base-os8", slow=True, lowerings=["emit"],
-             pending="needs element-wise multiply (up * scale)"),
+    zoo.case("inception_resnet_v2", slow=True),
+    zoo.case("inception_resnet_v2-train", slow=True, lowerings=["load"]),
+    zoo.case("inception_resnet_v2_base-os8", slow=True, lowerings=["emit"]),
 )
 
 

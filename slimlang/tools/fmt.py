@@ -630,8 +630,10 @@ class _Printer:
     def item(self, item):
         line = item.span.line
         if isinstance(item, ast.Model):
-            kw = ("inline block " if item.inline else "block ") if item.is_block else "model "
+            kw = ("inline " if item.inline else "") + ("block " if item.is_block else "model ")
             tail = ")"
+            if item.default_scope is not None:
+                tail += f" as {item.default_scope}"
             if item.uses is not None:
                 tail += f" uses {call_ref(item.uses)}"
             if item.until is not None:

@@ -192,24 +192,30 @@ class _ToAst(Transformer):
         return tuple(items)
 
     def model(self, meta, items):
-        name, params, *clauses, body = items
-        return self._model(meta, name, params, clauses, body, is_block=False, inline=False)
+        inline, name, params, *clauses, body = items
+        return self._model(meta, name, params, clauses, body, is_block=False, inline=inline is not None)
 
     def block_def(self, meta, items):
         inline, name, params, *clauses, body = items
         return self._model(meta, name, params, clauses, body, is_block=True, inline=inline is not None)
 
     def _model(self, meta, name, params, clauses, body, is_block, inline):
-        uses = until = None
+        uses = until = default_scope = None
         for kind, value in clauses:
             if kind == "uses":
                 uses = value
-            else:
+            elif kind == "until":
                 until = value
-        return ast.Model(str(name), params, body, is_block, inline, uses, until, self._span(meta), self._tok_span(name))
+            else:
+                default_scope = value
+        return ast.Model(str(name), params, body, is_block, inline, uses, until, self._span(meta), self._tok_span(name),
+                         default_scope)
 
     def inline_kw(self, meta, items):
         return True
+
+    def default_scope(self, meta, items):
+        return ("as", str(items[0]))
 
     def uses(self, meta, items):
         return ("uses", items[0])
