@@ -8,7 +8,7 @@ import sys
 
 from .checker import check_file
 from .cli import model_arguments
-from .diagnostics import SlimError, did_you_mean
+from .diagnostics import Diagnostic, SlimError, did_you_mean
 from .layers import fmt_shape
 
 
@@ -43,9 +43,16 @@ def cmd_check(args) -> int:
 
     for f in args.files:
         try:
-            errors.extend(check_data_paths(check_file(f)))
+            program = check_file(f)
+            errors.extend(check_data_paths(program))
         except SlimError as e:
             errors.extend(e.diagnostics)
+            continue
+        # A section whose loss no plugin registered here fails only when used (`train --plugin`);
+        # check says so without failing, so a misspelt loss does not pass unnoticed.
+        for err in getattr(program, "train_errors", {}).values():
+            for d in err.diagnostics:
+                print(Diagnostic(d.code, d.message, d.span, d.notes, "warning").render(), file=sys.stderr)
     if errors:
         raise SlimError(errors)
     return 0

@@ -74,7 +74,8 @@ def test_an_unregistered_loss_fails_only_its_section(tmp_path, capsys, clean_reg
     f = tmp_path / "m.slim"
     f.write_text(SLIM)
     (tmp_path / "focal_plugin.py").write_text(PLUGIN)  # beside the file: never run unless named
-    assert main(["check", str(f)]) == 0
+    assert main(["check", str(f)]) == 0  # passes, and warns
+    assert f"{f}:15:8: warning[E306]: unknown loss kind `focal_plugin`" in capsys.readouterr().err
     module = slimlang.load(f)
     assert [s.name for s in module.train_specs] == ["plain"] and "custom" in module.train_errors
     assert "focal_plugin" not in registered_losses()
