@@ -114,6 +114,7 @@ def test_the_data_pipeline_applies_the_eval_path(folder, facts):
         np.testing.assert_allclose(got[i], facts[f"vgg/{name}/16x16"], atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow  # 2.5-4 s a scheme on an idle machine: four input pipelines each
 @pytest.mark.parametrize("scheme, lo, hi", [
     ("vgg", -123.68, 255 - 103.94), ("inception", -1.0, 1.0), ("cifarnet", None, None), ("lenet", -1.0, 1.0)])
 def test_training_paths_shapes_ranges_and_seeded_repeats(folder, scheme, lo, hi):
