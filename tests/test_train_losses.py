@@ -231,7 +231,9 @@ def lr_at(spec, steps, total=100):
 
 
 def sched(npz, kind, lr=0.1, **opts):
-    return spec_with(npz, setting("loss", "mse"), setting("optimizer", "sgd", lr=lr), setting("schedule", kind, **opts))
+    """A section of 100 steps (the length `polynomial` and `cosine` decay over by default)."""
+    return spec_with(npz, setting("loss", "mse"), setting("optimizer", "sgd", lr=lr), setting("schedule", kind, **opts),
+                     steps=100)
 
 
 def test_schedules(npz):
