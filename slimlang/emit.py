@@ -689,6 +689,12 @@ class Emitter:
             return pos, kws
 
         pos, kws = spelled(bound, 0 if stack else len(s.args))
+        if kind is not None and kind.call_param and not stack:
+            # the function called is the argument's value: `activation activation_fn` is activation_fn(net)
+            key = kw_name(kind.call_param)
+            fname = kws.pop(key) if key in kws else pos.pop(0)
+            if not all(part.isidentifier() for part in fname.split(".")):
+                fname = f"({fname})"
         if kind is not None and kind.name in fr.collected and _can_normalize(kind.name):
             kws["outputs_collections"] = "end_points_collection"
         elif kind is not None and fn.kind != "model" and kind.name in self.facts.normalizers(fn.node.name):
@@ -770,7 +776,7 @@ class Emitter:
             else:
                 first = [inp]
             tail = []
-            if scope is not None and (block is not None or kind.inputs != "none"):
+            if scope is not None and (block is not None or kind.inputs != "none" and kind.scope_kw):
                 tail = [f"{'scope' if block is not None else kind.scope_kw}={scope}"]
             call = f"{fname}({', '.join(first + pos + kw_src + tail)})"
         # A named tensor nothing reads is still built (as the evaluator does), without a dead variable.

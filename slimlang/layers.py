@@ -62,6 +62,8 @@ class LayerKind:
     # an unknown layer spelled like one of these or like `fn`'s function, ignoring case and underscores
     # (`dense`, `max_pooling2d`, `fully_connected`), gets "did you mean" this layer (checker.py).
     aliases: tuple = ()
+    # The function called is this parameter's value (an activation held in a parameter), not `fn`.
+    call_param: str = ""
     param_map: dict = field(default_factory=dict)
     # Derived once from `params` (the evaluator's per-layer hot path reads these instead of looping):
     param_names: tuple = field(default=(), init=False, repr=False, compare=False)
@@ -201,6 +203,7 @@ CHECKS: dict[str, Callable] = {
     "paddings": _paddings,
     "axes": _axes_check,
     "slice_begin": _slice_begin,
+    "given": lambda v: "must be given: `none` applies nothing (write `if fn { activation fn }`)" if v is None else None,
     "slice_size": _slice_size,
 }
 
@@ -209,7 +212,7 @@ CHECK_WORDS: dict[str, str] = {
     "positive": "positive", "positive_or_none": "positive or none", "probability": "in (0, 1]",
     "unit": "in [0, 1]", "dims": "positive sizes", "dims_or_none": "positive sizes or none",
     "reshape_dims": "positive sizes, -1 once", "paddings": "non-negative pairs", "axes": "integers",
-    "slice_begin": "non-negative", "slice_size": "positive or -1",
+    "slice_begin": "non-negative", "slice_size": "positive or -1", "given": "not none",
 }
 
 # Parameters whose values are a few words (SAME, VALID): a value that matches one but for case
@@ -753,6 +756,12 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               _pool3d_shape, positional=("kernel_size",), default_scope="AvgPool3D", repeat_name="avg_pool3d",
               aliases=("AveragePooling3D",),
               doc="3-D average pooling of a rank-5 tensor (slim.avg_pool3d)"),
+    LayerKind("activation", "tf.nn.<activation>", (P("fn", "activation", REQUIRED, None,
+                                             "the activation: `relu`, or a parameter holding one", check="given"),),
+              # (no `name=`: not every activation takes one, tf.nn.swish does not; `as` names the end point)
+              _same, positional=("fn",), scope_kw=None, default_scope="Activation", repeat_name="activation",
+              call_param="fn",
+              doc="apply an activation held in a value: `activation activation_fn` is `activation_fn(net)`"),
     _activation("relu", "ReLU (tf.nn.relu)"),
     _activation("relu6", "ReLU capped at 6 (tf.nn.relu6)"),
     _activation("elu", "ELU (tf.nn.elu)"),

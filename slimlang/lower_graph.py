@@ -74,9 +74,11 @@ class TFBackend:
 
     def layer(self, call: LayerCall):
         kind = call.kind
-        fn = _resolve(kind.fn)
+        fn = to_tf(call.full[kind.call_param]) if kind.call_param else _resolve(kind.fn)
         kwargs = {}
         for name, value in call.args.items():
+            if name == kind.call_param:
+                continue
             p = kind.param(name)
             if p.type in ("tensor", "tensors") or isinstance(value, Tensor):  # the layer's inputs
                 continue

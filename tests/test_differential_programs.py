@@ -787,7 +787,7 @@ class Gen:
         out = ["conv"] + same + ["fc", "sep_conv", "pool", "avg_pool", "conv", "conv", "batch_norm"]
         if self.on("layers"):
             out.append("conv_t")
-            out += ["clip", "lrn", "instance_norm", "mul"]
+            out += ["clip", "lrn", "instance_norm", "mul", "activation"]
             if not (ctx.symbolic or preserve):
                 out += ["pad", "mean", "flatten", "reshape", "resize"] + (["squeeze"] if shape.h == shape.w == 1 else [])
                 out += ["slice"] if shape.h > 1 and shape.w > 1 else []
@@ -1054,6 +1054,10 @@ class Gen:
         text = self.pick(["instance_norm", "instance_norm center=false", "instance_norm activation=relu",
                           "instance_norm scale=false epsilon=0.001"])
         return self.suffix(ctx, text, kind), shape
+
+    def l_activation(self, ctx, shape, kind):
+        fn = self.pick([a for a in ACTIVATIONS if a != "none"])
+        return self.suffix(ctx, self.pick([f"activation {fn}", f"activation fn={fn}"]), kind), shape
 
     def l_mul(self, ctx, shape, kind):
         return self.suffix(ctx, self.pick(["mul 0.5", "mul 2", "mul other=-0.25"]), kind), shape

@@ -42,6 +42,22 @@ CASES = {
         "  block8\n"
         "  block8 as block8_last endpoint\n"
         "}\n"),
+    "activation_held_in_a_parameter": (
+        "block res(scale = 1.0, activation_fn = relu) as Res {\n"
+        "  conv 4 1x1 activation=none as c\n"
+        "  mul scale\n"
+        "  add inputs\n"
+        "  if activation_fn {\n"
+        "    activation activation_fn as act\n"
+        "  }\n"
+        "}\n"
+        "model m(inputs: [6, 6, 4], f = tanh) {\n"
+        "  res activation_fn=relu6 as r1 endpoint\n"
+        "  res activation_fn=none as r2 endpoint\n"
+        "  activation f as t endpoint\n"
+        "  activation (elu if f == tanh else relu) as e endpoint\n"
+        "  activation fn=leaky_relu\n"
+        "}\n"),
     "clip_and_lrn": (
         "model m(inputs: [6, 6, 8]) {\n"
         "  conv 8 3x3 activation=none as c endpoint\n"
@@ -202,6 +218,16 @@ def test_model_and_block_headers_parse_and_format():
     assert summarize_model(prog, "m", (1, 8, 8, 3)).rows[0].name == "MyNet/Repeat/block8_1/Conv"
 
 
+def test_activation_held_in_a_parameter_values(tmp_path):
+    import numpy as np
+
+    _, _, values = _both(CASES["activation_held_in_a_parameter"], tmp_path)
+    assert values["r1"].max() <= 6.0 and values["r1"].min() >= 0.0
+    np.testing.assert_allclose(values["t"], np.tanh(values["r2"]), rtol=1e-5, atol=1e-6)
+    e = values["t"]
+    np.testing.assert_allclose(values["e"], np.where(e > 0, e, np.expm1(e)), rtol=1e-5, atol=1e-6)
+
+
 def test_clip_and_slice_values(tmp_path):
     import numpy as np
 
@@ -250,6 +276,8 @@ def _error(text) -> str:
     ("clip 0", "E205", "needs its `max`"),
     ("mul \"two\"", "E210", "must be a tensor name or a number"),
     ("mul true", "E210", "must be a tensor name or a number"),
+    ("activation none", "E233", "`none` applies nothing"),
+    ("activation 3", "E210", "must be an activation"),
 ])
 def test_located_errors(body, code, words):
     text = f"model m(inputs: [6, 6, 3]) {{\n  {body}\n}}\n"

@@ -29,7 +29,7 @@ except Exception:  # noqa: BLE001  # pragma: no cover - the lexer must load even
     _LAYERS = ("conv", "conv_t", "sep_conv", "fc", "pool", "avg_pool", "dropout", "flatten", "batch_norm",
                "layer_norm", "softmax", "squeeze", "mean", "pad", "concat", "add", "reshape", "variable",
                "model_variable", "mul", "clip", "lrn", "instance_norm", "resize", "slice", "conv3d", "pool3d",
-               "avg_pool3d", "relu", "relu6", "elu", "tanh", "sigmoid", "identity")
+               "avg_pool3d", "activation", "relu", "relu6", "elu", "tanh", "sigmoid", "identity")
     _BUILTINS = ("selu", "leaky_relu", "softplus", "swish", "zeros", "ones", "constant", "truncated_normal",
                  "random_normal", "xavier", "variance_scaling", "l1", "l2")
 
