@@ -60,6 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 VGG = "examples/nets/vgg.slim"
+INCEPTION_V3 = "examples/nets/inception_v3.slim"
 
 
 def median(xs):
@@ -82,6 +83,7 @@ def row1(quick: bool) -> list:
         "baseline": [PY, "-c", "import lark, jinja2"],
         "check": slimlang_cmd() + ["check", VGG],
         "emit": slimlang_cmd() + ["build", VGG, "--emit", "py", "-o", str(out_py)],
+        "emit_inception_v3": slimlang_cmd() + ["build", INCEPTION_V3, "--emit", "py", "-o", str(out_py)],
     }
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="")
     ok = {}
@@ -93,7 +95,7 @@ def row1(quick: bool) -> list:
     times = {k: [] for k in cmds}
     for i in range(repeats):
         order = list(cmds)
-        order = order[i % 3:] + order[:i % 3]
+        order = order[i % len(order):] + order[:i % len(order)]
         for k in order:
             if not ok[k]:
                 continue
@@ -102,7 +104,8 @@ def row1(quick: bool) -> list:
             times[k].append(time.perf_counter() - t0)
     base = median(times["baseline"])
     rows = []
-    for k, label in (("check", f"`slimlang check {VGG}`"), ("emit", f"`slimlang build {VGG} --emit py`")):
+    for k, label in (("check", f"`slimlang check {VGG}`"), ("emit", f"`slimlang build {VGG} --emit py`"),
+                     ("emit_inception_v3", f"`slimlang build {INCEPTION_V3} --emit py`")):
         if not ok[k]:
             rows.append(dict(row="1", what=label + " wall time", slim="n/a", base=f"{base:.3f} s",
                              ratio=None, target="<= 2.0x", status="not available",
@@ -854,12 +857,16 @@ def row6(quick: bool) -> list:
         p = sorted((a[key] / b[key]) if not invert else (b[key] / a[key]) for a, b in zip(res["slimlang"], res[v]))
         return median(p), p[0], p[-1]
 
+    for v in variants:
+        for r in res[v]:
+            r["cpu_per_step"] = r["cores"] / r["steps_per_sec"]
     load = f"load average (1 min) at the starts {min(loads):.1f}-{max(loads):.1f}"
     rows = []
     base_names = {"hand": "hand-written tf_slim loop", "keras": "Keras 3 ResNet50.fit",
                   "slimlang-tf-gradients": "slimlang train --tf-gradients"}
     for v in [x for x in variants if x != "slimlang"]:
         r, lo, hi = paired(v, "steps_per_sec")
+        cpu = paired(v, "cpu_per_step")
         target = ">= 1.5x" if v != "slimlang-tf-gradients" else ""
         rows.append(dict(row="6", what=f"training resnet_v1_50 64x64x3 b16, steps/s vs {base_names[v]}",
                          slim=f"{med('slimlang', 'steps_per_sec'):.2f} steps/s",
@@ -867,7 +874,9 @@ def row6(quick: bool) -> list:
                          status=("met" if r >= 1.5 else "MISSED") if target else "info",
                          note=f"{n} steps after {warm}; median of {repeats} interleaved process pairs (range "
                               f"{lo:.2f}-{hi:.2f}x); cores used per step {med('slimlang', 'cores'):.2f} vs "
-                              f"{med(v, 'cores'):.2f}; {load}"))
+                              f"{med(v, 'cores'):.2f}; process CPU per step {med('slimlang', 'cpu_per_step'):.3f} s "
+                              f"vs {med(v, 'cpu_per_step'):.3f} s (paired ratio {cpu[0]:.2f}x, range "
+                              f"{cpu[1]:.2f}-{cpu[2]:.2f}x); {load}"))
     for v in [x for x in variants if x in ("hand", "keras")]:
         for key, label, unit in (("first_wall", "time to first step (wall)", "s"),
                                  ("first_cpu", "time to first step (CPU)", "s"),
@@ -1009,6 +1018,56 @@ Commands measured (row 1, whole processes, from the repository root):
 """
 
 
+LSP_PROBE = r"""
+import asyncio, json, statistics, sys, time
+from slimlang.tools.lsp import Scheduler, check_document
+text = open(sys.argv[1]).read()
+check_document(text, "probe.slim")  # warm: grammar, imports
+cpu = []
+for i in range(int(sys.argv[2])):
+    t = time.process_time()
+    check_document(text + "\n#" + "x" * i + "\n", "probe.slim")
+    cpu.append(time.process_time() - t)
+
+async def burst():
+    published = []
+    s = Scheduler(lambda doc: published.append((time.perf_counter(), doc.version)))
+    uri = "file:///probe.slim"
+    s.opened(uri, text, 0)
+    await asyncio.sleep(0.5)
+    for v in range(1, 11):  # ten edits 80 ms apart, as a fast typist makes them
+        s.changed(uri, text + "\n" + "#" * v + "\n", v)
+        last = time.perf_counter()
+        await asyncio.sleep(0.08)
+    while not published or published[-1][1] != 10:
+        await asyncio.sleep(0.002)
+    return published[-1][0] - last
+
+bursts = [asyncio.run(burst()) for _ in range(int(sys.argv[3]))]
+print(json.dumps({"cpu": cpu, "bursts": bursts}))
+"""
+
+
+def row8(quick: bool) -> list:
+    """Language server on inception_v3.slim: CPU per edit (parse, check, analyses) and the time from
+    the last keystroke of a burst of ten edits 80 ms apart to the diagnostics being published."""
+    edits, bursts = (10, 3) if quick else (30, 9)
+    r = subprocess.run([PY, "-c", LSP_PROBE, INCEPTION_V3, str(edits), str(bursts)], cwd=ROOT,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError((r.stderr.strip().splitlines() or ["lsp probe failed"])[-1])
+    data = json.loads(r.stdout.strip().splitlines()[-1])
+    cpu, lat = median(data["cpu"]) * 1000, median(data["bursts"]) * 1000
+    spread = lambda xs: f"{min(xs) * 1000:.0f}-{max(xs) * 1000:.0f} ms"  # noqa: E731
+    return [dict(row="8", what=f"lsp: CPU per edit, {INCEPTION_V3}", slim=f"{cpu:.0f} ms", base="50 ms",
+                 ratio=cpu / 50, target="<= 50 ms", status="met" if cpu <= 50 else "MISSED",
+                 note=f"median of {edits} edits (range {spread(data['cpu'])})"),
+            dict(row="8", what="lsp: last keystroke of a burst -> diagnostics", slim=f"{lat:.0f} ms", base="150 ms",
+                 ratio=lat / 150, target="<= 150 ms", status="met" if lat <= 150 else "MISSED",
+                 note=f"median of {bursts} bursts of 10 edits 80 ms apart (range {spread(data['bursts'])}); "
+                      "debounce 0.1 s")]
+
+
 def write_results(section: str, notes_marker="<!-- runs -->"):
     path = HERE / "RESULTS.md"
     previous = ""
@@ -1029,7 +1088,7 @@ def write_results(section: str, notes_marker="<!-- runs -->"):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="under 3 minutes: fewer repeats and sizes")
-    p.add_argument("--rows", default="1,2,3,4,5,6,7", help="which rows, e.g. 1,2")
+    p.add_argument("--rows", default="1,2,3,4,5,6,7,8", help="which rows, e.g. 1,2")
     p.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
     p.add_argument("--worker", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -1040,7 +1099,7 @@ def main(argv=None):
     info = machine()
     t0 = time.perf_counter()
     rows = []
-    fns = {"1": row1, "2": row2, "3": row3, "4": row4, "5": row5, "6": row6, "7": row7}
+    fns = {"1": row1, "2": row2, "3": row3, "4": row4, "5": row5, "6": row6, "7": row7, "8": row8}
     for r in args.rows.split(","):
         r = r.strip()
         t1 = time.perf_counter()
@@ -1058,7 +1117,7 @@ def main(argv=None):
     print(render_table(rows))
     print(f"\n{elapsed:.0f} s in all")
     cmd = "python benchmarks/run.py" + (" --quick" if args.quick else "") + \
-        (f" --rows {args.rows}" if args.rows != "1,2,3,4,5,6,7" else "")
+        (f" --rows {args.rows}" if args.rows != "1,2,3,4,5,6,7,8" else "")
     if not args.no_write:
         write_results(render_md(rows, info, cmd, started, elapsed, args.quick))
         print(f"wrote {HERE / 'RESULTS.md'}")
