@@ -203,6 +203,7 @@ CHECKS: dict[str, Callable] = {
     "paddings": _paddings,
     "axes": _axes_check,
     "slice_begin": _slice_begin,
+    "dtype": lambda v: None if v in DTYPES else f"must be one of {', '.join(DTYPES)}, got {_show(v)}",
     "given": lambda v: "must be given: `none` applies nothing (write `if fn { activation fn }`)" if v is None else None,
     "slice_size": _slice_size,
 }
@@ -212,8 +213,11 @@ CHECK_WORDS: dict[str, str] = {
     "positive": "positive", "positive_or_none": "positive or none", "probability": "in (0, 1]",
     "unit": "in [0, 1]", "dims": "positive sizes", "dims_or_none": "positive sizes or none",
     "reshape_dims": "positive sizes, -1 once", "paddings": "non-negative pairs", "axes": "integers",
-    "slice_begin": "non-negative", "slice_size": "positive or -1", "given": "not none",
+    "slice_begin": "non-negative", "slice_size": "positive or -1", "dtype": "a type name", "given": "not none",
 }
+
+# The element types a variable may have (TensorFlow's names, as tf.as_dtype reads them).
+DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
 
 # Parameters whose values are a few words (SAME, VALID): a value that matches one but for case
 # gets a did-you-mean with the right spelling.
@@ -584,6 +588,8 @@ _VARIABLE_PARAMS = (
     P("regularizer", "regularizer", None, None, "regularizer"),
     P("trainable", "bool", True, None, "trainable"),
     P("device", "str", None, None, "device, e.g. \"/CPU:0\""),
+    P("dtype", "str", "float32", None, "element type: \"float32\", \"float16\", \"int64\", ... (a step counter, "
+      "a mask)", check="dtype"),
 )
 
 

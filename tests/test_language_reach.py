@@ -58,6 +58,12 @@ CASES = {
         "  activation (elu if f == tanh else relu) as e endpoint\n"
         "  activation fn=leaky_relu\n"
         "}\n"),
+    "variables_with_a_dtype": (
+        "model m(inputs: [4, 4, 3]) {\n"
+        "  step = variable shape=[] dtype=\"int64\" initializer=zeros trainable=false as global_step\n"
+        "  half = model_variable shape=[3] dtype=\"float16\" initializer=ones as half\n"
+        "  conv 2 1x1 as c endpoint\n"
+        "}\n"),
     "clip_and_lrn": (
         "model m(inputs: [6, 6, 8]) {\n"
         "  conv 8 3x3 activation=none as c endpoint\n"
@@ -117,7 +123,7 @@ def _values_agree(a, b):
         s1.run(tf.compat.v1.global_variables_initializer())
         weights = {}
         for v in tf.compat.v1.global_variables():
-            value = rng.uniform(0.5, 1.5, size=v.shape.as_list()).astype(np.float32)
+            value = rng.uniform(0.5, 1.5, size=v.shape.as_list()).astype(v.dtype.base_dtype.as_numpy_dtype)
             v.load(value, s1)
             weights[v.op.name] = value
         out1 = s1.run([n1] + [ep1[k] for k in keys], {x1: batch})
@@ -228,6 +234,15 @@ def test_activation_held_in_a_parameter_values(tmp_path):
     np.testing.assert_allclose(values["e"], np.where(e > 0, e, np.expm1(e)), rtol=1e-5, atol=1e-6)
 
 
+def test_variables_with_a_dtype(tmp_path):
+    from slimlang.tfcompat import tf
+
+    _, (g, _, _, _), _ = _both(CASES["variables_with_a_dtype"], tmp_path)
+    with g.as_default():
+        kinds = {v.op.name: v.dtype.base_dtype.name for v in tf.compat.v1.global_variables()}
+    assert kinds == {"m/global_step": "int64", "m/half": "float16", "m/c/weights": "float32", "m/c/biases": "float32"}
+
+
 def test_clip_and_slice_values(tmp_path):
     import numpy as np
 
@@ -277,6 +292,7 @@ def _error(text) -> str:
     ("mul \"two\"", "E210", "must be a tensor name or a number"),
     ("mul true", "E210", "must be a tensor name or a number"),
     ("activation none", "E233", "`none` applies nothing"),
+    ("variable shape=[2] dtype=\"int\" as v", "E233", "must be one of float32"),
     ("activation 3", "E210", "must be an activation"),
 ])
 def test_located_errors(body, code, words):
