@@ -215,3 +215,17 @@ def test_switches():
     with tf.Graph().as_default() as g:
         call_model(mod.tiny, tf1.placeholder(tf.float32, [2, 8, 8, 1]), {}, is_training=True, gradients="tensorflow")
         assert not any("_gradient_op_type" in op.node_def.attr for op in g.get_operations())
+
+
+def test_train_flag_tf_gradients(tmp_path, monkeypatch, capsys):
+    """`slimlang train --tf-gradients` makes TensorFlow's gradients the process's (and its replicas') default."""
+    from slimlang.cli import main
+
+    src = tmp_path / "tiny.slim"
+    src.write_text(SRC + f'\ntrain {{\n  model tiny\n  data npz "{DIGITS}"\n  loss softmax_cross_entropy\n'
+                         '  batch_size 16\n  steps 1\n}\n')
+    monkeypatch.setenv(gradients.ENV, "fast")
+    assert main(["train", str(src), "--logdir", str(tmp_path / "run"), "--plan"]) == 0
+    assert gradients.default() == "fast"
+    assert main(["train", str(src), "--logdir", str(tmp_path / "run"), "--plan", "--tf-gradients"]) == 0
+    assert gradients.default() == "tensorflow"
