@@ -21,6 +21,10 @@ from .diagnostics import Collector, SlimError, Span, did_you_mean
 from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, _type_ok, builtin_names, did_you_mean_case
 from .layers import ENUMS, LAYERS, canonical_arg
 from .parser import parse, size_hint
+from .values import BUILTINS, STRING_CONSTANTS
+
+# Words that are values, never layers: `x = none` is a layer argument that lost its line.
+_VALUE_WORDS = frozenset(BUILTINS) | frozenset(STRING_CONSTANTS) | {"none", "true", "false"}
 
 
 @dataclass
@@ -268,7 +272,10 @@ class _Static:
         if isinstance(s, ast.Layer):
             self.layer(s, scope)
         elif isinstance(s, ast.Assign):
+            # (for E103's note on a layer argument left on a line of its own)
+            self.assigned = s.target if isinstance(s.stmt, ast.Layer) else None
             self.stmt(s.stmt, scope)
+            self.assigned = None
             scope.add(s.target)
             self.tensors.add(s.target)
         elif isinstance(s, ast.Scope):
@@ -322,8 +329,14 @@ class _Static:
                 self.c.error("E104", f"`{s.kind}` is a model; only blocks can be used as layers", s.kind_span,
                              ["help: declare it with `block` instead of `model`"])
             else:
-                self.c.error("E103", f"unknown layer `{s.kind}`", s.kind_span,
-                             [layer_did_you_mean(s.kind, self.prog.blocks)])
+                notes = [layer_did_you_mean(s.kind, self.prog.blocks)]
+                target = getattr(self, "assigned", None)
+                if target is not None and not (s.args or s.kwargs) and s.kind in _VALUE_WORDS:
+                    # `conv 4 3x3` then `padding=VALID` on the next line, at the same indentation
+                    notes = [f"note: `{target}={s.kind}` on a line of its own is a new statement, "
+                             f"`{target} = {s.kind}`",
+                             "help: to continue the layer on the line above, indent this line deeper than it"]
+                self.c.error("E103", f"unknown layer `{s.kind}`", s.kind_span, notes)
         for i, a in enumerate(s.args):
             p = kind.param(kind.param_names[i]) if kind is not None and i < len(kind.param_names) else None
             self.expr(a, scope, self.candidates(p, scope))

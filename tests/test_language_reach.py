@@ -341,4 +341,9 @@ def test_same_indentation_is_a_new_statement_with_a_located_error():
     with pytest.raises(SlimError) as e:
         check_text("model m(inputs: [4, 4, 3]) {\n  conv 4 3x3 activation=none\n  normalizer=none\n}\n", "t.slim")
     d = e.value.diagnostics[0]
-    assert d.span.line == 3
+    assert d.span.line == 3 and d.code == "E103"
+    assert "`normalizer=none` on a line of its own is a new statement" in " ".join(d.notes)
+    assert "indent this line deeper" in " ".join(d.notes)
+    with pytest.raises(SlimError) as e:  # a block named like a value is still just unknown
+        check_text("model m(inputs: [4, 4, 3]) {\n  b = scope s {\n    none\n  }\n}\n", "t.slim")
+    assert not any("line of its own" in n for n in e.value.diagnostics[0].notes)
