@@ -366,10 +366,13 @@ def test_disk_full_while_saving_is_e351_and_leaves_no_partial_checkpoint(tmp_pat
 
 
 class _FailingWriter:
-    """A FileWriter whose disk is full: add_summary and close fail, as TensorFlow's do."""
+    """A FileWriter whose disk is full: add_graph, add_summary and close fail, as TensorFlow's do."""
 
     def __init__(self, *a, **kw):
         pass
+
+    def add_graph(self, *a, **kw):
+        raise RuntimeError("events.out.tfevents.1.host; No space left on device")
 
     def add_summary(self, *a, **kw):
         raise RuntimeError("events.out.tfevents.1.host; No space left on device")
