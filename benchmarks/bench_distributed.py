@@ -39,7 +39,11 @@ def cluster_rate(workers: int, steps: int, sync: bool = False) -> float:
         cmd.append("--sync-replicas")
     p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **ONE_THREAD), timeout=1800)
     if p.returncode != 0:
-        raise RuntimeError(f"cluster run failed: {(p.stdout + p.stderr).strip().splitlines()[-1:]}")
+        out = p.stdout + p.stderr
+        errors = [x for x in out.splitlines() if "error[" in x]
+        Path(tmp, "cluster.log").write_text(out)
+        raise RuntimeError(f"cluster run failed ({'sync' if sync else 'async'}, {workers} workers): "
+                           f"{errors[:2] or out.strip().splitlines()[-1:]} (log: {tmp}/cluster.log)")
     rates = [float(x) for x in re.findall(r"steps/s, (\d+) examples/s\)", p.stdout + p.stderr)]
     if len(rates) != workers:
         raise RuntimeError(f"expected {workers} worker summaries, found {len(rates)}")
