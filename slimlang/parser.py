@@ -241,15 +241,19 @@ def _parser_and_builder() -> tuple[Lark, _Builder]:
         postlex=postlex,
         transformer=builder,
         _plugins={"ContextualLexer": _RootFirstLexer},
-        cache=_grammar_cache_path() or False,
+        cache=_grammar_cache_path(grammar_text()) or False,
     )
     return lark, builder
 
 
-def _grammar_cache_path() -> str | None:
+def _grammar_cache_path(grammar: str) -> str | None:
     """Where Lark keeps the built parser tables between runs: a folder only this user can write
     (Lark loads the file with pickle, so a file someone else could plant must never be read).
-    $XDG_CACHE_HOME/slimlang or ~/.cache/slimlang; None (build each time) when there is none."""
+    $XDG_CACHE_HOME/slimlang or ~/.cache/slimlang; None (build each time) when there is none.
+
+    The file is named after the grammar and this module's code, so a checkout with other code
+    never reads tables built for another (Lark's own key covers the grammar and options only)."""
+    import hashlib
     import os
 
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -261,7 +265,8 @@ def _grammar_cache_path() -> str | None:
             return None
     except (OSError, RuntimeError):
         return None
-    return str(folder / "grammar.cache")
+    key = hashlib.sha256(grammar.encode() + Path(__file__).read_bytes()).hexdigest()[:16]
+    return str(folder / f"grammar-{key}.cache")
 
 
 def _parser() -> Lark:
