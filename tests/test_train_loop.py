@@ -210,7 +210,8 @@ def test_multi_task_two_weighted_losses_eval_and_export(tmp_path):
     spec = build_spec([setting("data", "npz", str(tmp_path / "mt.npz"), validation=0.2),
                        setting("loss", "softmax_cross_entropy", on="digit"),
                        setting("loss", "mean_squared_error", on="value", labels="value", weight=4.0),
-                       setting("optimizer", "adam", lr=0.01), setting("steps", 150)], {"two_heads": two_heads})
+                       setting("optimizer", "adam", lr=0.01), setting("steps", 150), setting("seed", 1)],
+                      {"two_heads": two_heads})
     r = train(spec, two_heads, logdir=str(tmp_path / "L"), progress=False)
     assert r.step == 150
     m = evaluate(spec, two_heads, logdir=str(tmp_path / "L")).metrics
