@@ -1004,8 +1004,9 @@ def render_md(rows, info, args_line, started, elapsed, quick) -> str:
 RESULTS_HEAD = """# slimlang benchmarks: results
 
 Produced by `python benchmarks/run.py` (full) or `python benchmarks/run.py --quick`;
-see the docstring of benchmarks/run.py for what each row measures.  The newest
-run is first; earlier runs are kept below it, so the history is visible.
+see the docstring of benchmarks/run.py for what each row measures.  The current
+figures come first, then a compact history, the analyses, and the raw runs (newest
+first).
 Ratios are slimlang / baseline for times (lower is better) and for rates
 (higher is better), as the target column says.
 
@@ -1013,6 +1014,7 @@ Commands measured (row 1, whole processes, from the repository root):
 
     slimlang check examples/nets/vgg.slim
     slimlang build examples/nets/vgg.slim --emit py -o OUT.py
+    slimlang build examples/nets/inception_v3.slim --emit py -o OUT.py
     python -c "import lark, jinja2"
 
 """
