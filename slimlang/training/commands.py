@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from ..cli import positive_int
+from ..cli import model_arguments, positive_int
 from ..diagnostics import SlimError, UsageError, did_you_mean
 
 
@@ -21,9 +21,8 @@ def add_arguments(sub) -> None:
         p.add_argument("-s", "--section", metavar="NAME", help="which train section (default: the only one)")
         p.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
                        help="run this Python file first: it registers losses and metrics (repeatable)")
-        p.add_argument("--model", metavar="M", help="which model (default: the train section's, or the only one)")
-        p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
-                       help="a model parameter value, e.g. --set num_classes=5 (repeatable)")
+        model_arguments(p, model_help="which model (default: the train section's, or the only one)",
+                        input_shape=False)
         p.add_argument("--logdir", metavar="DIR", help=logdir_help)
 
     p = sub.add_parser(

@@ -172,7 +172,7 @@ class Data:
         # repeated dataset must not mix two epochs.
         det = not (training and shuffle)
         if self.encoded and not per_example and self.uniform_size:
-            # The hot path (benchmarks row 5).  Every image's header said it has
+            # The common case, and the one that sets throughput.  Every image's header said it has
             # the target size, so per image only read + decode (uint8), batch as
             # a hand-written pipeline would, and cast + scale per batch.  The
             # ensure_shape catches a file that changed since it was opened.
