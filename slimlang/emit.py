@@ -852,7 +852,10 @@ class Emitter:
                + (": inline, it opens no variable scope." if b.inline else ".")]
         if fn.end_points:
             doc += ["", "Records its end points in `end_points`; returns early at `final_endpoint`."]
-        return FunctionView(b.name, ["slim.add_arg_scope"], params, _wrap(doc, 80), full)
+        lines = _wrap(doc, 80)
+        if len(lines) == 1 and len(lines[0]) > 78:  # a one-line docstring holds its closing quotes too
+            lines = _wrap(doc, 78)
+        return FunctionView(b.name, ["slim.add_arg_scope"], params, lines, full)
 
     def model_fn(self, m: ast.Model) -> FunctionView:
         self.check_name(m.name, m.name_span, "model")
