@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .values import Op
+from .values import show as _show
 
 REQUIRED = object()
 
@@ -157,18 +158,6 @@ def _axes_check(v):
     if any(not (isinstance(x, int) and not isinstance(x, bool)) for x in items):
         return f"must be an axis or a list of axes (integers), got {_show(v)}"
     return None
-
-
-def _show(v) -> str:
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_show(x) for x in v) + "]"
-    if v is None:
-        return "none"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return repr(v)
-    return str(v)
 
 
 def _int_list(v) -> list | None:

@@ -268,3 +268,10 @@ def test_module_level_let_function():
     text = "let f(x) = x + 1\nlet g(a: int, b = 2) = a * b\nmodel m(inputs: [1, 8, 8, 1]) {\n  conv f(3) 3x3\n}\n"
     out = assert_good(text)
     assert out.startswith("let f(x) = x + 1\nlet g(a: int, b = 2) = a * b\n\nmodel m(")
+
+
+def test_a_long_top_level_let_is_wrapped_like_one_in_a_body():
+    src = "let DEFS = [" + ", ".join(f"[{i}, {i * 64}, {i % 2}]" for i in range(12)) + "]\n"
+    out = format_text(src, "x.slim")
+    assert all(len(line) <= 100 for line in out.splitlines()) and len(out.splitlines()) > 1
+    assert normalize(parse(out)) == normalize(parse(src)) and format_text(out, "x.slim") == out

@@ -681,10 +681,13 @@ class _Printer:
                 self.out[-1][0] += "}"
             else:
                 self.emit("}", item.span.end_line)
-        elif isinstance(item, ast.Let):
-            self.emit(f"let {item.name} = {expr(item.value)}", line)
+        elif isinstance(item, ast.Let):  # wrapped at WIDTH as inside bodies
+            for text in wrap(f"let {item.name} = ", [piece("", item.value)], "", ""):
+                self.emit(text, line)
         elif isinstance(item, ast.LetFunction):
-            self.emit(f"let {item.name}({', '.join(param(p) for p in item.params)}) = {expr(item.value)}", line)
+            head = f"let {item.name}({', '.join(param(p) for p in item.params)}) = "
+            for text in wrap(head, [piece("", item.value)], "", ""):
+                self.emit(text, line)
         else:
             raise TypeError(f"fmt: unknown item {type(item).__name__}")
 
