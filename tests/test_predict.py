@@ -147,3 +147,34 @@ train {
         p = s.run(out, {"images:0": pixels[None]})
     shown = float(lines[0].split()[2].rstrip(","))
     assert abs(shown - float(np.max(p))) < 1e-4
+
+
+def test_predict_shows_the_datas_labels_under_labels_offset(tmp_path, capsys):
+    """labels_offset=1 (the data's class 0 is `background`, which the model lacks): the model's class 0 is
+    the data's label 1, and predict names it so."""
+    rng = np.random.default_rng(1)
+    y = np.repeat([1, 2], 40)
+    x = np.where(y[:, None, None, None] == 1, 0.1, 0.9) + rng.normal(0, 0.05, (80, 4, 4, 1))
+    np.savez(tmp_path / "d.npz", images=x.astype(np.float32), labels=y)
+    (tmp_path / "labels.txt").write_text("0:background\n1:dark\n2:light\n")
+    f = tmp_path / "f.slim"
+    f.write_text("""model tiny(inputs: [4, 4, 1], num_classes = 2) {
+  flatten
+  fc num_classes activation=none as logits
+}
+train {
+  model tiny
+  data npz "d.npz"
+  loss softmax_cross_entropy labels_offset=1
+  optimizer adam lr=0.1
+  batch_size 16
+  steps 40
+  seed 1
+}
+""")
+    assert main(["train", str(f), "--logdir", str(tmp_path / "run"), "--no-progress"]) == 0
+    np.savez(tmp_path / "q.npz", images=x[[0, 79]].astype(np.float32))
+    capsys.readouterr()
+    assert main(["predict", str(f), "--logdir", str(tmp_path / "run"), str(tmp_path / "q.npz"), "--top", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split(": ", 1)[1].startswith("dark") and lines[1].split(": ", 1)[1].startswith("light"), lines

@@ -367,7 +367,10 @@ def predict(spec: TrainSpec, model_fn, inputs: list, *, logdir: str | None = Non
             if pre + "probabilities" in out:
                 p = np.asarray(out[pre + "probabilities"], np.float64).reshape(-1)
                 order = np.argsort(-p, kind="stable")[:top]
-                row.heads[head] = [(int(c), _name(names, int(c)), float(p[c])) for c in order]
+                # The model's class c is the data's label c + labels_offset (class 0 "background"
+                # of a dataset the model was trained without): shown as the data's label and name.
+                off = loss.labels_offset if loss is not None else 0
+                row.heads[head] = [(int(c) + off, _name(names, int(c) + off), float(p[c])) for c in order]
             else:
                 v = out.get(pre + "predictions", out.get("output"))
                 row.heads[head] = [float(a) for a in np.asarray(v).reshape(-1)]
