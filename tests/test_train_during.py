@@ -407,9 +407,10 @@ def test_labels_offset_shifts_class_labels(tmp_path):
     np.savez(tmp_path / "d.npz", images=x["images"][:256], labels=x["labels"][:256] + 1)
     spec = build_spec([setting("data", "npz", str(tmp_path / "d.npz"), validation=0.25, seed=1),
                        setting("loss", "softmax_cross_entropy", labels_offset=1), setting("optimizer", "sgd", lr=0.1),
-                       setting("batch_size", 32), setting("steps", 30), setting("validate", every=30)], {"mlp": mlp})
+                       setting("batch_size", 32), setting("steps", 60), setting("validate", every=60),
+                       setting("seed", 1)], {"mlp": mlp})
     r = train(spec, mlp, logdir=str(tmp_path / "run"), progress=False, stream=io.StringIO())
-    assert r.validation["accuracy"] > 0.5
+    assert r.validation["accuracy"] > 0.5  # chance is 0.1
     with pytest.raises(SlimError) as ei:
         train(with_overrides(spec, losses=(dataclasses.replace(spec.losses[0], labels_offset=0),)), mlp,
               logdir=str(tmp_path / "run2"), progress=False, stream=io.StringIO())
