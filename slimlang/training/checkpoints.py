@@ -20,6 +20,7 @@ refused with the difference spelt out, instead of TensorFlow's "key not found".
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -193,6 +194,31 @@ class LogdirLock:
         if self.fd is not None:
             os.close(self.fd)  # releases the flock
             self.fd = None
+
+
+@contextlib.contextmanager
+def claimed(logdir: pathlib.Path, span: Span | None, fp: dict, model_span: Span | None, class_names):
+    """The logdir for one trainer: made, locked (LogdirLock) for as long as the block runs, cleaned of
+    a killed run's leftovers, checked against the model's fingerprint, given labels.txt for the
+    data's class names.  Yields the checkpoints a run may resume from (`candidates`)."""
+    from .. import fsutil
+
+    try:
+        logdir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise fsutil.os_error(e, "creating the logdir", logdir, span) from None
+    with LogdirLock(logdir, span):
+        # Under the lock: what another trainer was writing cannot be taken for a leftover.
+        clean_stale(logdir)
+        cands = candidates(logdir)
+        try:
+            if check_fingerprint(logdir, fp, model_span, bool(cands)):
+                write_fingerprint(logdir, fp)
+            if class_names:
+                fsutil.atomic_write(logdir / "labels.txt", "".join(f"{i}:{c}\n" for i, c in enumerate(class_names)))
+        except OSError as e:
+            raise fsutil.os_error(e, "writing into the logdir", logdir, span) from None
+        yield cands
 
 
 def move_aside(prefix: str) -> list[str]:

@@ -573,25 +573,9 @@ def train_replica(deploy: Deploy, graph, loop, *, spec, data, logdir, model_vars
         finally:
             _close(sess)
 
-    from .. import fsutil
-
-    try:
-        logdir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise fsutil.os_error(e, "creating the logdir", logdir, ld_span) from None
     # One chief per logdir: a second one (a mistyped TF_CONFIG) is E352 here.
-    with checkpoints.LogdirLock(logdir, ld_span):
-        checkpoints.clean_stale(logdir)
-        cands = checkpoints.candidates(logdir)
-        model_span = spec.model.span if spec.model.span.source else spec.span
-        try:
-            if checkpoints.check_fingerprint(logdir, fp, model_span, bool(cands)):
-                checkpoints.write_fingerprint(logdir, fp)
-            if data.class_names:
-                fsutil.atomic_write(logdir / "labels.txt",
-                                    "".join(f"{i}:{c}\n" for i, c in enumerate(data.class_names)))
-        except OSError as e:
-            raise fsutil.os_error(e, "writing into the logdir", logdir, ld_span) from None
+    model_span = spec.model.span if spec.model.span.source else spec.span
+    with checkpoints.claimed(logdir, ld_span, fp, model_span, data.class_names) as cands:
         notes: list = []
         sess = tf1.Session(deploy.target, graph=graph, config=config)
         coord = tf1.train.Coordinator()

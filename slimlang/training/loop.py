@@ -219,26 +219,8 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
             it=it, feed=feed, saver=saver, train_op=train_op, summaries=(summary_tags, scalars), lr=lr,
             total=total, stream=stream, model_name=name)
 
-    from .. import fsutil
-
-    ld_span = spec.span_of("logdir")
-    try:
-        logdir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise fsutil.os_error(e, "creating the logdir", logdir, ld_span) from None
-    with checkpoints.LogdirLock(logdir, ld_span):
-        # Under the lock: what another trainer was writing cannot be taken for a leftover.
-        checkpoints.clean_stale(logdir)
-        cands = checkpoints.candidates(logdir)
-        model_span = spec.model.span if spec.model.span.source else spec.span
-        try:
-            if checkpoints.check_fingerprint(logdir, fp, model_span, bool(cands)):
-                checkpoints.write_fingerprint(logdir, fp)
-            if data.class_names:
-                fsutil.atomic_write(logdir / "labels.txt",
-                                    "".join(f"{i}:{c}\n" for i, c in enumerate(data.class_names)))
-        except OSError as e:
-            raise fsutil.os_error(e, "writing into the logdir", logdir, ld_span) from None
+    model_span = spec.model.span if spec.model.span.source else spec.span
+    with checkpoints.claimed(logdir, spec.span_of("logdir"), fp, model_span, data.class_names) as cands:
         with graph.as_default():
             return _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan,
                             init_saver if init_plan is not None else None, init_op, global_step, it, feed, saver,
