@@ -564,6 +564,10 @@ _TRAINABLE = P("trainable", "bool", True, None, "add the variables to TRAINABLE_
 _REUSE = P("reuse", "bool", None, None, "reuse the layer's variables")
 _STRIDE1 = P("stride", "size2", 1, None, "stride, an int or a pair", check="positive")
 _PADDING = P("padding", "padding", "SAME", None, "SAME or VALID")
+# max_pool3d and avg_pool3d take the same arguments, with TF-Slim's defaults
+_POOL3D_PARAMS = (P("kernel_size", "ints", REQUIRED, None, "window: [depth, height, width] or an int", check="positive"),
+                  P("stride", "ints", 2, None, "stride", check="positive"),
+                  P("padding", "padding", "VALID", None, "SAME or VALID"))
 _RATE = P("rate", "size2", 1, None, "atrous (dilation) rate", check="positive")
 _KERNEL = P("kernel_size", "size2", REQUIRED, None, "kernel size: 3x3, [3, 3] or 3", check="positive")
 _OUT = P("num_outputs", "int", REQUIRED, None, "number of output channels", check="positive")
@@ -738,16 +742,12 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               aliases=("convolution3d", "Conv3D"),
               doc="3-D convolution over (depth or time, height, width) of a rank-5 tensor (slim.conv3d)"),
     LayerKind("pool3d", "slim.max_pool3d",
-              (P("kernel_size", "ints", REQUIRED, None, "window: [depth, height, width] or an int", check="positive"),
-               P("stride", "ints", 2, None, "stride", check="positive"),
-               P("padding", "padding", "VALID", None, "SAME or VALID")),
+              _POOL3D_PARAMS,
               _pool3d_shape, positional=("kernel_size",), default_scope="MaxPool3D", repeat_name="max_pool3d",
               aliases=("max_pool3d", "MaxPool3D", "MaxPooling3D"),
               doc="3-D max pooling of a rank-5 tensor (slim.max_pool3d)"),
     LayerKind("avg_pool3d", "slim.avg_pool3d",
-              (P("kernel_size", "ints", REQUIRED, None, "window: [depth, height, width] or an int", check="positive"),
-               P("stride", "ints", 2, None, "stride", check="positive"),
-               P("padding", "padding", "VALID", None, "SAME or VALID")),
+              _POOL3D_PARAMS,
               _pool3d_shape, positional=("kernel_size",), default_scope="AvgPool3D", repeat_name="avg_pool3d",
               aliases=("AveragePooling3D",),
               doc="3-D average pooling of a rank-5 tensor (slim.avg_pool3d)"),

@@ -54,32 +54,29 @@ def check_program_trains(prog, collector: Collector) -> None:
             collector.extend(e)
             return INVALID
 
-    def defaults_params(model) -> dict:
-        """{parameter: default} of the defaults block the model `uses` (none for an inline rule)."""
-        block = prog.defaults.get(getattr(model.uses, "name", None)) if model.uses is not None else None
-        if block is None or isinstance(model.uses, A.DefaultsRule):
-            return {}
+    def declared(params) -> dict:
+        """{name: default value, or None where it has none or it does not evaluate (the model and
+        defaults checks report that)} for declared parameters."""
         out = {}
-        for p in block.params:
+        for p in params:
             out[p.name] = None
             if p.default is not None:
                 try:
                     out[p.name] = ev.eval(p.default, frame())
                 except SlimError:
-                    pass  # reported by the defaults checks
+                    pass
         return out
+
+    def defaults_params(model) -> dict:
+        """{parameter: default} of the defaults block the model `uses` (none for an inline rule)."""
+        block = prog.defaults.get(getattr(model.uses, "name", None)) if model.uses is not None else None
+        if block is None or isinstance(model.uses, A.DefaultsRule):
+            return {}
+        return declared(block.params)
 
     models = {}
     for name, node in prog.models.items():
-        params = {}
-        for p in node.params[1:]:
-            params[p.name] = None
-            if p.default is not None:
-                try:
-                    params[p.name] = ev.eval(p.default, frame())
-                except SlimError:
-                    pass  # reported by the model checks
-        models[name] = ModelSig(name, params, defaults_params=defaults_params(node))
+        models[name] = ModelSig(name, declared(node.params[1:]), defaults_params=defaults_params(node))
 
     src = pathlib.Path(prog.source_name)
     base_dir = src.parent if prog.source_name and not prog.source_name.startswith("<") else pathlib.Path(".")
