@@ -520,3 +520,41 @@ def test_diagnostics_are_published_before_the_analyses_for_hover(monkeypatch):
 
     asyncio.run(asyncio.wait_for(main(), TIMEOUT))
     assert published == [(1, [])]  # once: the analyses change nothing the editor was sent
+
+
+def test_hover_waits_for_the_analyses_of_the_current_text(monkeypatch):
+    """A hover sent right after the diagnostics (which come before the analyses) must describe the
+    current text, not the previous one: it waits for the running check, without blocking the loop."""
+    from slimlang.tools import lsp
+
+    def check(text, filename, seconds=None, checked=None):
+        checked(lsp.CheckResult([], None))
+        time.sleep(0.3)  # the analyses, still running
+        return lsp.CheckResult([], None, [f"analysis of {text}"])
+
+    monkeypatch.setattr(lsp, "check_document", check)
+
+    async def main():
+        published = []
+        s = lsp.Scheduler(lambda doc: published.append(doc.version))
+        s.opened("file:///a.slim", "v1", 1)
+        await until(lambda: published)
+        ticks = []
+
+        async def other_requests():
+            while len(ticks) < 5:
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.02)
+
+        ticker = asyncio.ensure_future(other_requests())
+        doc = await s.settled("file:///a.slim")
+        assert doc.analyses == ["analysis of v1"]
+        await ticker
+        assert len(ticks) == 5  # the loop kept answering while hover waited
+        s.changed("file:///a.slim", "v2", 2)
+        doc = await s.settled("file:///a.slim")
+        assert doc.analyses == ["analysis of v2"]
+        s.closed("file:///a.slim")
+        assert await s.settled("file:///a.slim", seconds=0.05) is None
+
+    asyncio.run(asyncio.wait_for(main(), TIMEOUT))

@@ -124,6 +124,8 @@ class Document:
     analyses: list = field(default_factory=list)  # of tools.analysis.Analysis, last text that checked
     version: int | None = None  # the editor's version of `text`
     revision: int = 0  # counts every new text (and save): a check of an older revision is stale
+    # Set when the check of the current revision has finished, analyses included: hover waits on it.
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def filename(self) -> str:
@@ -305,6 +307,8 @@ class Document:
 DEBOUNCE_SECONDS = 0.1
 # Seconds each elaboration of a check may take; the evaluator stops at the deadline (E945).
 CHECK_SECONDS = 2.0
+# How long hover and go-to-definition wait for a running check of the current text.
+SETTLE_SECONDS = 3.0
 # Seconds after which the server stops waiting for a check thread that has not stopped by itself
 # (a bug, or parsing a file near the size limit) and publishes E945 instead; the thread runs on.
 ABANDON_SECONDS = 20.0
@@ -345,6 +349,7 @@ class Scheduler:
     def _edited(self, doc: Document, text: str, version: int | None, delay: float):
         doc.text, doc.version = text, version
         doc.revision += 1
+        doc.settled.clear()
         task = asyncio.ensure_future(self._check_later(doc, doc.revision, delay))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -372,6 +377,21 @@ class Scheduler:
                 doc.apply(result)  # the analyses; the diagnostics are those already published, if any
                 if not published:
                     self._publish(doc)
+                doc.settled.set()
+
+    async def settled(self, uri: str, seconds: float = SETTLE_SECONDS) -> "Document | None":
+        """The document once the check of its current text has finished, or after `seconds` as it is.
+
+        The diagnostics are published before the analyses are made, so a hover right after them
+        would otherwise describe the previous text (or nothing). The wait is asynchronous: other
+        requests are answered meanwhile."""
+        doc = self.docs.get(uri)
+        if doc is not None and not doc.settled.is_set():
+            try:
+                await asyncio.wait_for(doc.settled.wait(), seconds)
+            except asyncio.TimeoutError:
+                pass
+        return self.docs.get(uri)
 
     async def _check_in_thread(self, text: str, filename: str, checked=None) -> CheckResult:
         loop = asyncio.get_running_loop()
@@ -511,11 +531,12 @@ def create_server():
                                                                             diagnostics=[]))
 
     # Requests answer from what the last finished check left (an unknown document: null). They
-    # never check themselves: that would block every other request behind a slow check.
+    # never check themselves: that would block every other request behind a slow check. Hover and
+    # definition first wait, asynchronously and briefly, for a check of the current text to end.
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
-    def hover(ls, params: types.HoverParams):
-        doc = checks.docs.get(params.text_document.uri)
+    async def hover(ls, params: types.HoverParams):
+        doc = await checks.settled(params.text_document.uri)
         text = doc and doc.hover(params.position.line, params.position.character)
         if not text:
             return None
@@ -536,8 +557,8 @@ def create_server():
         return types.CompletionList(is_incomplete=False, items=items)
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
-    def definition(ls, params: types.DefinitionParams):
-        doc = checks.docs.get(params.text_document.uri)
+    async def definition(ls, params: types.DefinitionParams):
+        doc = await checks.settled(params.text_document.uri)
         span = doc and doc.definition(params.position.line, params.position.character)
         if span is None:
             return None
