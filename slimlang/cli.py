@@ -114,6 +114,22 @@ def _check_command(parser: argparse.ArgumentParser, argv: list[str]) -> None:
                  + "; commands: " + ", ".join(parser.commands))
 
 
+def _unrecognized(parser: argparse.ArgumentParser, args, argv: list[str], extras: list[str]) -> None:
+    """Exit 2 for arguments no parser took.  argparse reports them with the top-level usage even
+    when they follow the command; there they are that command's: its usage, and a did-you-mean for
+    a misspelt option (`train --stepz 5`)."""
+    command = args.command_parser
+    after = argv[argv.index(args.command) + 1:]
+    if not all(e in after for e in extras):
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    # Compared without their dashes, which every option shares (`--bogus` is not close to `--verbose`).
+    options = {o.lstrip("-"): o for action in command._actions for o in action.option_strings}
+    hints = (did_you_mean(e.split("=", 1)[0].lstrip("-"), options) for e in extras if e.startswith("-"))
+    word = next((h.removeprefix("help: did you mean `").removesuffix("`?") for h in hints if h), None)
+    command.error(f"unrecognized arguments: {' '.join(extras)}"
+                  + (f" (did you mean `{options[word]}`?)" if word else ""))
+
+
 # Path arguments of the sub-commands (argparse dest -> how the user spelt it).
 PATH_ARGS = {"file": "FILE", "files": "FILE", "output": "-o", "logdir": "--logdir", "out": "--out",
              "checkpoint": "--checkpoint", "init_from": "--init-from"}
@@ -145,7 +161,9 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
     _check_command(parser, argv)
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _unrecognized(parser, args, argv, extras)
     if args.verbose:
         os.environ["SLIMLANG_VERBOSE"] = "1"  # read by slimlang.tfcompat when TensorFlow loads
     else:

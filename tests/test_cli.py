@@ -151,3 +151,55 @@ def test_the_command_table_names_the_module_that_registers_each_command():
     assert cli.COMMANDS == registered
     assert set(cli.build_parser("build").commands) == {c for c, m in registered.items() if m == "slimlang.commands"}
     assert set(cli.build_parser().commands) == set(registered)
+
+
+def _usage_error(argv, capsys):
+    from slimlang.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["check", "summary", "build", "train", "eval", "export", "predict", "graph",
+                                     "fmt", "explain", "lsp"])
+def test_an_unknown_option_after_a_command_shows_that_commands_usage(command, capsys):
+    """argparse reports arguments no parser took with the top-level usage; after the command they
+    are that command's mistake."""
+    rest = {"lsp": [], "export": [VGG, "--out", "o"], "predict": [VGG, "x.npz"], "graph": [VGG, "-o", "g.dot"],
+            "explain": [VGG, "vgg_16/fc8"]}.get(command, [VGG])
+    err = _usage_error([command, "--bogus", *rest], capsys)
+    assert err.startswith(f"usage: slimlang {command} "), err
+    assert err.rstrip().endswith(f"slimlang {command}: error: unrecognized arguments: --bogus"), err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", VGG, "--stepz", "5"], "slimlang train: error: unrecognized arguments: --stepz 5 (did you mean `--steps`?)"),
+    (["train", VGG, "--batchsize=8"], "unrecognized arguments: --batchsize=8 (did you mean `--batch-size`?)"),
+    (["fmt", "--chek", VGG], "slimlang fmt: error: unrecognized arguments: --chek (did you mean `--check`?)"),
+    (["summary", VGG, "other.slim"], "slimlang summary: error: unrecognized arguments: other.slim"),
+])
+def test_a_misspelt_option_gets_a_did_you_mean(argv, message, capsys):
+    err = _usage_error(argv, capsys)
+    assert err.startswith(f"usage: slimlang {argv[0]} ") and err.rstrip().endswith(message), err
+
+
+def test_an_unknown_option_before_the_command_is_the_top_level_parsers(capsys):
+    err = _usage_error(["--bogus", "check", VGG], capsys)
+    assert err.startswith("usage: slimlang [") and err.rstrip().endswith("slimlang: error: unrecognized arguments: --bogus")
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", VGG, "--steps", "-5"], ["train", VGG, "--epochs", "0"], ["train", VGG, "--batch-size", "x"],
+    ["train", VGG, "--clones", "0"], ["train", VGG, "--replicas-to-aggregate", "-1"],
+    ["train", VGG, "--peer-timeout", "nan"], ["train", VGG, "--local-cluster", "workers=0,ps=1"],
+    ["eval", VGG, "--batch-size", "0"], ["eval", VGG, "--timeout", "-1"], ["predict", VGG, "x.npz", "--top", "0"],
+    ["export", VGG, "--out", "o", "--format", "onnx"], ["build", VGG, "--emit", "pdf"],
+    ["graph", VGG, "-o", "g.dot", "--depth", "-1"],
+])
+def test_every_bad_flag_value_is_exit_2_with_the_commands_usage(argv, capsys):
+    """Every option with a checked value (--steps -5 once exited 1), before any file is read."""
+    err = _usage_error(argv, capsys)
+    assert err.startswith(f"usage: slimlang {argv[0]} "), err
+    assert f"slimlang {argv[0]}: error: argument " in err

@@ -333,7 +333,7 @@ def test_fmt_breaks_long_lines_where_they_can_continue():
         "                           if true else dict())\n"
         "}\n\n"
         "model m(inputs) {\n"
-        "  sep_conv 64 7x7 depth_multiplier=8 stride=2 weights_initializer=truncated_normal(stddev=1.0) \\\n"
+        "  sep_conv 64 7x7 depth_multiplier=8 stride=2 weights_initializer=truncated_normal(stddev=1.0)\n"
         "           as Conv2d_1a_7x7 endpoint\n"
         "}\n")
     assert normalize(parse(out)) == normalize(parse(src))

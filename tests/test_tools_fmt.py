@@ -275,3 +275,50 @@ def test_a_long_top_level_let_is_wrapped_like_one_in_a_body():
     out = format_text(src, "x.slim")
     assert all(len(line) <= 100 for line in out.splitlines()) and len(out.splitlines()) > 1
     assert normalize(parse(out)) == normalize(parse(src)) and format_text(out, "x.slim") == out
+
+
+def test_long_layers_continue_on_indented_lines_without_backslashes():
+    """A layer's arguments continue on lines indented past its kind (docs/language.md); `\\` joins
+    are still read.  A continuation line starts with what only an argument can start with, so a
+    plain name (a positional parameter, `endpoint`) stays on the line before, past the width if it must."""
+    src = ("block b(a, c, d, e, f, g) {\n  fc a\n}\n\n"
+           "model m(inputs, num_classes = 10, depth_multiplier = 1) {\n"
+           "  conv num_classes 3x3 stride=2 weights_initializer=truncated_normal(stddev=0.01) padding=SAME \\\n"
+           "       as Conv2d_1a_3x3 endpoint\n"
+           "  b 1000000000000000000000 2000000000000000000000 3000000000000000000000 4000000000000000000000 "
+           "depth_multiplier 5 as x\n"
+           "}\n")
+    out = assert_good(src)
+    assert out == (
+        "block b(a, c, d, e, f, g) {\n  fc a\n}\n\n"
+        "model m(inputs, num_classes = 10, depth_multiplier = 1) {\n"
+        "  conv num_classes 3x3 stride=2 padding=SAME weights_initializer=truncated_normal(stddev=0.01)\n"
+        "       as Conv2d_1a_3x3 endpoint\n"
+        "  b 1000000000000000000000 2000000000000000000000 3000000000000000000000\n"
+        "    4000000000000000000000 depth_multiplier 5 as x\n"
+        "}\n")
+
+
+def test_shipped_examples_have_no_backslash_line_joins():
+    joined = [f"{p.relative_to(ROOT)}:{n}" for p in EXAMPLES
+              for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if line.endswith("\\")]
+    assert joined == []
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o755])
+def test_fmt_in_place_keeps_the_files_mode(tmp_path, mode):
+    import os
+    import stat
+
+    from slimlang.cli import main
+
+    f = tmp_path / "m.slim"
+    f.write_text("model m(inputs) { fc 10 ; fc 3 }\n")
+    f.chmod(mode)
+    old = os.umask(0o022)
+    try:
+        assert main(["fmt", str(f)]) == 0
+    finally:
+        os.umask(old)
+    assert f.read_text() == "model m(inputs) {\n  fc 10\n  fc 3\n}\n"
+    assert stat.S_IMODE(f.stat().st_mode) == mode

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from .. import ast
 from ..diagnostics import SlimError, Source, Span
 from ..layers import LAYERS
+from ..parser import _CONTINUATION as _STARTS_CONTINUATION  # the parser's own rule
 from ..parser import parse
 
 INDENT = "  "
@@ -351,18 +352,30 @@ def _fill(first: str, pieces: list, tail: str, between: str = ",") -> list[str]:
 
 def continued(first: str, parts: list[str]) -> list[str]:
     """Space-separated `parts` after `first` (a layer's arguments), on one line
-    if it fits, else filled with `\\` line joins, continuation lines aligned
-    after `first`."""
+    if it fits, else filled greedily onto continuation lines indented to align
+    after `first` (deeper than the statement, so they continue it: see
+    docs/language.md, "Lexical structure").
+
+    A continuation line must start with what only an argument can start with
+    (`name=`, `as`, a literal, a bracket, ...); a part that cannot (a plain
+    name such as `num_classes`, a call, `endpoint`) stays on the line of the
+    part before it, even past WIDTH."""
     one = first + " ".join(parts)
     if len(one) <= WIDTH or len(parts) < 2:
         return [one]
-    lines, cur = [], first + parts[0]
+    units = [parts[0]]
     for part in parts[1:]:
-        if len(cur) + 1 + len(part) + 2 > WIDTH:  # room for the line join
-            lines.append(cur + " \\")
-            cur = " " * len(first) + part
+        if _STARTS_CONTINUATION.match(part):
+            units.append(part)
         else:
-            cur += " " + part
+            units[-1] += " " + part
+    lines, cur = [], first + units[0]
+    for unit in units[1:]:
+        if len(cur) + 1 + len(unit) > WIDTH:
+            lines.append(cur)
+            cur = " " * len(first) + unit
+        else:
+            cur += " " + unit
     lines.append(cur)
     return lines
 
