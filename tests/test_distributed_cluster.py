@@ -226,7 +226,7 @@ def test_worker_and_chief_killed_and_restarted(tmp_path, tasks):
     assert c.wait("ps", 0, timeout=60) == 0
     lines = c.out[("worker", 0)]
     restart = max(i for i, line in enumerate(lines) if "starting at step 0" in line or "resuming from" in line)
-    assert f"resuming from model.ckpt-{before[-1]} (step {before[-1]})" in lines[restart]
+    assert f"resuming from {logdir}/model.ckpt-{before[-1]} at step {before[-1]}" in lines[restart]
     assert c.text("worker", 1).count("training digits_net on shard 1 of 2") == 2  # rejoined
     assert re.search(r"model\.ckpt-9\d\d$", c.text("worker", 0), re.M)  # finished at the target step
     assert accuracy(logdir) >= 0.9

@@ -400,7 +400,7 @@ def test_default_checkpoints_come_by_steps_so_a_kill_9_loses_little(tmp_path):
     assert killed_at % 300 == 0 and killed_at < 3000, killed_at
     r = _slimlang("train", f, "--logdir", logdir, "--no-progress", "--steps", killed_at + 10, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert f"resuming from model.ckpt-{killed_at} (step {killed_at})" in r.stderr, r.stderr
+    assert f"resuming from {logdir}/model.ckpt-{killed_at} at step {killed_at}" in r.stderr, r.stderr
     assert f"trained steps {killed_at}..{killed_at + 10}" in r.stderr, r.stderr
     assert "no checkpoint in" not in r.stderr
     assert _noise(first) == [] and _noise(r.stderr) == [], first + r.stderr

@@ -77,7 +77,7 @@ def test_flags_override_the_file_and_resume(trained, capsys):
     assert main(["train", f, "--logdir", logdir, "--steps", "130", "--batch-size", "16", "--no-progress",
                  "--set", "dropout_keep_prob=0.9"]) == 0
     err = capsys.readouterr().err
-    assert "resuming from model.ckpt-120" in err and "trained steps 120..130" in err
+    assert f"resuming from {logdir}/model.ckpt-120 at step 120" in err and "trained steps 120..130" in err
     assert "steps 120..130, batch 16, into" in err
     assert main(["train", f, "--logdir", logdir, "--set", "num_classes=5"]) == 1  # digits 0-9 in 5 classes
     assert "error[E323]: label 9 in `labels` is out of range" in capsys.readouterr().err

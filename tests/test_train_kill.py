@@ -80,7 +80,7 @@ def test_sigkill_after_first_checkpoint_then_resume_to_the_end(tmp_path):
     f.write_text(SLIM.replace("STEPS", str(killed_at + 60)).replace("EVERY", "25"))
     r = subprocess.run(command(f, logdir), capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert f"resuming from model.ckpt-{killed_at} (step {killed_at})" in r.stderr
+    assert f"resuming from {logdir}/model.ckpt-{killed_at} at step {killed_at}" in r.stderr
     assert f"trained steps {killed_at}..{killed_at + 60}" in r.stderr
     assert latest_step(logdir) == killed_at + 60
 
@@ -105,7 +105,7 @@ def test_sigkill_at_random_moments_while_saving_every_step(tmp_path):
     f.write_text(SLIM.replace("STEPS", str(final)).replace("EVERY", "1"))
     r = subprocess.run(command(f, logdir), capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr
-    m = re.search(r"resuming from model\.ckpt-(\d+)", r.stderr)
+    m = re.search(r"resuming from \S+/model\.ckpt-(\d+) at step \1$", r.stderr, re.MULTILINE)
     assert m and int(m.group(1)) >= steps[-1] - 1, r.stderr
     assert latest_step(logdir) == final
     assert "Traceback" not in r.stderr

@@ -16,6 +16,11 @@ ones aside as `*.broken` and repoints `checkpoint` at the one used.
 The fingerprint (`slimlang-model.json`) records the model's variables and
 shapes when a logdir is first used; a later run whose model differs is
 refused with the difference spelt out, instead of TensorFlow's "key not found".
+
+TensorFlow is imported only by the functions that need it (reading a state
+file or a checkpoint's index), and `find_checkpoint(..., tf_free=True)` makes
+its checks without it: `eval`, `export` and `predict` report a missing
+checkpoint at once instead of after TensorFlow's seconds-long import.
 """
 
 from __future__ import annotations
@@ -28,7 +33,6 @@ import re
 import shutil
 
 from ..diagnostics import SlimError, Span
-from ._tf import tf, tf1
 
 PREFIX = "model.ckpt"
 FINGERPRINT = "slimlang-model.json"
@@ -44,6 +48,20 @@ def checkpoint_step(path: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _without_tensorflow(logdir: pathlib.Path) -> list[str]:
+    """What `candidates` lists, as far as it is known without TensorFlow: the complete
+    checkpoints on disk, or the state file itself when only it names some (not a prefix to
+    restore; for checks that a folder holds checkpoints at all)."""
+    found = [str(logdir / f"{PREFIX}-{s}") for s in sorted(_steps_on_disk(logdir), reverse=True)]
+    return found or ([str(logdir / "checkpoint")] if (logdir / "checkpoint").is_file() else [])
+
+
+def _steps_on_disk(logdir: pathlib.Path) -> list[int]:
+    if not logdir.is_dir():
+        return []
+    return [int(m.group(1)) for m in map(_STEP.match, (f.name for f in logdir.iterdir())) if m]
+
+
 def candidates(logdir: pathlib.Path) -> list[str]:
     """Checkpoint prefixes in `logdir`, newest step first.
 
@@ -53,10 +71,13 @@ def candidates(logdir: pathlib.Path) -> list[str]:
     """
     found: dict[int, str] = {}
     state = None
-    try:
-        state = tf1.train.get_checkpoint_state(str(logdir))
-    except Exception:  # a damaged state file: fall back to the files on disk
-        state = None
+    if (logdir / "checkpoint").is_file():  # (TensorFlow's reader returns None for a missing one)
+        from ._tf import tf1
+
+        try:
+            state = tf1.train.get_checkpoint_state(str(logdir))
+        except Exception:  # a damaged state file: fall back to the files on disk
+            state = None
     if state is not None:
         for p in list(state.all_model_checkpoint_paths) + [state.model_checkpoint_path]:
             if not p:
@@ -67,11 +88,8 @@ def candidates(logdir: pathlib.Path) -> list[str]:
             step = checkpoint_step(full)
             if step is not None:
                 found[step] = full
-    if logdir.is_dir():
-        for f in logdir.iterdir():
-            m = _STEP.match(f.name)
-            if m:
-                found.setdefault(int(m.group(1)), str(logdir / f"{PREFIX}-{m.group(1)}"))
+    for step in _steps_on_disk(logdir):
+        found.setdefault(step, str(logdir / f"{PREFIX}-{step}"))
     return [found[s] for s in sorted(found, reverse=True)]
 
 
@@ -125,6 +143,12 @@ def remove_new_files(logdir: pathlib.Path, step: int, before: set[str]) -> None:
             shutil.rmtree(f, ignore_errors=True)
         else:
             f.unlink(missing_ok=True)
+
+
+def default_logdir(slim_path: str | os.PathLike, section: str | None) -> str:
+    """runs/STEM[-SECTION], relative to the current directory."""
+    stem = pathlib.Path(slim_path).stem
+    return str(pathlib.Path("runs") / (f"{stem}-{section}" if section else stem))
 
 
 def check_logdir(logdir: pathlib.Path, span: Span | None) -> None:
@@ -236,14 +260,16 @@ def move_aside(prefix: str) -> list[str]:
 
 def read_variables(prefix: str) -> dict:
     """{name: shape} of a checkpoint (reads only its index)."""
+    from ._tf import tf
+
     return {name: list(shape) for name, shape in tf.train.list_variables(prefix)}
 
 
-def resolve_checkpoint(path: str, span: Span | None, code: str = "E330") -> str:
+def resolve_checkpoint(path: str, span: Span | None, code: str = "E330", listing=candidates) -> str:
     """A checkpoint prefix from a prefix, a logdir, or a file of the checkpoint."""
     p = pathlib.Path(path).expanduser()
     if p.is_dir():
-        cands = candidates(p)
+        cands = listing(p)
         if not cands:
             raise SlimError.single(code, f"no checkpoint in folder {path}", span,
                                    ["note: expected model.ckpt-N.index files or a `checkpoint` file there"])
@@ -263,12 +289,40 @@ def resolve_checkpoint(path: str, span: Span | None, code: str = "E330") -> str:
     raise SlimError.single(code, f"checkpoint {path} not found", span, notes)
 
 
-def best_checkpoint(logdir) -> str | None:
+def find_checkpoint(logdir: str | None, checkpoint: str | None, span=None, best: bool = False, *,
+                    tf_free: bool = False) -> list[str]:
+    """Checkpoints to try, newest first: an explicit one, or the logdir's (its best one with `best`).
+
+    With `tf_free` the same checks are made without TensorFlow (the commands make them before
+    its import), trusting a state file to name checkpoints: it raises only what the engine's
+    own call would, and what it returns is not for restoring.
+    """
+    listing = _without_tensorflow if tf_free else candidates
+    if checkpoint:
+        return [resolve_checkpoint(checkpoint, span, code="E344", listing=listing)]
+    if logdir is None:
+        raise SlimError.single("E344", "nothing to evaluate: pass --logdir DIR or --checkpoint PATH", span)
+    ld = pathlib.Path(logdir)
+    if best:
+        found = best_checkpoint(ld, listing)
+        if found is None:
+            raise SlimError.single("E344", f"no best checkpoint in {logdir} (no {ld / 'best'} folder)", span,
+                                   ["help: `keep_best on=METRIC` (with `validate every=N`) in the train section "
+                                    "keeps one; without --best the newest checkpoint is used"])
+        return [found]
+    cands = listing(ld) if ld.is_dir() else []
+    if not cands:
+        raise SlimError.single("E344", f"no checkpoint in {logdir}", span,
+                               ["help: train first (`slimlang train FILE --logdir DIR`) or pass --checkpoint PATH"])
+    return cands
+
+
+def best_checkpoint(logdir, listing=candidates) -> str | None:
     """The checkpoint `keep_best` kept in `logdir` (its prefix, in LOGDIR/best/), or None."""
     from .watch import BEST_DIR
 
     folder = pathlib.Path(logdir) / BEST_DIR
-    found = candidates(folder) if folder.is_dir() else []
+    found = listing(folder) if folder.is_dir() else []
     return found[0] if found else None
 
 
@@ -327,4 +381,6 @@ def point_state_at(logdir: pathlib.Path, good: list[str]) -> None:
     """Rewrite `checkpoint` to name `good` (newest last), atomically (TF's writer)."""
     if not good:
         return
+    from ._tf import tf1
+
     tf1.train.update_checkpoint_state(str(logdir), good[-1], all_model_checkpoint_paths=good)

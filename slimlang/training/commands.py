@@ -169,21 +169,23 @@ def resolve(args):
 
         init = spec.init_from or InitSpec(args.init_from, (), (), "", "", (), False, spec.span, spec.span)
         spec = dataclasses.replace(spec, init_from=dataclasses.replace(init, path=args.init_from))
-    # A mistyped data path is reported now, not after TensorFlow's import (seconds);
-    # eval and export report a missing checkpoint first, as they always have.
-    ckpt = getattr(args, "checkpoint", None) or args.logdir or spec.logdir
-    if args.handler is cmd_train or ckpt is None or _checkpoint_may_exist(ckpt):
-        check_data_fits(spec, getattr(models[model_name], "_program", None), model_name)
-    from .loop import default_logdir
+    from .checkpoints import default_logdir
 
     logdir = args.logdir or spec.logdir or default_logdir(args.file, spec.name)
+    # What can be found wrong without TensorFlow is reported now, not after its import
+    # (seconds): a missing checkpoint (eval, export, predict: the engine's own check, in
+    # the order the engine makes it), a mistyped data path, predict's inputs.
+    if args.handler in (cmd_eval, cmd_export, cmd_predict) and not getattr(args, "watch", False):
+        from .checkpoints import find_checkpoint
+
+        find_checkpoint(None if args.checkpoint else logdir, args.checkpoint, spec.span, best=args.best,
+                        tf_free=True)
+    check_data_fits(spec, getattr(models[model_name], "_program", None), model_name)
+    if args.handler is cmd_predict:
+        from .datapaths import check_inputs
+
+        check_inputs(args.inputs)
     return spec, models[model_name], model_name, logdir
-
-
-def _checkpoint_may_exist(path) -> bool:
-    import glob
-
-    return os.path.isdir(path) or bool(glob.glob(glob.escape(str(path)) + "*"))
 
 
 def cmd_train(args) -> int:

@@ -1,9 +1,10 @@
 """Train stage, data paths: what can be known about a data line's files without TensorFlow.
 
-`slimlang check` and the train/eval/export commands (before importing
+`slimlang check` and the train/eval/export/predict commands (before importing
 TensorFlow) run these, and the engine's openers run them first too, so a
 mistyped path costs the same one message everywhere.  Also the E329 check of
-the examples' shape against the input a model declares.
+the examples' shape against the input a model declares, and `check_inputs`
+for the files given to `slimlang predict`.
 """
 
 from __future__ import annotations
@@ -318,3 +319,31 @@ def check_data_paths(prog) -> list:
     return out
 
 
+#: The file suffixes `slimlang predict` reads as images.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
+
+
+def _input_error(message: str, *notes: str) -> SlimError:
+    return SlimError.single("E360", message, None, [n for n in notes if n])
+
+
+def check_inputs(paths: list) -> None:
+    """E360 for the first of `predict`'s inputs that is missing, a folder, or of a kind it cannot read."""
+    if not paths:
+        raise _input_error("no inputs: give image files, .npz or .csv files to predict")
+    for p in paths:
+        path = pathlib.Path(p)
+        if not path.exists():
+            near = ""
+            if path.parent.is_dir():
+                try:
+                    near = did_you_mean(path.name, os.listdir(path.parent))
+                except OSError:
+                    near = ""
+            raise _input_error(f"input {p} not found", near)
+        if path.is_dir():
+            raise _input_error(f"input {p} is a folder", "help: name the files, e.g. " + str(path / "*.png"))
+        suffix = path.suffix.lower()
+        if suffix not in (".npz", ".csv", *IMAGE_SUFFIXES):
+            raise _input_error(f"input {p}: cannot tell what it holds from `{suffix or '(no suffix)'}`",
+                               "note: inputs are image files (" + ", ".join(IMAGE_SUFFIXES) + "), .npz or .csv")

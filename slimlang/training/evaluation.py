@@ -26,6 +26,7 @@ from ..diagnostics import SlimError
 from . import averages, checkpoints
 from ._tf import OpError, session_config, tf, tf1
 from .build import build_inputs, need_data, runtime_error
+from .checkpoints import find_checkpoint
 from .data import Data, open_data
 from .kinds.metrics import metrics_for
 from .losses import build_losses
@@ -45,27 +46,6 @@ class EvalResult:
 
     def lines(self) -> list[str]:
         return [f"{k}: {v:.4f}" for k, v in self.metrics.items()]
-
-
-def find_checkpoint(logdir: str | None, checkpoint: str | None, span=None, best: bool = False) -> list[str]:
-    """Checkpoints to try, newest first: an explicit one, or the logdir's (its best one with `best`)."""
-    if checkpoint:
-        return [checkpoints.resolve_checkpoint(checkpoint, span, code="E344")]
-    if logdir is None:
-        raise SlimError.single("E344", "nothing to evaluate: pass --logdir DIR or --checkpoint PATH", span)
-    ld = pathlib.Path(logdir)
-    if best:
-        found = checkpoints.best_checkpoint(ld)
-        if found is None:
-            raise SlimError.single("E344", f"no best checkpoint in {logdir} (no {ld / 'best'} folder)", span,
-                                   ["help: `keep_best on=METRIC` (with `validate every=N`) in the train section "
-                                    "keeps one; without --best the newest checkpoint is used"])
-        return [found]
-    cands = checkpoints.candidates(ld) if ld.is_dir() else []
-    if not cands:
-        raise SlimError.single("E344", f"no checkpoint in {logdir}", span,
-                               ["help: train first (`slimlang train FILE --logdir DIR`) or pass --checkpoint PATH"])
-    return cands
 
 
 def restore_any(sess, saver, cands: list[str], span, variables=None, model_name: str | None = None,

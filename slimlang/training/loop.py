@@ -26,6 +26,7 @@ from . import checkpoints, distributed
 from ._tf import OpError, session_config, tf, tf1
 from .build import build_inputs, need_data, runtime_error
 from .callbacks import DuringTraining
+from .checkpoints import default_logdir  # noqa: F401  (part of this module's API)
 from .data import Data, count_records, open_data, tf_reason
 from .losses import build_losses
 from .model import call_model
@@ -57,12 +58,6 @@ class TrainResult:
     notes: list = field(default_factory=list)
     stopped_early: str | None = None  # why early_stop ended the run
     validation: dict = field(default_factory=dict)  # the last validation's metrics
-
-
-def default_logdir(slim_path: str | os.PathLike, section: str | None) -> str:
-    """runs/STEM[-SECTION], relative to the current directory."""
-    stem = pathlib.Path(slim_path).stem
-    return str(pathlib.Path("runs") / (f"{stem}-{section}" if section else stem))
 
 
 def _say(stream, msg: str) -> None:
@@ -316,7 +311,7 @@ def _resume(sess, graph, cands, model_vars, fp, logdir, spec, stream, notes) -> 
             good = [x for x in reversed(cands) if x not in {b for b, _ in bad} and
                     checkpoints.checkpoint_step(x) <= checkpoints.checkpoint_step(c)]
             checkpoints.point_state_at(logdir, good)
-        _say(stream, f"resuming from {pathlib.Path(c).name} (step {checkpoints.checkpoint_step(c)})")
+        _say(stream, f"resuming from {c} at step {checkpoints.checkpoint_step(c)}")
         return c
     raise SlimError.single(
         "E341", f"no readable checkpoint in {logdir}", spec.span,

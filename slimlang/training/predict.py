@@ -27,13 +27,14 @@ from ..diagnostics import SlimError, Source, Span
 from . import checkpoints
 from ._tf import OpError, session_config, tf, tf1
 from .build import need_data
+from .checkpoints import find_checkpoint
 from .data import Data, _file_problem, open_data
-from .evaluation import find_checkpoint, restore_any
+from .datapaths import check_inputs
+from .evaluation import restore_any
 from .model import call_model
 from .restore import CheckpointSaver
 from .spec import TrainSpec
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
 LABELS_FILE = "labels.txt"
 
 
@@ -292,30 +293,16 @@ def _column_of(line: str, index: int, delimiter: str) -> int:
 
 def read_inputs(paths: list, data: Data) -> list:
     """[(name, example)] of every input, in the order given."""
-    if not paths:
-        raise _input_error("no inputs: give image files, .npz or .csv files to predict")
+    check_inputs(paths)
     out = []
     for p in paths:
-        path = pathlib.Path(p)
-        if not path.exists():
-            near = []
-            if path.parent.is_dir():
-                from ..diagnostics import did_you_mean
-
-                near = [did_you_mean(path.name, [f.name for f in path.parent.iterdir()])]
-            raise _input_error(f"input {p} not found", *near)
-        if path.is_dir():
-            raise _input_error(f"input {p} is a folder", "help: name the files, e.g. " + str(path / "*.png"))
-        suffix = path.suffix.lower()
+        suffix = pathlib.Path(p).suffix.lower()
         if suffix == ".npz":
             out += read_npz(p, data)
         elif suffix == ".csv":
             out += read_csv(p, data)
-        elif suffix in IMAGE_SUFFIXES:
-            out.append((p, read_image(p, data)))
         else:
-            raise _input_error(f"input {p}: cannot tell what it holds from `{suffix or '(no suffix)'}`",
-                               "note: inputs are image files (" + ", ".join(IMAGE_SUFFIXES) + "), .npz or .csv")
+            out.append((p, read_image(p, data)))
     return out
 
 

@@ -33,8 +33,8 @@ from ..diagnostics import SlimError, UsageError
 from . import checkpoints
 from ._tf import OpError, session_config, tf, tf1
 from .build import need_data
+from .checkpoints import find_checkpoint
 from .data import Data, open_data
-from .evaluation import find_checkpoint
 from .serving import serving_outputs, serving_session  # noqa: F401 (serving_outputs: API)
 from .spec import TrainSpec
 
