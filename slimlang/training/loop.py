@@ -202,7 +202,10 @@ def train(spec: TrainSpec, model_fn, *, logdir: str | os.PathLike | None = None,
             with tf1.name_scope("summaries"):
                 summary_tags.append("summaries/losses/regularization")
                 scalars.append(tf.add_n(reg, name="regularization"))
-        saver = tf1.train.Saver(max_to_keep=spec.keep_checkpoints, save_relative_paths=True, pad_step_number=False)
+        # One process builds its Saver after step 1 (see _finish_graph): its save and restore ops
+        # are not needed before the first checkpoint, and building them delays the first step.
+        saver = tf1.train.Saver(max_to_keep=spec.keep_checkpoints, save_relative_paths=True, pad_step_number=False,
+                                defer_build=not deploy.distributed)
         init_op = tf1.group(tf1.global_variables_initializer(), tf1.local_variables_initializer())
 
     if deploy.distributed:
@@ -240,7 +243,6 @@ def _session(graph, spec, data, logdir, cands, model_vars, fp, init_plan, init_s
             init_saver.restore(sess, init_plan.checkpoint)
             _say(stream, f"initialised {init_plan.count('restore')} variables from {init_plan.checkpoint} "
                  f"({init_plan.count('excluded')} excluded, {init_plan.count('missing')} missing)")
-        graph.finalize()
         start = int(sess.run(global_step))
         done_already = during.start(sess, start, init_plan if not cands else None, model_vars)
         if done_already:
@@ -416,6 +418,14 @@ class _EventLog:
         return False
 
 
+def _finish_graph(graph, saver) -> None:
+    """Build the deferred Saver, then finalize the graph: nothing adds ops to it after this."""
+    if not graph.finalized:
+        with graph.as_default():
+            saver.build()
+        graph.finalize()
+
+
 def _why(e: Exception) -> str:
     msg = getattr(e, "message", None) or str(e)
     return f"{type(e).__name__}: {msg.strip().splitlines()[0][:160]}" if msg else type(e).__name__
@@ -460,6 +470,7 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
 
     def save(s):
         nonlocal last_saved, last_save_t
+        _finish_graph(sess.graph, saver)  # a run that stops before its first step still saves
         before = checkpoints.files_of_step(logdir, s)
         try:
             path = saver.save(sess, prefix, global_step=s, write_meta_graph=False)
@@ -500,6 +511,7 @@ def _run(sess, spec: TrainSpec, data, saver, writer, train_op, summaries, lr, gl
                     raise runtime_error(e, data, spec, step) from None
                 step += 1
                 if step == start + 1:
+                    _finish_graph(sess.graph, saver)
                     writer.add_graph()
                 if step == warm_step:
                     t_warm = time.monotonic()
