@@ -322,3 +322,12 @@ def test_fmt_in_place_keeps_the_files_mode(tmp_path, mode):
         os.umask(old)
     assert f.read_text() == "model m(inputs) {\n  fc 10\n  fc 3\n}\n"
     assert stat.S_IMODE(f.stat().st_mode) == mode
+
+
+def test_comments_in_an_else_if_chain_stay_where_they_were():
+    """A comment above an `if` in `else { }` keeps the block (`else if` has no line for it), and a
+    comment in an empty `else if` body stays in it (both once moved on each run: not idempotent)."""
+    text = ("model m(inputs) {\n  if true {\n    fc 3\n  } else {\n    # the nested if\n"
+            "    if false {} else if true {\n      # inside\n    } else {\n      fc 5\n    }\n  }\n}\n")
+    assert format_text(text) == text
+    assert_good(text)

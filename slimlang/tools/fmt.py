@@ -564,12 +564,21 @@ class _Printer:
             rest = self._inline_body(s.orelse)
         return None if rest is None else f"{text} else {rest}"
 
-    def _else_line(self, after: int, before: int) -> int:
+    def _else_line(self, after: int, before: int, col: int = 1) -> int:
+        """The line of the `else` between lines `after` and `before`, looking on line `after` only
+        from column `col` on (an `if` chained on the line of `if c {} else if d {`)."""
         for n in range(max(after, 1), min(before, len(self.lines_src)) + 1):
             code, _ = code_and_comment(self.lines_src[n - 1])
+            if n == after:
+                code = code[col - 1:]
             if re.search(r"}\s*else\b", code) or re.match(r"\s*else\b", code):
                 return n
         return before
+
+    def _comment_before(self, s) -> bool:
+        """A comment on a line of its own is still to be printed above statement `s`: an `if` in an
+        `else { }` then stays there instead of becoming `else if`, which has no line to put it on."""
+        return self.next_comment < len(self.standalone) and self.standalone[self.next_comment].line < s.span.line
 
     def if_stmt(self, s: ast.If, indent: str, head: str):
         line = s.span.line
@@ -578,7 +587,7 @@ class _Printer:
             end = s.span.end_line
         else:
             last = s.body[-1].span.end_line if s.body else line
-            end = self._else_line(last, s.orelse[0].span.line)
+            end = self._else_line(last, s.orelse[0].span.line, s.body[-1].span.end_col if s.body else s.span.col)
         mark = len(self.out)
         self.body(s.body, indent + INDENT, line, end)
         if not s.orelse:
@@ -598,7 +607,7 @@ class _Printer:
         else:
             prefix = indent + closing
             src = end
-        if len(s.orelse) == 1 and isinstance(s.orelse[0], ast.If):
+        if len(s.orelse) == 1 and isinstance(s.orelse[0], ast.If) and not self._comment_before(s.orelse[0]):
             inner = s.orelse[0]
             # print the nested `if` with our prefix on its first line
             n = len(self.out)
