@@ -331,3 +331,14 @@ def test_comments_in_an_else_if_chain_stay_where_they_were():
             "    if false {} else if true {\n      # inside\n    } else {\n      fc 5\n    }\n  }\n}\n")
     assert format_text(text) == text
     assert_good(text)
+
+
+def test_the_language_references_opening_example_is_in_the_canonical_form():
+    """The README shows the same example (tests/test_newuser.py checks its code): one layout in both,
+    the one fmt writes (`a; b` on one line is kept, with one space after `;`)."""
+    import re
+
+    text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    first = re.search(r"^```\n(.*?)^```", text, re.MULTILINE | re.DOTALL).group(1)
+    code = "".join(line for line in first.splitlines(True) if line.strip() != "...")
+    assert "; pool 2x2" in code and format_text(code) == code
