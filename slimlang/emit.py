@@ -45,13 +45,13 @@ from .pyview import (  # noqa: F401  (Code, Doc, py_ident, doc_text: the escapin
     py_ident,
     py_str,
 )
-from .values import BUILTINS, STRING_CONSTANTS, py_literal
+from .values import BUILTINS, HELPERS, STRING_CONSTANTS, py_literal
 
 # Names the generated code defines or uses itself; .slim names never take them.
 RESERVED = frozenset({
     "tf", "slim", "math", "net", "end_points", "end_points_collection", "sc", "arg_sc", "scope",
     "outputs_collections", "end_point", "final_endpoint_value", "list", "ValueError", "collect_normalizers",
-})
+}) | frozenset(HELPERS)
 _AMBIGUOUS = frozenset({"l", "I", "O"})  # pycodestyle E741
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -1051,7 +1051,9 @@ def emit_module(program, train: bool = False) -> str:
     # Render once to learn which imports the code uses (no unused imports for ruff/pyflakes).
     probe = env.get_template("module.py.j2").render(m=view)
     used = _used_names(probe)
-    view.import_tf = "tf" in used
+    # builtins TensorFlow has no function for (hard_swish) are defined in the module, once
+    view.helpers = [Code(source) for name, source in HELPERS.items() if name in used]
+    view.import_tf = "tf" in used or bool(view.helpers)
     view.import_slim = "slim" in used
     view.imports_math = "math" in used
     stdlib = ("contextlib", "logging", "math", "os", "re", "sys", "time", "warnings")

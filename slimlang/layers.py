@@ -398,6 +398,8 @@ def _concat(shapes, a):
 
 
 def _add(shapes, a):
+    if len(shapes) == 1:  # plus a number
+        return shapes[0]
     x, y = shapes
     if len(x) != len(y) or any(p is not None and q is not None and p != q for p, q in zip(x, y)):
         raise ShapeError(f"add needs equal shapes, got {fmt_shape(x)} and {fmt_shape(y)}")
@@ -586,9 +588,10 @@ _VARIABLE_PARAMS = (
 )
 
 
-def _activation(name: str, doc: str) -> LayerKind:
-    return LayerKind(name, f"tf.nn.{name}", (), _same, scope_kw="name", default_scope=name.capitalize(),
-                     repeat_name=name, doc=doc)
+def _activation(name: str, doc: str, fn: str = "") -> LayerKind:
+    """An activation as a layer; `fn` names a builtin's own function (values.HELPERS) where tf.nn has none."""
+    return LayerKind(name, fn or f"tf.nn.{name}", (), _same, scope_kw="name",
+                     default_scope="".join(w.capitalize() for w in name.split("_")), repeat_name=name, doc=doc)
 
 
 LAYERS: dict[str, LayerKind] = {k.name: k for k in [
@@ -676,9 +679,11 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
                P("axis", "int", 3, None, "axis to join along (3: channels)", always=True)),
               _concat, positional=("values", "axis"), inputs="list", scope_kw="name", default_scope="concat",
               repeat_name="concat", aliases=("Concatenate",), doc="join tensors along an axis (tf.concat)"),
-    LayerKind("add", "tf.add", (P("other", "tensor", REQUIRED, "y", "the tensor to add to the current one"),),
+    LayerKind("add", "tf.add", (P("other", "tensor_or_number", REQUIRED, "y",
+                                  "the tensor (of the same shape) or the number to add to the current one"),),
               _add, positional=("other",), scope_kw="name", default_scope="Add", repeat_name="add",
-              doc="element-wise sum with another tensor, the residual join (tf.add)"),
+              doc="element-wise sum with another tensor, the residual join, or with a number (tf.add): "
+                  "`add shortcut`, `add 3`"),
     LayerKind("reshape", "tf.reshape", (P("shape", "ints", REQUIRED, None, "the new shape; -1 once to infer", check="reshape_dims"),),
               _reshape, positional=("shape",), scope_kw="name", default_scope="Reshape", repeat_name="reshape",
               doc="reshape (tf.reshape)"),
@@ -762,6 +767,9 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
     _activation("elu", "ELU (tf.nn.elu)"),
     _activation("tanh", "tanh (tf.nn.tanh)"),
     _activation("sigmoid", "sigmoid (tf.nn.sigmoid)"),
+    _activation("hard_swish", "x * relu6(x + 3) / 6, MobileNetV3's swish (the builtin `hard_swish`)", "hard_swish"),
+    _activation("hard_sigmoid", "relu6(x + 3) / 6, MobileNetV3's gate (the builtin `hard_sigmoid`)",
+                "hard_sigmoid"),
     LayerKind("identity", "tf.identity", (), _same, scope_kw="name", default_scope="Identity",
               repeat_name="identity", doc="the same tensor under a new name (tf.identity)"),
 ]}

@@ -15,7 +15,7 @@ import contextlib
 from .evaluate import LayerCall, Tensor
 from .layers import LAYERS
 from .tfcompat import slim, tf
-from .values import Op
+from .values import HELPERS, Op, helper_function
 
 # A private collection used only to learn the alias tf_slim gives a layer's
 # output (its scope name), which is what end points are keyed by.
@@ -44,6 +44,8 @@ def _resolve(path: str):
         from .plugins import layer_function
 
         return layer_function(rest[0])
+    if path in HELPERS:  # a builtin with its own Python source (hard_swish)
+        return helper_function(path, tf)
     obj = {"tf": tf, "slim": slim}[root]
     for part in rest:
         obj = getattr(obj, part)

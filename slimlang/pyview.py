@@ -138,6 +138,7 @@ class ModuleView:
     extra_imports: list = field(default_factory=list)  # "import os", ... (--train)
     tail: list = field(default_factory=list)  # module-level lines at the end (--train: the __main__ guard)
     train: bool = False  # a --train program: quiet TensorFlow start-up, progress lines
+    helpers: list = field(default_factory=list)  # Code: functions of builtins TensorFlow lacks (hard_swish)
 
     def __post_init__(self):
         self.doc = [doc_text(line) for line in self.doc]

@@ -10,6 +10,7 @@ is also what the docs list.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -24,9 +25,25 @@ class Builtin:
     params: tuple = ()  # (name, default) pairs for calls; () for plain references
     callable: bool = False  # must be called: `l2(0.001)`; otherwise referenced: `relu`
     doc: str = ""
+    # Python source of the function named `py`, for a builtin TensorFlow has no function for: the
+    # emitted module defines it once, and the graph lowering runs the same text (HELPERS).
+    source: str = ""
 
 
 _R = object()  # required argument
+
+# MobileNetV3's piecewise-linear activations (Howard et al. 2019, https://arxiv.org/abs/1905.02244).
+# tf.nn has neither; keras' would pull Keras into a TF-Slim graph.
+_HARD_SWISH = '''def hard_swish(x, name=None):
+    """x * relu6(x + 3) / 6: MobileNetV3's swish, piecewise linear."""
+    with tf.name_scope(name or "hard_swish"):
+        return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+'''
+_HARD_SIGMOID = '''def hard_sigmoid(x, name=None):
+    """relu6(x + 3) / 6: MobileNetV3's sigmoid, piecewise linear (its squeeze-and-excite gate)."""
+    with tf.name_scope(name or "hard_sigmoid"):
+        return tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+'''
 
 BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     # activations (also usable as layers of the same name)
@@ -39,6 +56,10 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("sigmoid", "activation", "tf.nn.sigmoid", doc="logistic sigmoid"),
     Builtin("softplus", "activation", "tf.nn.softplus", doc="log(exp(x) + 1)"),
     Builtin("swish", "activation", "tf.nn.swish", doc="x * sigmoid(x)"),
+    Builtin("hard_swish", "activation", "hard_swish", doc="x * relu6(x + 3) / 6 (MobileNetV3)",
+            source=_HARD_SWISH),
+    Builtin("hard_sigmoid", "activation", "hard_sigmoid",
+            doc="relu6(x + 3) / 6 (MobileNetV3's squeeze-and-excite gate)", source=_HARD_SIGMOID),
     # normalizers (for `normalizer=`)
     Builtin("batch_norm", "normalizer", "slim.batch_norm", doc="slim.batch_norm; its `defaults` apply"),
     Builtin("layer_norm", "normalizer", "slim.layer_norm", doc="slim.layer_norm"),
@@ -114,7 +135,21 @@ class Op:
         return f"{b.py}({', '.join(f'{k}={py_literal(v)}' for k, v in self.args)})"
 
 
+# Builtins defined by their own Python source (`Builtin.source`), by the name they define.
+HELPERS: dict[str, str] = {b.py: b.source for b in BUILTINS.values() if b.source}
+
+
+@functools.lru_cache(maxsize=None)
+def helper_function(name: str, tf):
+    """The function HELPERS[name] defines, built against `tf` (the graph lowering's TensorFlow)."""
+    namespace = {"tf": tf}
+    exec(compile(HELPERS[name], f"<slimlang builtin {name}>", "exec"), namespace)  # our own source
+    return namespace[name]
+
+
 def _resolve(path: str, tf, slim):
+    if path in HELPERS:
+        return helper_function(path, tf)
     root, *rest = path.split(".")
     obj = {"tf": tf, "slim": slim}[root]
     for part in rest:

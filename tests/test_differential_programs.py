@@ -227,9 +227,10 @@ KNOWN = frozenset({"pool_list_kernel", "let_stack", "return_nested", "add_keywor
                    "concat_no_axis", "normalizer_defaults_activation", "stack_positional_defaults", "rebind_global",
                    "repeat_recording_block_in_block"})
 
-ACTIVATIONS = ["relu", "none", "tanh", "relu6", "elu", "sigmoid", "leaky_relu", "swish", "softplus", "selu"]
+ACTIVATIONS = ["relu", "none", "tanh", "relu6", "elu", "sigmoid", "leaky_relu", "swish", "softplus", "selu",
+               "hard_swish", "hard_sigmoid"]
 SHAPE_KEEPING = ["relu", "batch_norm", "identity", "dropout", "layer_norm", "softmax", "tanh", "relu6", "elu",
-                 "sigmoid"]
+                 "sigmoid", "hard_swish", "hard_sigmoid"]
 CONV_KINDS = ("conv", "sep_conv", "conv_t")
 GEOMETRY = {"conv": ("stride", "padding", "rate"), "sep_conv": ("stride", "padding", "rate"),
             "conv_t": ("stride", "padding"), "pool": ("stride", "padding"), "avg_pool": ("stride", "padding")}
@@ -787,7 +788,7 @@ class Gen:
         out = ["conv"] + same + ["fc", "sep_conv", "pool", "avg_pool", "conv", "conv", "batch_norm"]
         if self.on("layers"):
             out.append("conv_t")
-            out += ["clip", "lrn", "instance_norm", "mul", "activation"]
+            out += ["clip", "lrn", "instance_norm", "mul", "add", "activation"]
             if not (ctx.symbolic or preserve):
                 out += ["pad", "mean", "flatten", "reshape", "resize"] + (["squeeze"] if shape.h == shape.w == 1 else [])
                 out += ["slice"] if shape.h > 1 and shape.w > 1 else []
@@ -1061,6 +1062,9 @@ class Gen:
 
     def l_mul(self, ctx, shape, kind):
         return self.suffix(ctx, self.pick(["mul 0.5", "mul 2", "mul other=-0.25"]), kind), shape
+
+    def l_add(self, ctx, shape, kind):  # a number (residual joins are made with the branches)
+        return self.suffix(ctx, self.pick(["add 3", "add -0.5", "add 1.5"]), kind), shape
 
     def l_resize(self, ctx, shape, kind):
         h, w = min(shape.h * 2, MAX_SIZE), max(1, shape.w - 1)

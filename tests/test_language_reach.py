@@ -22,6 +22,15 @@ CASES = {
         "  g = mean [1, 2] keepdims=true as pooled\n"
         "  mul g as broadcast endpoint\n"
         "}\n"),
+    "hard_activations_and_add_a_number": (
+        "model m(inputs: [6, 6, 3]) {\n"
+        "  lin = conv 4 3x3 activation=none as lin endpoint\n"
+        "  hard_swish from lin as hs endpoint\n"
+        "  hard_sigmoid from lin as hsig endpoint\n"
+        "  add 3 as plus endpoint\n"
+        "  conv 4 1x1 activation=hard_swish as conv_hs endpoint\n"
+        "  conv 4 1x1 activation=hard_sigmoid\n"
+        "}\n"),
     "mul_by_a_number": (
         "model m(inputs: [6, 6, 3], scale = 0.17) {\n"
         "  conv 4 3x3 as up endpoint\n"
@@ -181,6 +190,17 @@ def test_mul_by_a_number_values(tmp_path):
     np.testing.assert_allclose(values["doubled"], values["up"] * 0.34, rtol=1e-6)
 
 
+def test_hard_activations_and_add_a_number_values(tmp_path):
+    import numpy as np
+
+    _, _, values = _both(CASES["hard_activations_and_add_a_number"], tmp_path)
+    lin = values["lin"]
+    assert lin.min() < -3 < 3 < lin.max()  # every piece of the two functions is exercised
+    np.testing.assert_allclose(values["hs"], lin * np.clip(lin + 3, 0, 6) / 6, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(values["hsig"], np.clip(lin + 3, 0, 6) / 6, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(values["plus"], values["hsig"] + 3, rtol=1e-6)
+
+
 def test_inline_model_and_block_scope_names(tmp_path):
     """An `inline model` opens no scope (its variables start at the caller's); a block declared
     `as Block8` takes that scope name when called without `as`, and its own name under a repeat."""
@@ -291,6 +311,7 @@ def _error(text) -> str:
     ("clip 0", "E205", "needs its `max`"),
     ("mul \"two\"", "E210", "must be a tensor name or a number"),
     ("mul true", "E210", "must be a tensor name or a number"),
+    ("add \"three\"", "E210", "must be a tensor name or a number"),
     ("activation none", "E233", "`none` applies nothing"),
     ("variable shape=[2] dtype=\"int\" as v", "E233", "must be one of float32"),
     ("activation 3", "E210", "must be an activation"),
