@@ -355,6 +355,30 @@ class Model:
 
 
 @node
+class Partial:
+    """`model mobilenet_v1_075 = mobilenet_v1(depth_multiplier=0.75)`: a model (or block) that is
+    another with other defaults for some parameters (functools.partial)."""
+
+    name: str
+    target: CallRef
+    is_block: bool = False
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@node
+class Import:
+    """`import "nets/vgg.slim"` (names is None: every definition) or
+    `from "nets/vgg.slim" import vgg_16, vgg_arg_scope`."""
+
+    path: str
+    names: tuple | None  # of str
+    span: Span = _span()
+    path_span: Span = _span()
+    name_spans: tuple = hidden(())
+
+
+@node
 class DefaultsDef:
     name: str
     params: tuple  # of Param

@@ -45,6 +45,8 @@ class Program:
     summaries: dict = field(default_factory=dict, repr=False, compare=False)
     # id(layer statement) -> the forms (bind.py) elaboration built it as; the emitter follows them
     forms: dict = field(default_factory=dict, repr=False, compare=False)
+    # the definitions imports bring in (imports.py), before the file's own in evaluation order
+    imported: tuple = ()
 
     def input_shape(self, model_name: str):
         """The declared input shape of a model (without batch), or None."""
@@ -65,12 +67,12 @@ class Program:
 
 
 def check_text(text: str, filename: str = "<string>", *, elaborate: bool = True,
-               deadline: float | None = None) -> Program:
+               deadline: float | None = None, imports=None) -> Program:
     """Parse and check .slim source; raises SlimError with every problem found.
 
     `deadline` is a time.monotonic() value after which elaboration stops with a located error
     (the language server checks every edit under one)."""
-    return check_module(parse(text, filename), filename, elaborate=elaborate, deadline=deadline)
+    return check_module(parse(text, filename), filename, elaborate=elaborate, deadline=deadline, imports=imports)
 
 
 def check_file(path, *, elaborate: bool = True, deadline: float | None = None) -> Program:
@@ -102,17 +104,23 @@ def read_source(path) -> str:
 
 
 def check_module(module: ast.Module, filename: str, *, elaborate: bool = True,
-                 deadline: float | None = None) -> Program:
+                 deadline: float | None = None, imports=None) -> Program:
+    """`imports`: the imports.Context of the file importing this one (None for the file checked)."""
+    from .imports import expand
+
     c = Collector()
     _check_literals(module, c)
     c.raise_if_any()  # an overflowed number would make the errors that follow from it noise
     prog = Program(module, filename, deadline=deadline)
+    prog.imported = expand(module, filename, c, imports)
+    c.raise_if_any()  # (names a failed import would have brought would only be reported as undefined)
     _collect_definitions(module, prog, c)
     checker = _Static(prog, c)
-    for item in module.items:
+    for item in module.items:  # (imported definitions were checked in their own file)
         checker.item(item)
     _check_recursion(prog, c)
-    _check_trains(prog, c)
+    if imports is None:  # (an imported file's train sections are not imported, nor checked)
+        _check_trains(prog, c)
     c.raise_if_any()
     if elaborate:
         _elaborate_declared(prog, c)
@@ -144,9 +152,12 @@ def _collect_definitions(module: ast.Module, prog: Program, c: Collector):
     from .evaluate import Defaults, Evaluator, Frame, Function, ModelRun
     from .shapes import ShapeBackend
 
-    for item in module.items:
+    partials = []
+    for item in (*prog.imported, *module.items):
         if isinstance(item, ast.Train):
             prog.trains.append(item)
+            continue
+        if isinstance(item, ast.Import):
             continue
         name = item.name
         span = getattr(item, "name_span", None) or item.span
@@ -161,6 +172,8 @@ def _collect_definitions(module: ast.Module, prog: Program, c: Collector):
                 prog.blocks[name] = item
             else:
                 prog.models[name] = item
+        elif isinstance(item, ast.Partial):
+            partials.append(item)
         elif isinstance(item, ast.DefaultsDef):
             prog.defaults[name] = item
         elif isinstance(item, ast.Let):
@@ -173,6 +186,73 @@ def _collect_definitions(module: ast.Module, prog: Program, c: Collector):
         elif isinstance(item, ast.LetFunction):
             # Shares the globals dict, so constants defined later in the file are visible when it is called.
             prog.globals[name] = Function(item, prog.globals)
+    _resolve_partials(partials, prog, c)
+
+
+def _resolve_partials(partials, prog: Program, c: Collector):
+    """`model mobilenet_v1_075 = mobilenet_v1(depth_multiplier=0.75)`: the target's definition with
+    other parameter defaults, under the target's default scope name (functools.partial keeps the
+    function, so its scope too).  A partial may name another partial, defined before or after it."""
+    pending = {p.name: p for p in partials}
+    resolving: list = []
+
+    def resolve(p: ast.Partial):
+        what = "block" if p.is_block else "model"
+        table, other = (prog.blocks, prog.models) if p.is_block else (prog.models, prog.blocks)
+        target = p.target
+        if target.name in pending and target.name not in table:
+            if target.name in resolving or target.name == p.name:
+                loop = resolving[resolving.index(target.name):] if target.name in resolving else [p.name]
+                c.error("E125", f"partial {what}s defined by each other in a cycle: "
+                        + " -> ".join([*loop, target.name]), target.span,
+                        ["help: one of them must name a model or block written out in full"])
+                return
+            resolving.append(p.name)
+            try:
+                resolve(pending[target.name])
+            finally:
+                resolving.pop()
+        node = table.get(target.name)
+        if node is None:
+            if target.name in pending:
+                return  # (its own error is reported)
+            if target.name in other:
+                word = "model" if p.is_block else "block"
+                notes = [f"help: `{target.name}` is a {word}: write `{word} {p.name} = {target.name}(...)`"]
+            else:
+                notes = [did_you_mean(target.name, list(table))]
+            c.error("E124", f"`{p.name}` is a partial of an unknown {what} `{target.name}`", target.span, notes)
+            return
+        params = node.params if p.is_block else node.params[1:]
+        names = [q.name for q in params]
+        ok = True
+        if target.args:
+            c.error("E203", f"a partial {what} sets parameters by name: `{p.name} = {target.name}(name=value)`",
+                    target.args[0].span, [f"note: the parameters of `{target.name}` are {', '.join(names)}"
+                                          if names else f"note: `{target.name}` has no parameters to set"])
+            ok = False
+        seen = {}
+        for kw in target.kwargs:
+            if kw.name not in names:
+                first = node.params[0].name if node.params and not p.is_block else None
+                c.error("E206", f"{what} `{target.name}` has no parameter `{kw.name}`", kw.span,
+                        [f"note: `{first}` is the input: the partial's caller gives it" if kw.name == first
+                         else did_you_mean(kw.name, names)])
+                ok = False
+            elif kw.name in seen:
+                c.error("E204", f"`{kw.name}` is given twice", kw.span,
+                        [f"note: first given at {seen[kw.name].span.location()}"])
+                ok = False
+            seen[kw.name] = kw
+        if not ok:
+            return
+        new = tuple(ast.replace(q, default=seen[q.name].value) if q.name in seen else q for q in node.params)
+        table[p.name] = ast.replace(node, name=p.name, params=new, span=p.span, name_span=p.name_span,
+                                    default_scope=node.default_scope or node.name)
+
+    for p in partials:
+        if p.name not in prog.blocks and p.name not in prog.models:
+            resolve(p)
 
 
 class _Static:
@@ -324,19 +404,21 @@ class _Static:
     def layer(self, s: ast.Layer, scope: set):
         kind = LAYERS.get(s.kind)
         block = self.prog.blocks.get(s.kind)
-        if kind is None and block is None:
-            if s.kind in self.prog.models:
-                self.c.error("E104", f"`{s.kind}` is a model; only blocks can be used as layers", s.kind_span,
-                             ["help: declare it with `block` instead of `model`"])
-            else:
-                notes = [layer_did_you_mean(s.kind, self.prog.blocks)]
-                target = getattr(self, "assigned", None)
-                if target is not None and not (s.args or s.kwargs) and s.kind in _VALUE_WORDS:
-                    # `conv 4 3x3` then `padding=VALID` on the next line, at the same indentation
-                    notes = [f"note: `{target}={s.kind}` on a line of its own is a new statement, "
-                             f"`{target} = {s.kind}`",
-                             "help: to continue the layer on the line above, indent this line deeper than it"]
-                self.c.error("E103", f"unknown layer `{s.kind}`", s.kind_span, notes)
+        model = self.prog.models.get(s.kind) if kind is None and block is None else None
+        if model is not None:
+            # A model used as a layer, as its tf_slim.nets function is called from Python.
+            if s.repeat is not None:
+                self.c.error("E104", f"`{s.kind}` is a model: it is called once, not repeated", s.span,
+                             ["help: repeat a block, or write the calls out with `as` names"])
+        elif kind is None and block is None:
+            notes = [layer_did_you_mean(s.kind, self.prog.blocks)]
+            target = getattr(self, "assigned", None)
+            if target is not None and not (s.args or s.kwargs) and s.kind in _VALUE_WORDS:
+                # `conv 4 3x3` then `padding=VALID` on the next line, at the same indentation
+                notes = [f"note: `{target}={s.kind}` on a line of its own is a new statement, "
+                         f"`{target} = {s.kind}`",
+                         "help: to continue the layer on the line above, indent this line deeper than it"]
+            self.c.error("E103", f"unknown layer `{s.kind}`", s.kind_span, notes)
         for i, a in enumerate(s.args):
             p = kind.param(kind.param_names[i]) if kind is not None and i < len(kind.param_names) else None
             self.expr(a, scope, self.candidates(p, scope))
@@ -345,10 +427,12 @@ class _Static:
             names = list(kind.param_map)
         elif block is not None:
             names = [p.name for p in block.params]
+        elif model is not None:
+            names = [p.name for p in model.params[1:]]
         for kw in s.kwargs:
             self.expr(kw.value, scope, self.candidates(kind.param(kw.name) if kind is not None else None, scope))
-            if (kind or block) and kw.name not in names:
-                what = f"`{s.kind}`" if kind else f"block `{s.kind}`"
+            if (kind or block or model) and kw.name not in names:
+                what = f"`{s.kind}`" if kind else f"block `{s.kind}`" if block else f"model `{s.kind}`"
                 self.c.error("E202", f"{what} has no argument `{kw.name}`", kw.span, [did_you_mean(kw.name, names)])
         if isinstance(s.as_name, ast.ScopeExpr):
             self.expr(s.as_name.expr, scope)
@@ -599,9 +683,10 @@ def _calls(body, blocks) -> set:
 
 
 def _check_recursion(prog: Program, c: Collector):
-    blocks = {name: _calls(b.body, prog.blocks) for name, b in prog.blocks.items()}
+    callables = {**prog.blocks, **prog.models}
+    blocks = {name: _calls(b.body, callables) for name, b in callables.items()}
     _report_cycles(blocks, c, lambda name, path: c.error(
-        "E106", "blocks call each other in a cycle: " + " -> ".join(path), prog.blocks[name].name_span,
+        "E106", "blocks or models call each other in a cycle: " + " -> ".join(path), callables[name].name_span,
         ["note: a network is finite; unroll with `for` instead"]))
     uses = {name: {line.name for line in d.lines if isinstance(line, ast.CallRef) and line.name in prog.defaults}
             for name, d in prog.defaults.items()}

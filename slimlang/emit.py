@@ -51,6 +51,7 @@ from .values import BUILTINS, HELPERS, STRING_CONSTANTS, py_literal
 RESERVED = frozenset({
     "tf", "slim", "math", "net", "end_points", "end_points_collection", "sc", "arg_sc", "scope",
     "outputs_collections", "end_point", "final_endpoint_value", "list", "ValueError", "collect_normalizers",
+    "model_end_points",
 }) | frozenset(HELPERS)
 _AMBIGUOUS = frozenset({"l", "I", "O"})  # pycodestyle E741
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -102,8 +103,9 @@ class _Facts:
         self.calls = {}
         for name, b in list(prog.blocks.items()) + list(prog.models.items()):
             stmts = list(_walk(b.body))
-            self.direct_endpoints[name] = any(isinstance(s, ast.Endpoint) or isinstance(s, ast.Layer) and s.endpoint
-                                              for s in stmts)
+            # (a model called as a layer returns end points that join this function's)
+            self.direct_endpoints[name] = any(isinstance(s, ast.Endpoint) or isinstance(s, ast.Layer) and (
+                s.endpoint or s.kind in prog.models) for s in stmts)
             self.direct_collect[name] = any(isinstance(s, ast.Collect) for s in stmts)
             self.calls[name] = {s.kind for s in stmts if isinstance(s, ast.Layer) and s.kind in prog.blocks}
         self.collected_blocks = set()
@@ -205,6 +207,15 @@ class Emitter:
         # Module-level `let f(x) = ...`: emitted as module-level functions (.slim name -> the Function).
         self.global_fns = {name: v for name, v in prog.globals.items()
                            if isinstance(v, Function) and v.node.name == name}
+
+    def at(self, span) -> str:
+        """`file.slim:LINE` of a span, in its own file (an imported definition's is not this one)."""
+        if span is None or span.source is None or span.source.name == self.prog.source_name:
+            return f"{self.file}:{span.line if span is not None else 0}"
+        return f"{_safe_comment(Path(span.source.name).name)}:{span.line}"
+
+    def file_of(self, span) -> str:
+        return self.at(span).rsplit(":", 1)[0]
 
     # ------------------------------------------------------------ names --
     def _clashes(self, name: str) -> bool:
@@ -410,7 +421,7 @@ class Emitter:
         fn = _Fn(node, "function", names)
         params = [names[p.name] if p.default is None else f"{names[p.name]}={self.expr(p.default, fn, None)}"
                   for p in node.params]
-        doc = [f"`let {name}` of {self.file} (line {node.span.line})."]
+        doc = [f"`let {name}` of {self.file_of(node.span)} (line {node.span.line})."]
         return FunctionView(self.globals[name], [], params, doc, [Stmt(f"return {self.expr(node.value, fn, None)}")])
 
     def rule_scopes(self, r: ast.DefaultsRule, fn, fr) -> list:
@@ -453,7 +464,8 @@ class Emitter:
         body = [Stmt(f"with {scopes[-1]} as arg_sc", inner)]
         for s in reversed(scopes[:-1]):
             body = [Stmt(f"with {s}", body)]
-        doc = [f"Defaults `{d.name}` of {self.file} (line {d.span.line}): the arg_scope its models are built under.",
+        doc = [f"Defaults `{d.name}` of {self.file_of(d.span)} (line {d.span.line}): the arg_scope its models are "
+               "built under.",
                "", "Returns:", "  An arg_scope (use it as `with slim.arg_scope(...)`)."]
         return FunctionView(d.name, [], params, _wrap(doc, 80), body)
 
@@ -627,7 +639,7 @@ class Emitter:
                 body.append(Stmt(f"{write} = {inner.read}"))
         else:
             fr.read = inner.read
-        out.append(Stmt(f"with {', '.join(ctx)}", body or [Stmt("pass")], f"{self.file}:{s.span.line}"))
+        out.append(Stmt(f"with {', '.join(ctx)}", body or [Stmt("pass")], self.at(s.span)))
         if target is not None and write != target:
             out.append(Stmt(f"{target} = {write}"))
         return out
@@ -649,6 +661,8 @@ class Emitter:
     def layer(self, s: ast.Layer, fn: _Fn, fr: _Frame, target: str | None = None) -> list:
         kind = LAYERS.get(s.kind)
         block = self.prog.blocks.get(s.kind)
+        if kind is None and block is None and s.kind in self.prog.models:
+            return self.model_call(s, self.prog.models[s.kind], fn, fr, target)
         inp = fn.names[s.from_name] if s.from_name else fr.read
         scope = None
         if s.as_name is not None:
@@ -749,7 +763,7 @@ class Emitter:
                 if out_var != inp:
                     lines.append(Stmt(f"{out_var} = {inp}"))
                 lines.append(Stmt(f"with tf.compat.v1.variable_scope({scope if scope is not None else 'None'}, "
-                                  f"'Stack', [{out_var}])", body, f"{self.file}:{s.span.line}"))
+                                  f"'Stack', [{out_var}])", body, self.at(s.span)))
                 return self.after_call(s, fn, fr, target, out_var, scope, block, lines)
             elif stack:
                 items = []
@@ -780,8 +794,31 @@ class Emitter:
                 tail = [f"{'scope' if block is not None else kind.scope_kw}={scope}"]
             call = f"{fname}({', '.join(first + pos + kw_src + tail)})"
         # A named tensor nothing reads is still built (as the evaluator does), without a dead variable.
-        lines.append(Stmt(call if unused else f"{out_var} = {call}", None, f"{self.file}:{s.span.line}"))
+        lines.append(Stmt(call if unused else f"{out_var} = {call}", None, self.at(s.span)))
         return self.after_call(s, fn, fr, target, out_var, scope, block, lines)
+
+    def model_call(self, s: ast.Layer, model: ast.Model, fn: _Fn, fr: _Frame, target) -> list:
+        """A model used as a layer: its function called as from Python, `net, end_points = model(...)`;
+        its end points join this function's (see Evaluator.call_model)."""
+        inp = fn.names[s.from_name] if s.from_name else fr.read
+        names = [p.name for p in model.params[1:]]
+        bound = bind.arguments(f"model `{model.name}`", names, s.args, {kw.name: kw.value for kw in s.kwargs},
+                               s.span, {kw.name: kw.span for kw in s.kwargs})
+        scope = None
+        if s.as_name is not None:
+            scope = py_str(s.as_name.path) if isinstance(s.as_name, ast.ScopePath) else self.expr(s.as_name.expr, fn, fr)
+            bound.pop("scope", None)  # `as NAME` is the scope, as in the graph lowering
+        args = [inp] + [f"{n}={self.expr(e, fn, fr)}" for n, e in bound.items()]
+        if scope is not None:
+            args.append(f"scope={scope}")
+        out_var = target if target is not None else fr.write
+        lines = [Stmt(f"{out_var}, model_end_points = {model.name}({', '.join(args)})", None, self.at(s.span)),
+                 Stmt("end_points.update(model_end_points)")]
+        if fn.until is not None:
+            value = f"end_points[{fn.until}]"
+            stop = self.returns(fn, value) if fn.kind == "model" else [Stmt(f"return {value}")]
+            lines.append(Stmt(f"if {fn.until} in model_end_points", stop))
+        return self.after_call(s, fn, fr, target, out_var, scope, None, lines)
 
     def positional_ok(self, kind_name: str, name: str, j: int, py_positional) -> bool:
         """Whether the argument for parameter `name`, j-th in a call, can be passed positionally."""
@@ -848,7 +885,7 @@ class Emitter:
             as_sc = " as sc" if fn.uses_sc else ""
             default = py_str(b.default_scope or b.name)
             full = pre + [Stmt(f"with tf.compat.v1.variable_scope(scope, {default}, [inputs]){as_sc}", body)]
-        doc = [f"Block `{b.name}` of {self.file} (line {b.span.line})"
+        doc = [f"Block `{b.name}` of {self.file_of(b.span)} (line {b.span.line})"
                + (": inline, it opens no variable scope." if b.inline else ".")]
         if fn.end_points:
             doc += ["", "Records its end points in `end_points`; returns early at `final_endpoint`."]
@@ -907,7 +944,7 @@ class Emitter:
                           f"values=[{first.name}]{reuse})")
             full = [Stmt(f"with {opened}{as_sc}", pre + body + tail)]
         shape = self.prog.input_shape(m.name)
-        doc = [f"Model `{m.name}` of {self.file} (line {m.span.line})."]
+        doc = [f"Model `{m.name}` of {self.file_of(m.span)} (line {m.span.line})."]
         if m.uses is not None:
             doc += ["", "Like tf_slim's nets it does not open its defaults itself; build it under them:", "",
                     f"    with slim.arg_scope({self.callref(m.uses, None, None)}):",
@@ -923,16 +960,42 @@ class Emitter:
             after.append(f"{m.name}.default_image_size = {shape[0]!r}")
         return FunctionView(m.name, [], params, _wrap(doc, 80), full, after)
 
+    def partial_fn(self, p: ast.Partial, m: ast.Model) -> FunctionView:
+        """`model mobilenet_v1_075 = mobilenet_v1(depth_multiplier=0.75)`: a function with the
+        target's signature and the new defaults that calls the target (functools.partial, spelled
+        out so the signature shows)."""
+        self.check_name(m.name, m.name_span, "model")
+        first = m.params[0].name
+        params = [first] + self.params(m.params[1:], "model parameter", {"inputs"}, {"scope"})
+        declared = {q.name for q in m.params}
+        if "scope" not in declared:
+            params.append(f"scope={'None' if m.inline else py_str(m.default_scope or m.name)}")
+        passed = [f"{q.name}={q.name}" for q in m.params[1:]] + ([] if "scope" in declared else ["scope=scope"])
+        given = ", ".join(f"{kw.name}={self.expr(kw.value, None, None)}" for kw in p.target.kwargs)
+        doc = [f"Model `{m.name}` of {self.file_of(p.span)} (line {p.span.line}): `{p.target.name}` with "
+               f"{given or 'its own defaults'}."]
+        body = [Stmt(f"return {p.target.name}({', '.join([first] + passed)})")]
+        after = []
+        shape = self.prog.input_shape(m.name)
+        if shape and len(shape) >= 2 and isinstance(shape[0], int):
+            after.append(f"{m.name}.default_image_size = {shape[0]!r}")
+        return FunctionView(m.name, [], params, _wrap(doc, 80), body, after)
+
     # ------------------------------------------------------------ module --
     def module(self, train: bool = False) -> ModuleView:
         functions = []
-        for item in self.prog.module.items:
+        # imported definitions first (imports.py orders them as they evaluate): one self-contained module
+        for item in (*self.prog.imported, *self.prog.module.items):
             if isinstance(item, ast.DefaultsDef):
                 functions.append(self.defaults_fn(item))
             elif isinstance(item, ast.Model) and item.is_block:
                 functions.append(self.block_fn(item))
             elif isinstance(item, ast.Model):
                 functions.append(self.model_fn(item))
+            elif isinstance(item, ast.Partial) and item.is_block:
+                functions.append(self.block_fn(self.prog.blocks[item.name]))
+            elif isinstance(item, ast.Partial):
+                functions.append(self.partial_fn(item, self.prog.models[item.name]))
         views = {name: self.global_fn(name, f.node) for name, f in self.global_fns.items()}
         functions = list(views.values()) + functions
         constants = []

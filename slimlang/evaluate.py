@@ -479,6 +479,9 @@ class Evaluator:
                                                          stmt, kw_spans)
         elif block is not None:
             out = yield from self.call_block(block, start, tuple(args), kwargs, scope, frame, stmt, kw_spans)
+        elif kind is None:
+            out = yield from self.call_model(self.program.models[stmt.kind], start, tuple(args), kwargs, scope, frame,
+                                             stmt, kw_spans)
         else:
             out = yield from self.call_layer(kind, start, tuple(args), kwargs, scope, frame, stmt, kw_spans)
         if stmt.endpoint:
@@ -612,6 +615,57 @@ class Evaluator:
         if block.name in frame.collect:
             frame.model.end_points[name] = inner.net
         return inner.net
+
+    def call_model(self, model: ast.Model, x, pos, kwargs, scope, frame: Frame, stmt: ast.Layer, kw_spans):
+        """A model used as a layer, as its tf_slim.nets function is called from Python: its own
+        parameters, its own variable scope (`as NAME`, else its default), the caller's defaults
+        (like a function under the caller's arg_scope; its `uses` is for building it on its own),
+        its own `until`; its end points join the caller's."""
+        names = [p.name for p in model.params[1:]]
+        bound = bind.arguments(f"model `{model.name}`", names, pos, kwargs, stmt.span, kw_spans)
+        if scope is not None and "scope" in names:
+            bound["scope"] = scope
+        env = self.bind_params(model, bound, stmt.span, skip_first=True, spans=kw_spans)
+        if x is None:
+            raise SlimError.single("E230", f"model `{model.name}` has no input tensor here", stmt.span)
+        env[model.params[0].name] = x
+        env["inputs"] = x
+        run = ModelRun(end_points={})
+        inner = Frame(env, x, frame.defaults, frozenset(), run)
+        if model.until is not None:
+            run.until = self.eval(model.until, inner)
+        if scope is None and "scope" in names:
+            scope = env["scope"]
+        default = model.default_scope or model.name
+        opened = (contextlib.nullcontext() if model.inline and not scope else
+                  self.backend.variable_scope(scope or default, default,
+                                              reuse=env.get("reuse") if "reuse" in names else None))
+        budget = self.budget
+        budget.enter(stmt.span, "block")
+        with opened:
+            try:
+                yield from self.exec_body(model.body, inner)
+            except _Stop as s:  # its `return`, or its own `until` end point
+                if not s.whole_model:
+                    inner.net = s.net
+            except SlimError as e:
+                raise _called_from(e, model, stmt) from None
+            finally:
+                budget.depth -= 1
+        if run.until is not None and not run.reached:
+            raise SlimError.single("E402", f"unknown final end point {run.until!r}: no `endpoint` of "
+                                   f"`{model.name}` has that name", model.until.span,
+                                   [did_you_mean(str(run.until), [str(k) for k in run.end_points]),
+                                    f"note: `{model.name}` called at {stmt.span.location()}"])
+        out = run.result if run.reached else inner.net
+        mine = frame.model
+        for key, value in run.end_points.items():
+            mine.end_points[key] = value
+        if mine.until is not None and mine.until in run.end_points:
+            mine.reached = True
+            mine.result = run.end_points[mine.until]
+            raise _Stop(whole_model=True)
+        return out
 
     def _check_normalizer_params(self, kind, norm_kind, given: dict, pos, stmt, kw_spans, from_defaults):
         """normalizer_params=dict(decay=5): the normalizer's own constraints apply to its arguments.

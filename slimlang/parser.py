@@ -363,12 +363,17 @@ def _syntax_error(e: UnexpectedInput, source: Source) -> SlimError:
         notes.append(f"expected {_describe(expected)}")
     if tok.type == "NAME" and text in ("elif", "def", "return_"):
         notes.append("help: write `else if`")
+    opener = _open_bracket(_tokens(source.text[:tok.start_pos]))
+    if opener is not None and _CLOSERS[opener.type] in expected:
+        closer = "]" if _CLOSERS[opener.type] == "RSQB" else ")"
+        notes.append(f"note: the `{opener}` at {source.name}:{opener.line}:{opener.column} is not closed; "
+                     f"is a `{closer}` missing?")
     if tok.type in _TOP_LEVEL_KEYWORDS:
         still_open = _open_blocks(_tokens(source.text[:tok.start_pos]))[0]
         if still_open:
             head, brace = still_open[-1]
-            notes.append(f"help: {_block_name(head)} (its `{{` on line {brace.line}) is still open here; "
-                         "is a closing `}` missing?")
+            notes.append(f"help: {_block_name(head)} (its `{{` at {source.name}:{brace.line}:{brace.column}) is still "
+                         "open here; is a closing `}` missing?")
     return SlimError(Diagnostic("E002", f"unexpected {what}", span, tuple(notes)))
 
 
@@ -424,6 +429,20 @@ def _tokens(text: str) -> list:
     except UnexpectedInput:
         pass  # the tokens up to the bad character
     return out
+
+
+_CLOSERS = {"LPAR": "RPAR", "CALL_LPAR": "RPAR", "LSQB": "RSQB", "INDEX_LSQB": "RSQB"}
+
+
+def _open_bracket(tokens):
+    """The innermost `(` or `[` still open at the end of `tokens`, or None."""
+    stack = []
+    for tok in tokens:
+        if tok.type in _CLOSERS:
+            stack.append(tok)
+        elif tok.type in ("RPAR", "RSQB") and stack:
+            stack.pop()
+    return stack[-1] if stack else None
 
 
 def _open_blocks(tokens) -> tuple[list, list]:
@@ -635,6 +654,19 @@ class _Builder:
 
     def inline_kw(self, items):
         return items[0]
+
+    def partial_def(self, items):
+        kw, name, _eq, target = items
+        return ast.Partial(str(name), target, str(kw) == "block", self._span(kw, target), self._tok_span(name))
+
+    def import_all(self, items):
+        kw, path = items
+        return ast.Import(_str_value(str(path)), None, self._span(kw, path), self._tok_span(path))
+
+    def import_names(self, items):
+        kw, path, _import, names = items
+        return ast.Import(_str_value(str(path)), tuple(str(t) for t in names), self._span(kw, names[-1]),
+                          self._tok_span(path), tuple(self._tok_span(t) for t in names))
 
     def uses(self, items):
         return ("uses", items[0])

@@ -642,7 +642,8 @@ class _Printer:
             line = item.span.line
             comments_before(line)
             if not first:
-                both_lets = isinstance(item, (ast.Let, ast.LetFunction)) and isinstance(prev_item, (ast.Let, ast.LetFunction))
+                both_lets = (isinstance(item, (ast.Let, ast.LetFunction)) and isinstance(prev_item, (ast.Let, ast.LetFunction))
+                             or isinstance(item, ast.Import) and isinstance(prev_item, ast.Import))
                 if (prev_item is not None and not both_lets) or self._blank_between(prev_end, line):
                     self.blank()
             self.item(item)
@@ -710,6 +711,15 @@ class _Printer:
             head = f"let {item.name}({', '.join(param(p) for p in item.params)}) = "
             for text in wrap(head, [piece("", item.value)], "", ""):
                 self.emit(text, line)
+        elif isinstance(item, ast.Import):
+            path = expr(ast.Const(item.path))
+            if item.names is None:
+                self.emit(f"import {path}", line)
+            else:
+                for text in wrap(f"from {path} import ", list(item.names), "", ""):
+                    self.emit(text, line)
+        elif isinstance(item, ast.Partial):
+            self.emit(f"{'block' if item.is_block else 'model'} {item.name} = {call_ref(item.target)}", line)
         else:
             raise TypeError(f"fmt: unknown item {type(item).__name__}")
 

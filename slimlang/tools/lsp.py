@@ -11,7 +11,8 @@
 - completion: layer kinds, blocks and keywords at the start of a statement,
   argument names after a layer kind (or in a defaults rule), values after
   `activation=`, `padding=`, ...;
-- go to definition: of blocks, models, named defaults and top-level `let`s.
+- go to definition: of blocks, models, named defaults and top-level `let`s, also those an
+  import brings in (in the file that defines them).
 
 `Document` holds the editor-independent logic (and is what the unit tests
 use); `main()` wires it to pygls, with a protocol that answers every request,
@@ -61,6 +62,7 @@ class CheckResult:
     diagnostics: list  # of Diagnostic
     module: ast.Module | None = None  # None: the text did not parse
     analyses: list | None = None  # None: the text did not check
+    imported: tuple | None = None  # the definitions its imports bring in; None: the text did not check
 
 
 def check_document(text: str, filename: str, seconds: float | None = None, checked=None) -> CheckResult:
@@ -97,7 +99,7 @@ def _check_document(text: str, filename: str, seconds: float | None, checked=Non
     program.deadline = _deadline(seconds)
     if checked is not None:
         checked(CheckResult([], module))
-    return CheckResult([], module, _analyses(program))
+    return CheckResult([], module, _analyses(program), program.imported)
 
 
 def _analyses(program) -> list:
@@ -122,6 +124,7 @@ class Document:
     diagnostics: list = field(default_factory=list)  # of Diagnostic
     module: ast.Module | None = None  # last text that parsed
     analyses: list = field(default_factory=list)  # of tools.analysis.Analysis, last text that checked
+    imported: tuple = ()  # definitions the imports of the last text that checked bring in
     version: int | None = None  # the editor's version of `text`
     revision: int = 0  # counts every new text (and save): a check of an older revision is stale
     # Set when the check of the current revision has finished, analyses included: hover waits on it.
@@ -143,6 +146,8 @@ class Document:
             self.module = result.module
         if result.analyses is not None:
             self.analyses = result.analyses
+        if result.imported is not None:
+            self.imported = result.imported
 
     # ------------------------------------------------------------ queries --
     def line_text(self, line0: int) -> str:
@@ -171,12 +176,23 @@ class Document:
         out = {}
         if self.module is None:
             return out
-        for item in self.module.items:
-            if isinstance(item, (ast.Model, ast.DefaultsDef)):
+        for item in (*self.imported, *self.module.items):
+            if isinstance(item, (ast.Model, ast.DefaultsDef, ast.Partial)):
                 out[item.name] = (item, item.name_span)
             elif isinstance(item, ast.Let):
                 out[item.name] = (item, item.span)
         return out
+
+    def import_of(self, filename: str):
+        """The span of the import statement that brings in file `filename` (or, through other files,
+        the first import), for an error inside an imported file; None without imports."""
+        import os
+
+        imports = [i for i in (self.module.items if self.module is not None else ()) if isinstance(i, ast.Import)]
+        for i in imports:
+            if os.path.normpath(os.path.join(os.path.dirname(self.filename), i.path)) == filename:
+                return i.span
+        return imports[0].span if imports else None
 
     def definition(self, line0: int, char: int):
         """The span of the definition of the name under the cursor, or None."""
@@ -188,7 +204,7 @@ class Document:
         from .analysis import contains as _contains
         from .analysis import fmt_shape
         from .explain import explain_row
-        from .fmt import param
+        from .fmt import call_ref, param
 
         word = self.word_at(line0, char)
         found = self.definitions().get(word)
@@ -202,9 +218,13 @@ class Document:
                     sig = f"{what} {node.name}({', '.join(param(p) for p in node.params)})"
                 elif isinstance(node, ast.DefaultsDef):
                     sig = f"defaults {node.name}({', '.join(param(p) for p in node.params)})"
+                elif isinstance(node, ast.Partial):
+                    sig = f"{'block' if node.is_block else 'model'} {node.name} = {call_ref(node.target)}"
                 else:
                     sig = f"let {node.name}"
-                return f"```slim\n{sig}\n```\ndefined at line {span.line}"
+                where = (f"line {span.line}" if span.source is None or span.source.name == self.filename else
+                         f"{Path(span.source.name).name}:{span.line}")
+                return f"```slim\n{sig}\n```\ndefined at {where}"
         if rows:
             exact = [(a, i) for a, i in rows if _contains(a.rows[i].call.span, line0 + 1, char + 1)]
             rows = exact or rows
@@ -501,10 +521,14 @@ def create_server():
     def publish(doc: Document):
         diags = []
         for d in doc.diagnostics:
-            if d.span is not None and d.span.source is not None and d.span.source.name != doc.filename:
-                continue
+            span = d.span
             message = d.message + "".join(f"\n{n}" for n in d.notes)
-            diags.append(types.Diagnostic(range=_range(types, d.span, doc.text), message=message,
+            if span is not None and span.source is not None and span.source.name != doc.filename:
+                span = doc.import_of(span.source.name)  # an error in an imported file: shown at its import
+                if span is None:
+                    continue
+                message = f"{d.span.location()}: {message}"
+            diags.append(types.Diagnostic(range=_range(types, span, doc.text), message=message,
                                           severity=types.DiagnosticSeverity.Error, code=d.code, source="slimlang"))
         server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags,
                                                                                 version=doc.version))
@@ -562,6 +586,8 @@ def create_server():
         span = doc and doc.definition(params.position.line, params.position.character)
         if span is None:
             return None
+        if span.source is not None and span.source.name != doc.filename:  # imported: in its own file
+            return types.Location(uri=Path(span.source.name).resolve().as_uri(), range=_range(types, span, ""))
         return types.Location(uri=doc.uri, range=_range(types, span, doc.text))
 
     return server
