@@ -346,7 +346,7 @@ class TrainEmitter:
             f"log_every_n_steps={int(spec.log_every)}, save_summaries_secs={float(summaries)!r}, "
             f"save_interval_secs={float(saves)!r}, init_fn=init_fn, saver=saver, "
             f"train_step_fn=_progress(number_of_steps, {int(spec.log_every)}, saver, "
-            f"os.path.join(logdir, 'model.ckpt'), {save_steps}))"))
+            f"os.path.join(logdir, 'model.ckpt'), {save_steps}, batch_size={int(spec.batch_size)}))"))
         body.append(Stmt("with tf.Graph().as_default(), _quiet_training()", graph))
         steps = "None" if spec.steps is None else str(int(spec.steps))
         doc = [f"Train `{model.name}` as train section `{name}` of {self.file} (line {spec.span.line}) says.", "",

@@ -67,7 +67,9 @@ this module is first imported:
 - the deprecation notices TF1 graph building through tf_slim triggers inside
   TensorFlow (``layer.apply``, ``tf.layers.flatten`` ... "is deprecated", as
   Python warnings and as TensorFlow log records) are filtered by their
-  messages (:data:`DEPRECATION_MESSAGES`); other warnings are left alone.
+  messages (:data:`DEPRECATION_MESSAGES`) and, for Python warnings, by the
+  module that warns (TensorFlow's own, :data:`DEPRECATION_MODULE`); other
+  warnings, and the same words warned from anywhere else, are left alone.
 
 With ``SLIMLANG_VERBOSE=1`` (``slimlang --verbose``) none of this is done.
 
@@ -86,7 +88,8 @@ import sys
 import tempfile
 import warnings
 
-__all__ = ["APPLIED", "DEPRECATION_MESSAGES", "VERBOSE", "apply_patches", "graph_mode", "slim", "tf", "verbose"]
+__all__ = ["APPLIED", "DEPRECATION_MESSAGES", "DEPRECATION_MODULE", "VERBOSE", "apply_patches", "graph_mode", "slim",
+           "tf", "verbose"]
 
 
 def verbose() -> bool:
@@ -168,6 +171,10 @@ DEPRECATION_MESSAGES = (
     r"`layer\.apply` is deprecated",
     r"`tf\.layers\.[A-Za-z_.]+` is deprecated",
 )
+#: Where those warnings come from (the `module` of `warnings.filterwarnings`):
+#: TensorFlow's legacy layers (tensorflow.python.keras.engine.base_layer_v1,
+#: tensorflow.python.keras.legacy_tf_layers.core) warn with stacklevel 1.
+DEPRECATION_MODULE = r"tensorflow\."
 
 
 class _DeprecationRecords(logging.Filter):
@@ -188,7 +195,7 @@ _DEPRECATION_RECORDS = _DeprecationRecords()
 def _quiet_python_notices():
     """Install the message-scoped warnings filters and the log-record filter (again: a no-op)."""
     for message in DEPRECATION_MESSAGES:
-        warnings.filterwarnings("ignore", message=message, category=UserWarning)
+        warnings.filterwarnings("ignore", message=message, category=UserWarning, module=DEPRECATION_MODULE)
     tf.get_logger().addFilter(_DEPRECATION_RECORDS)
 
 

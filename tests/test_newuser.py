@@ -123,13 +123,19 @@ def test_warnings_filters_are_scoped_to_the_known_deprecations():
     from slimlang import tfcompat
 
     assert not tfcompat.VERBOSE
+    def warn(message, module):
+        warnings.warn_explicit(message, UserWarning, module.replace(".", "/") + ".py", 1, module=module)
+
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         tfcompat._quiet_python_notices()
-        warnings.warn("`layer.apply` is deprecated and will be removed in a future version.", UserWarning)
-        warnings.warn("`tf.layers.flatten` is deprecated and will be removed in a future version.", UserWarning)
-        warnings.warn("your own warning", UserWarning)
-    assert [str(w.message) for w in seen] == ["your own warning"]
+        warn("`layer.apply` is deprecated and will be removed in a future version.",
+             "tensorflow.python.keras.engine.base_layer_v1")
+        warn("`tf.layers.flatten` is deprecated and will be removed in a future version.",
+             "tensorflow.python.keras.legacy_tf_layers.core")
+        warn("your own warning", "tensorflow.python.keras.engine.base_layer_v1")
+        warn("`layer.apply` is deprecated in my own library", "mylib.layers")
+    assert [str(w.message) for w in seen] == ["your own warning", "`layer.apply` is deprecated in my own library"]
 
 
 def test_tensorflow_deprecation_log_records_are_dropped_and_others_kept():
@@ -466,7 +472,8 @@ def test_emitted_training_program_is_quiet_and_shows_progress(tmp_path):
     out = r.stdout + r.stderr
     assert _noise(out) == [], out
     assert "FileWriter" not in out and "WARNING" not in out and "Traceback" not in out, out
-    assert re.search(r"^step 20/20  loss \d", out.replace("\r", "\n"), re.MULTILINE), out
+    assert re.search(r"^step 20/20  loss \d+\.\d+  \d+\.\d steps/s  \d+ examples/s$", out.replace("\r", "\n"),
+                     re.MULTILINE), out
     assert (tmp_path / "run" / "model.ckpt-20.index").is_file()
 
 
