@@ -643,7 +643,8 @@ class _Printer:
             comments_before(line)
             if not first:
                 both_lets = (isinstance(item, (ast.Let, ast.LetFunction)) and isinstance(prev_item, (ast.Let, ast.LetFunction))
-                             or isinstance(item, ast.Import) and isinstance(prev_item, ast.Import))
+                             or isinstance(item, ast.Import) and isinstance(prev_item, ast.Import)
+                             or isinstance(item, ast.Partial) and isinstance(prev_item, ast.Partial))
                 if (prev_item is not None and not both_lets) or self._blank_between(prev_end, line):
                     self.blank()
             self.item(item)
