@@ -275,6 +275,19 @@ def _write_output(text, output: str, sources, example: str):
 
 
 def cmd_build(args) -> int:
+    from .diagnostics import UsageError
+
+    # Options that mean nothing for the chosen output are refused, not ignored: a user who wrote
+    # them expected an effect.
+    if args.train and args.emit != "py":
+        raise UsageError(f"--train goes with --emit py (it adds the training program); --emit {args.emit} "
+                         "has no training part")
+    if args.emit == "py":
+        given = [flag for flag, value in (("--model", args.model), ("--input-shape", args.input_shape),
+                                          ("--set", args.set)) if value]
+        if given:
+            raise UsageError(f"{', '.join(given)}: --emit py compiles every model of the file with its declared "
+                             "parameters; these options pick and configure one model for --emit summary or pbtxt")
     program = check_file(args.file)
     if args.emit == "summary":
         model = pick_model(program, args.model)

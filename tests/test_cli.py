@@ -203,3 +203,25 @@ def test_every_bad_flag_value_is_exit_2_with_the_commands_usage(argv, capsys):
     err = _usage_error(argv, capsys)
     assert err.startswith(f"usage: slimlang {argv[0]} "), err
     assert f"slimlang {argv[0]}: error: argument " in err
+
+
+DIGITS = str(ROOT / "examples" / "digits.slim")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["build", VGG, "--emit", "summary", "--train"], "--train goes with --emit py"),
+    (["build", VGG, "--emit", "pbtxt", "--model", "vgg_16", "--train"], "--train goes with --emit py"),
+    (["build", VGG, "--model", "vgg_16"], "--model: --emit py compiles every model of the file"),
+    (["build", VGG, "--emit", "py", "--set", "num_classes=3", "--input-shape", "1,8,8,3"],
+     "--input-shape, --set: --emit py compiles every model of the file"),
+    (["eval", DIGITS, "--timeout", "5"], "--timeout goes with --watch"),
+    (["eval", DIGITS, "--best", "--checkpoint", "x"], "give --best or --checkpoint, not both"),
+    (["export", DIGITS, "--best", "--checkpoint", "x", "--out", "o"], "give --best or --checkpoint, not both"),
+])
+def test_options_that_mean_nothing_together_are_refused_not_ignored(argv, message, capsys):
+    """They were ignored (or `--best --checkpoint x` reported the missing checkpoint first): exit 2."""
+    from slimlang.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: slimlang {argv[0]} ") and f"slimlang {argv[0]}: error: {message}" in err, err

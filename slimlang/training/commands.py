@@ -105,6 +105,11 @@ def resolve(args):
 
     from ..trainspec import check_data_fits, with_overrides
 
+    if getattr(args, "best", False) and args.checkpoint:
+        _weights(args)  # bad command-line use: said before any file is read
+    if getattr(args, "timeout", None) is not None and not args.watch:
+        raise UsageError("--timeout goes with --watch (how long to wait for a new checkpoint); "
+                         "without --watch, eval evaluates one checkpoint and does not wait")
     for flag in ("logdir", "checkpoint", "init_from"):
         value = getattr(args, flag, None)
         if value is not None and not value.strip():
