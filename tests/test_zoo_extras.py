@@ -44,6 +44,14 @@ def test_summary_gives_the_published_parameter_counts_without_tensorflow():
         assert f"Trainable params: {published:,}" in out, out[-400:]
 
 
+def test_mobilenet_v3_summary_counts_the_reference_parameters():
+    # MobileNetV3-Large 1.0 5,484,313 and -Small 1.0 2,543,881 trainable parameters with
+    # 1001 classes (the paper rounds them to 5.4M and 2.5M).
+    for model, case_id in (("large", "mobilenet_v3_large"), ("small", "mobilenet_v3_small")):
+        out = _summary("mobilenet_v3", model)
+        assert f"Trainable params: {_trainable_count(case_id):,}" in out, out[-400:]
+
+
 @pytest.mark.slow
 def test_a_reference_checkpoint_restores_with_a_plain_saver(tmp_path):
     """A checkpoint holding exactly the reference's variables (names, shapes and
