@@ -391,11 +391,18 @@ def size_hint(name: str, span: Span | None) -> str:
     The lexer reads `3x3` and `x2` only as written; anything else splits
     into numbers and a name `x` / `X3`, which the checker then cannot find.
     """
-    if span is None or span.source is None or not re.fullmatch(r"[xX][0-9]*", name):
+    if span is None or span.source is None or not re.fullmatch(r"[xX][0-9]*|x[0-9]+(x[0-9]+)+", name):
         return ""
     line = span.source.line(span.line)
     before, after = line[:span.col - 1], line[span.end_col - 1:] if span.end_line == span.line else ""
     glued = re.search(r"(?<![A-Za-z0-9_.])([0-9]+)$", before)
+    if name.count("x") > 1:
+        # `3x3x3` reads as the size `3x3` followed by a name `x3x3`
+        if not glued:
+            return ""
+        dims = [glued.group(1), *name.split("x")[1:]]
+        return (f"help: a size written with `x` has two numbers, as in `3x3`; write a size of {len(dims)} "
+                f"numbers as a list: `[{', '.join(dims)}]`")
     spaced = glued or re.search(r"(?<![A-Za-z0-9_.])([0-9]+)\s+$", before)
     n = name[1:]
     if not n and re.match(r"-\s*[0-9]", after):
