@@ -104,3 +104,15 @@ def test_existing_files_are_replaced_only_when_they_are_previous_exports(exporte
     assert "error[E355]" in capsys.readouterr().err
     assert main(run + ["--out", str(d / "net.pb"), "--format", "frozen", "--overwrite"]) == 0
     assert sorted(p.name for p in d.iterdir() if p.name.startswith(".")) == []  # no temporaries left
+
+
+def test_exported_files_get_the_normal_mode(exported):
+    """Written through a temporary name, as `build -o` is (that once left mkstemp's 0600): 0666 minus the umask."""
+    import stat
+
+    from slimlang.fsutil import new_file_mode
+
+    d, _, _ = exported
+    files = [d / "net.pb", d / "net.tflite", *(p for p in (d / "sm").rglob("*") if p.is_file())]
+    assert len(files) >= 4
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: oct(new_file_mode()) for p in files}
