@@ -3,6 +3,7 @@ SavedModel predicts on a batch (frozen within 1e-5, TFLite within 1e-4); existin
 when they are previous exports of the format, and only with --overwrite."""
 
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -85,6 +86,27 @@ def test_tflite_model_predicts_as_the_savedmodel(exported):
     np.testing.assert_allclose(got["probabilities"], want["probabilities"], atol=1e-4, rtol=0)
     np.testing.assert_allclose(got["logits"], want["logits"], atol=1e-4, rtol=0)
     assert np.array_equal(got["classes"], want["classes"])
+
+
+def test_tflite_export_prints_only_its_own_line(exported, tmp_path, capfd):
+    """TensorFlow's interpreter (export checks that the file loads) once warned that LiteRT replaces it,
+    and its XNNPACK delegate printed an INFO line."""
+    import warnings
+
+    d, f, _ = exported
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert main(["export", str(f), "--logdir", str(d / "run"), "--out", str(tmp_path / "again.tflite"),
+                     "--format", "tflite"]) == 0
+    err = capfd.readouterr().err
+    # (TensorFlow's C++ log lines depend on the level this test process started TensorFlow with; a
+    # command sets its own: tests/test_newuser.py runs them as a user does.)
+    assert [line for line in err.splitlines() if line.strip() and not re.match(r"[IWEF]\d{4} ", line)] == [
+        f"exported {d / 'run' / 'model.ckpt-60'} to {tmp_path / 'again.tflite'} (tflite: input `images`, "
+        "outputs under `outputs/`)"], err
+    assert "XNNPACK" not in err
+    assert not [w for w in seen if "tf.lite.Interpreter" in str(w.message)]
 
 
 def test_existing_files_are_replaced_only_when_they_are_previous_exports(exported, tmp_path, capsys):

@@ -36,15 +36,25 @@ OUTPUT_SCOPE = "outputs"
 _CKPT_FILE = re.compile(r"(model\.ckpt.*|checkpoint|events\.out\.tfevents\..*|slimlang-.*)$")
 
 
-def tflite_interpreter(content: bytes):
-    """A TFLite interpreter for `content`: LiteRT's when installed, else TensorFlow's."""
+def tflite_interpreter(content: bytes, *, default_delegates: bool = True):
+    """A TFLite interpreter for `content`: LiteRT's when installed, else TensorFlow's.
+
+    `default_delegates=False` runs TFLite's built-in kernels only: no XNNPACK
+    delegate, which announces itself on standard error ("INFO: Created
+    TensorFlow Lite XNNPACK delegate for CPU.") whatever TF_CPP_MIN_LOG_LEVEL
+    says; export's check that the file loads uses that.
+    """
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
-            Interpreter = tf.lite.Interpreter
-    return Interpreter(model_content=content)
+        Interpreter, OpResolverType = tf.lite.Interpreter, tf.lite.experimental.OpResolverType
+    options = {} if default_delegates else {
+        "experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
+    with warnings.catch_warnings():
+        # TensorFlow's interpreter says, as it is made, that LiteRT replaces it; the export is the same file.
+        warnings.filterwarnings("ignore", message=r"\s*Warning: tf\.lite\.Interpreter is deprecated",
+                                category=UserWarning, module=r"tensorflow\.lite\.")
+        return Interpreter(model_content=content, **options)
 
 
 def _is_previous(path: pathlib.Path, fmt: str) -> bool:
@@ -133,7 +143,7 @@ def _tflite(sess, images, outputs, out: str) -> bytes:
 def _verify(content: bytes, fmt: str, out: str) -> None:
     try:
         if fmt == "tflite":
-            tflite_interpreter(content).allocate_tensors()
+            tflite_interpreter(content, default_delegates=False).allocate_tensors()
         else:
             graph = tf1.GraphDef()
             graph.ParseFromString(content)
