@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from . import ast
 from .diagnostics import SlimError
+from .records import replace
 
 SINGLE, REPEAT, STACK = "single", "repeat", "stack"
 
@@ -93,15 +94,21 @@ def keyword(kind, name: str) -> str:
     return p.name if p is not None else name
 
 
-def arguments(what: str, names, pos, kwargs: dict, span, kw_spans) -> dict:
+def arguments(what: str, names, pos, kwargs: dict, span, kw_spans, arg_nodes=()) -> dict:
     """{parameter name: argument} for a call of `what` (its parameters `names`, in order) with the
     positional arguments `pos` and the keyword arguments `kwargs` (table names, see `keyword`).
+    `arg_nodes`, the statement's positional argument expressions when they are `pos`'s, locate
+    the ones too many.
 
     Positional arguments come first in the result, in order, then keyword ones."""
     if len(pos) > len(names):
+        if len(arg_nodes) == len(pos):
+            first, last = arg_nodes[len(names)].span, arg_nodes[-1].span
+            span = replace(first, end_line=last.end_line, end_col=last.end_col)
         if not names:
             raise SlimError.single("E203", f"{what} takes no arguments, got {len(pos)}", span)
-        raise SlimError.single("E203", f"{what} takes at most {len(names)} positional arguments "
+        n = len(names)
+        raise SlimError.single("E203", f"{what} takes at most {n} positional argument{'s' if n > 1 else ''} "
                                f"({', '.join(names)}), got {len(pos)}", span)
     bound = dict(zip(names, pos))
     for k, v in kwargs.items():

@@ -121,6 +121,7 @@ def check_module(module: ast.Module, filename: str, *, elaborate: bool = True,
     _check_recursion(prog, c)
     if imports is None:  # (an imported file's train sections are not imported, nor checked)
         _check_trains(prog, c)
+    _check_scopes(prog, c, elaborate)
     c.raise_if_any()
     if elaborate:
         _elaborate_declared(prog, c)
@@ -263,6 +264,7 @@ class _Static:
         self.c = c
         self.known_globals = set(prog.globals) | builtin_names()
         self.tensors: set = set()
+        self.own: set = set()
 
     def params(self, params, what: str):
         """A parameter declared twice (`model m(inputs, k = 1, k = 2)`): the last would silently win."""
@@ -308,6 +310,8 @@ class _Static:
                     else "defaults" if isinstance(item, ast.DefaultsDef) else "function")
             self.params(item.params, f"{what} `{item.name}`")
         self.tensors = {"inputs", "net"}  # names bound to tensors so far in this item (for suggestions)
+        # names the user bound (a parameter `depth` is the user's, though a builtin has that name)
+        self.own = set(self.prog.globals) | {p.name for p in getattr(item, "params", ())}
         if isinstance(item, ast.Model):
             if not item.is_block:
                 self.input_shape(item)
@@ -336,7 +340,7 @@ class _Static:
                 scope.add(p.name)
             for line in item.lines:
                 if isinstance(line, ast.DefaultsRule):
-                    self.rule(line, scope)
+                    self.rule(line, scope, lambda name=item.name: self.bodies_using(name))
                 else:
                     self.call_ref(line, scope)
         elif isinstance(item, ast.Let):
@@ -362,12 +366,12 @@ class _Static:
             if isinstance(s.name, ast.ScopeExpr):
                 self.expr(s.name.expr, scope)
             if s.defaults is not None:
-                self.defaults_spec(s.defaults, scope)
+                self.defaults_spec(s.defaults, scope, s.body)
             if s.from_name:
                 self.name(s.from_name, s.span, scope)
             self.body(s.body, scope)
         elif isinstance(s, ast.DefaultsStmt):
-            self.defaults_spec(s.spec, scope)
+            self.defaults_spec(s.spec, scope, s.body)
             self.body(s.body, scope)
         elif isinstance(s, ast.Collect):
             for k, span in zip(s.kinds, s.kind_spans or [s.span] * len(s.kinds)):
@@ -385,10 +389,12 @@ class _Static:
         elif isinstance(s, ast.For):
             self.expr(s.iter, scope)
             scope.update(s.targets)
+            self.own.update(s.targets)
             self.body(s.body, scope)
         elif isinstance(s, ast.Let):
             self.expr(s.value, scope)
             scope.add(s.name)
+            self.own.add(s.name)
         elif isinstance(s, ast.LetFunction):
             self.params(s.params, f"function `{s.name}`")
             inner = set(scope) | {p.name for p in s.params}
@@ -433,7 +439,8 @@ class _Static:
             self.expr(kw.value, scope, self.candidates(kind.param(kw.name) if kind is not None else None, scope))
             if (kind or block or model) and kw.name not in names:
                 what = f"`{s.kind}`" if kind else f"block `{s.kind}`" if block else f"model `{s.kind}`"
-                self.c.error("E202", f"{what} has no argument `{kw.name}`", kw.span, [did_you_mean(kw.name, names)])
+                self.c.error("E202", f"{what} has no argument `{kw.name}`", kw.span,
+                             [did_you_mean(kw.name, names) if names else f"note: {what} takes no arguments"])
         if isinstance(s.as_name, ast.ScopeExpr):
             self.expr(s.as_name.expr, scope)
         if s.from_name:
@@ -447,6 +454,12 @@ class _Static:
         if kind is not None:
             self.kernel_product(kind, s)
             self.literal_constraints(kind, s)
+        callee = kind.param_names if kind is not None else [p.name for p in block.params] if block is not None else None
+        if callee is not None and len(s.args) > len(callee):  # (in every model, elaborated or not)
+            try:
+                bind.arguments(bind.describe(kind, block), callee, s.args, {}, s.span, {}, s.args)
+            except SlimError as e:
+                self.c.extend(e)
         if kind is not None and s.repeat is not None and s.repeat < 1:
             self.c.error("E212", "a repeat count must be at least 1", s.span)
         if kind is not None and s.repeat is not None and kind.scope_kw != "scope":
@@ -484,7 +497,7 @@ class _Static:
                 continue
             problem = p.problem(value)
             if problem:
-                self.c.error("E233", f"`{p.name}` of `{kind.name}` {problem}", span)
+                self.c.error("E233", f"`{p.name}` of `{kind.name}` {problem}", span, [p.hint(value)])
 
     def kernel_product(self, kind, s: ast.Layer):
         """`conv 16 3*3` is a 9x9 kernel (3*3 is the number 9); almost always `3x3` was meant."""
@@ -502,7 +515,9 @@ class _Static:
                              e.span, [f"help: write `{a}x{b}` for a {a}-by-{b} kernel, or `{a * b}` if "
                                       f"{a * b}x{a * b} is meant"])
 
-    def rule(self, r: ast.DefaultsRule, scope: set):
+    def rule(self, r: ast.DefaultsRule, scope: set, bodies=lambda: ()):
+        """A defaults rule (`conv, fc: activation=relu`); `bodies()` gives the bodies it applies to,
+        in source order, to name the first layer that would use a bad value."""
         spans = r.kind_spans or [r.span] * len(r.kinds)
         for k, span in zip(r.kinds, spans):
             kind = LAYERS.get(k)
@@ -522,11 +537,73 @@ class _Static:
                     self.c.error("E202", f"`{k}` has no argument `{kw.name}`", kw.span, [did_you_mean(kw.name, names)])
         self.kwargs_once(r.kwargs, "this defaults rule", lambda n: canonical_arg(r.kinds, n))
         for kw in r.kwargs:
-            self.expr(kw.value, scope)
+            params = [LAYERS[k].param(kw.name) for k in r.kinds if k in LAYERS and LAYERS[k].param(kw.name)]
+            self.expr(kw.value, scope, self.candidates(params[0] if params else None, scope))
+        self.rule_values(r, bodies)
 
-    def defaults_spec(self, spec, scope: set):
+    def rule_values(self, r: ast.DefaultsRule, bodies):
+        """A literal value in a defaults rule meets the types and constraints of the layers it is set
+        for (`conv: padding=3`, `dropout: keep_prob=1.5`), whether or not a layer uses it yet: the
+        error is at the defaults line, with a note naming the first layer that would get it."""
+        from .evaluate import check_type
+
+        for kw in r.kwargs:
+            value = _literal(kw.value)
+            if value is _NOT_LITERAL or value is None:
+                continue
+            found = []  # (kind, SlimError) for each kind the value does not fit
+            for k in r.kinds:
+                kind = LAYERS.get(k)
+                p = kind.param(kw.name) if kind is not None else None
+                if p is None:
+                    continue
+                try:
+                    check_type(kind, p, value, kw.span)
+                    problem = p.problem(value) if p.check else None
+                    if problem:
+                        raise SlimError.single("E233", f"`{p.name}` of `{kind.name}` {problem}", kw.span,
+                                               [p.hint(value)])
+                except SlimError as e:
+                    found.append((kind, e))
+            if not found:
+                continue
+            users = [(kind, e, _first_layer(kind.name, bodies())) for kind, e in found]
+            kind, e, user = next((u for u in users if u[2] is not None), users[0])
+            d = e.first
+            notes = d.notes
+            if user is not None:
+                notes = (f"note: set by `defaults` for `{kind.name}`, used by the layer at {user.span.location()}",
+                         *notes)
+            self.c.error(d.code, d.message, d.span, notes)
+
+    def bodies_using(self, name: str) -> list:
+        """The bodies named defaults `name` applies to, in source order: models and blocks that use
+        it, `defaults name(...) { }` and `scope ... defaults name { }` statements, and the users of
+        the defaults blocks that `use` it."""
+        names, grew = {name}, True
+        while grew:  # defaults blocks that `use` one of these apply its rules too
+            grew = False
+            for d in self.prog.defaults.values():
+                if d.name not in names and any(isinstance(line, ast.CallRef) and line.name in names
+                                               for line in d.lines):
+                    names.add(d.name)
+                    grew = True
+        out = []
+        for item in self.prog.module.items:
+            if not isinstance(item, ast.Model):
+                continue
+            if item.uses is not None and item.uses.name in names:
+                out.append(item.body)
+                continue
+            for s in ast.statements(item.body):
+                spec = s.spec if isinstance(s, ast.DefaultsStmt) else s.defaults if isinstance(s, ast.Scope) else None
+                if isinstance(spec, ast.CallRef) and spec.name in names:
+                    out.append(s.body)
+        return out
+
+    def defaults_spec(self, spec, scope: set, body=()):
         if isinstance(spec, ast.DefaultsRule):
-            self.rule(spec, scope)
+            self.rule(spec, scope, lambda: [body])
         else:
             self.call_ref(spec, scope)
 
@@ -555,15 +632,24 @@ class _Static:
             return _Candidates(ENUMS[p.type], f"`{p.name}` is one of")
         if p.type in ("tensor", "tensors"):
             return _Candidates(sorted(n for n in self.tensors if n in scope), "the tensors named so far:")
+        if p.type == "tensor_or_number":  # (`add x`, `mul scale`: a tensor, or a name holding a number)
+            tensors = sorted(n for n in self.tensors if n in scope)
+            own = [n for n in scope if (n in self.own or n not in _BUILTIN_NAMES) and n not in self.tensors]
+            return _Candidates([*tensors, *own], "the tensors named so far:", tensors)
+        # Elsewhere a value of the parameter's kind, or a name of the user's that may hold one: not a
+        # builtin of another kind (`add later` is no `float`), nor a tensor where a number goes.
+        builtins, mine = _BUILTIN_NAMES, self.own
+        own = [n for n in scope if (n in mine or n not in builtins) and n not in self.tensors]
+        words = _KIND_WORDS.get(p.type)
+        if words is not None:
+            return _Candidates([*words, *own], f"`{p.name}` is one of", words)
+        if p.type in ("int", "float", "size2", "ints"):
+            return _Candidates(own, "", ())
         return None
 
     def name(self, name: str, span: Span, scope: set, candidates=None):
         if name not in scope:
-            pool = scope if candidates is None else candidates
-            hint = (did_you_mean_case(name, _LITERALS) or size_hint(name, span) or did_you_mean_case(name, pool)
-                    or did_you_mean(name, pool))
-            if not hint and candidates is not None and 0 < len(candidates) <= 8:
-                hint = f"help: {candidates.label} " + ", ".join(f"`{c}`" for c in candidates)
+            hint = did_you_mean_case(name, _LITERALS) or size_hint(name, span) or _hint(name, scope, candidates)
             self.c.error("E201", f"undefined name `{name}`", span, [hint])
 
     def expr(self, e, scope: set, candidates=None):
@@ -595,7 +681,9 @@ class _Static:
             if isinstance(e.func, ast.Name):
                 fname = e.func.id
                 if fname not in scope and fname not in PURE_FUNCTIONS and fname not in TENSOR_FUNCTIONS:
-                    self.c.error("E201", f"undefined function `{fname}`", e.func.span, [did_you_mean(fname, scope)])
+                    # (a value kind's words name its functions, l2 and truncated_normal; a number's do not)
+                    words = candidates if candidates is not None and candidates.words else None
+                    self.c.error("E201", f"undefined function `{fname}`", e.func.span, [_hint(fname, scope, words)])
             else:
                 self.expr(e.func, scope)
             self.kwargs_once(e.kwargs, f"`{e.func.id}`" if isinstance(e.func, ast.Name) else "this call")
@@ -652,6 +740,15 @@ _NOT_LITERAL = object()
 _LITERALS = ("none", "true", "false")
 
 
+def _first_layer(kind: str, bodies):
+    """The first statement of layer `kind` in `bodies` (in their order, each in source order), or None."""
+    for body in bodies:
+        for s in ast.statements(body):
+            if isinstance(s, ast.Layer) and s.kind == kind:
+                return s
+    return None
+
+
 def _literal(e):
     """The value of a literal expression (number, string, `3x3`, `-4`, a list of them), or _NOT_LITERAL."""
     if isinstance(e, ast.Const):
@@ -670,12 +767,35 @@ def _literal(e):
 
 
 class _Candidates(tuple):
-    """The names a did-you-mean may offer in one place, with how to introduce them."""
+    """The names a did-you-mean may offer in one place, with how to introduce them: `words` (all
+    of them unless given) are listed when none is close."""
 
-    def __new__(cls, items, label: str):
+    def __new__(cls, items, label: str, words=None):
         self = super().__new__(cls, items)
         self.label = label
+        self.words = tuple(self) if words is None else tuple(words)
         return self
+
+
+def _hint(name: str, scope, candidates) -> str:
+    """The did-you-mean of an undefined `name`: the closest of `candidates` (any name in `scope`
+    when None), matched ignoring case too, else the candidates' words when there are a few."""
+    pool = scope if candidates is None else candidates
+    hint = did_you_mean_case(name, pool) or did_you_mean(name, pool)
+    if not hint and candidates is not None and candidates.words:
+        hint = did_you_mean(name.lower(), candidates.words)
+        if not hint and len(candidates.words) <= 8:
+            hint = f"help: {candidates.label} " + ", ".join(f"`{c}`" for c in candidates.words)
+    return hint
+
+
+# The words a parameter of each value kind takes, for did-you-mean (values.BUILTINS by kind).
+_KIND_WORDS = {
+    **{kind: tuple(sorted(b.name for b in BUILTINS.values() if b.kind == kind)) + ("none",)
+       for kind in ("activation", "normalizer", "initializer", "regularizer")},
+    "bool": ("true", "false"),
+}
+_BUILTIN_NAMES = frozenset(builtin_names())
 
 
 def _calls(body, blocks) -> set:
@@ -709,6 +829,59 @@ def _report_cycles(graph: dict, c: Collector, report):
                         report(start, path + [start])
                 elif nxt not in path:
                     stack.append((nxt, path + [nxt]))
+
+
+def _check_scopes(prog: Program, c: Collector, elaborate: bool):
+    """E235 in the models `check` does not elaborate (no declared input shape): two layers whose
+    literal `as` names make one scope.  Only layers that run together every time are compared: a
+    body's own statements and those of its `scope` and `defaults` bodies, each `if` branch and `for`
+    body on its own.  Elaboration finds the rest, with every name resolved."""
+    for name, model in prog.models.items():
+        if elaborate and prog.input_shape(name) is not None:
+            continue
+        prefix = model.default_scope or model.name
+        scope_param = next((p for p in model.params if p.name == "scope"), None)
+        if scope_param is not None:
+            default = scope_param.default
+            if not (isinstance(default, ast.Const) and isinstance(default.value, str)):
+                continue  # the scope is a caller's choice
+            prefix = default.value
+        elif model.inline:
+            prefix = ""
+        _scopes_in(model.body, prefix, {}, c)
+
+
+def _scopes_in(body, prefix: str, owners: dict, c: Collector):
+    from .shapes import duplicate_scope
+
+    for s in body:
+        if isinstance(s, ast.Assign):
+            s = s.stmt
+        if isinstance(s, ast.Layer):
+            kind = LAYERS.get(s.kind)
+            if kind is None or kind.scope_kw is None or not isinstance(s.as_name, ast.ScopePath):
+                continue
+            if any(bind.keyword(kind, kw.name) == "reuse" for kw in s.kwargs):
+                continue  # sharing the first one's variables, or a value only elaboration knows
+            path = s.as_name.path
+            if s.repeat or len(s.args) == 1 and isinstance(s.args[0], ast.ListExpr) and bind.list_makes_stack(kind, None):
+                path = f"{path}/{path.rsplit('/', 1)[-1]}_1"  # slim.repeat / slim.stack's first layer
+            full = f"{prefix}/{path}" if prefix else path
+            first = owners.get(full)
+            if first is not None:
+                c.extend(duplicate_scope(full, kind, s.span, LAYERS[first.kind], first.span))
+            else:
+                owners[full] = s
+        elif isinstance(s, ast.Scope):
+            if isinstance(s.name, ast.ScopePath):
+                _scopes_in(s.body, f"{prefix}/{s.name.path}" if prefix else s.name.path, owners, c)
+        elif isinstance(s, ast.DefaultsStmt):
+            _scopes_in(s.body, prefix, owners, c)
+        elif isinstance(s, ast.If):
+            _scopes_in(s.body, prefix, {}, c)
+            _scopes_in(s.orelse, prefix, {}, c)
+        elif isinstance(s, ast.For):
+            _scopes_in(s.body, prefix, {}, c)
 
 
 def _check_trains(prog: Program, c: Collector):

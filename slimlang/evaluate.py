@@ -494,7 +494,7 @@ class Evaluator:
         """Bind positional and keyword arguments, then merge in `defaults`.
 
         Returns (merged arguments, the layer's own arguments, {arg: Origin} of the `defaults` ones)."""
-        bound = bind.arguments(what, names, pos, kwargs, stmt.span, kw_spans)
+        bound = bind.arguments(what, names, pos, kwargs, stmt.span, kw_spans, stmt.args)
         values, origins = frame.defaults.resolved(kind_name)
         if values:
             merged = dict(values)
@@ -534,7 +534,8 @@ class Evaluator:
                 problem = p.problem(value)
                 if problem:
                     span, notes = _arg_where(name, kind, pos, stmt, kw_spans, from_defaults)
-                    raise SlimError.single("E233", f"`{p.name}` of `{kind.name}` {problem}", span, notes)
+                    raise SlimError.single("E233", f"`{p.name}` of `{kind.name}` {problem}", span,
+                                           [*notes, p.hint(value)])
         if kind.inputs == "list":
             values = full["values"]
             inputs = [v.obj for v in values]
@@ -588,6 +589,10 @@ class Evaluator:
         inner = Frame(env, x, frame.defaults, frame.collect, frame.model)
         budget = self.budget
         budget.enter(stmt.span, "block")
+        # (the shape backend names the call a duplicate scope came from)
+        calls = getattr(self.backend, "block_calls", None)
+        if calls is not None:
+            calls.append(stmt.span)
         if block.inline:
             try:
                 yield from self.exec_body(block.body, inner)
@@ -599,6 +604,8 @@ class Evaluator:
                 raise _called_from(e, block, stmt) from None
             finally:
                 budget.depth -= 1
+                if calls is not None:
+                    calls.pop()
             return inner.net
         with self.backend.variable_scope(scope, block.default_scope or block.name):
             try:
@@ -611,6 +618,8 @@ class Evaluator:
                 raise _called_from(e, block, stmt) from None
             finally:
                 budget.depth -= 1
+                if calls is not None:
+                    calls.pop()
             name = self.backend.scope_name()
         if block.name in frame.collect:
             frame.model.end_points[name] = inner.net
@@ -683,42 +692,7 @@ class Evaluator:
                                        span, notes)
 
     def check_type(self, kind: LayerKind, p, value, span, notes=()):
-        t = p.type
-        bad = None
-        if value is None:
-            return
-        if t == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
-            bad = "an integer"
-        elif t == "float" and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            bad = "a number"
-        elif t == "bool" and not isinstance(value, bool):
-            bad = "true or false"
-        elif t == "size2" and not (isinstance(value, int) and not isinstance(value, bool) or
-                                   isinstance(value, (list, tuple)) and len(value) == 2
-                                   and all(isinstance(v, int) for v in value)):
-            bad = "an integer or a pair like 3x3"
-        elif t == "padding" and value not in ("SAME", "VALID"):
-            bad = "SAME or VALID"
-        elif t in ("activation", "normalizer") and not (isinstance(value, Op) and value.kind == t):
-            bad = f"an {t} such as {'relu' if t == 'activation' else 'batch_norm'} (or none)"
-        elif t in ("initializer", "regularizer") and not (isinstance(value, Op) and value.kind == t):
-            bad = f"an {t} such as {'zeros or truncated_normal(stddev=0.01)' if t == 'initializer' else 'l2(0.0005)'}"
-        elif t == "tensor" and not isinstance(value, Tensor):
-            bad = "a tensor name"
-        elif t == "tensor_or_number" and not (isinstance(value, (Tensor, int, float)) and not isinstance(value, bool)):
-            bad = "a tensor name or a number"
-        elif t == "tensors" and not (isinstance(value, (list, tuple)) and all(isinstance(v, Tensor) for v in value)):
-            bad = "a list of tensor names like [branch_0, branch_1]"
-        elif t == "dict" and not isinstance(value, dict):
-            bad = "dict(...)"
-        elif t == "ints" and not isinstance(value, (list, tuple, int)):
-            bad = "a list of integers"
-        if bad:
-            notes = list(notes)
-            if isinstance(value, str) and t in ENUMS:
-                notes.append(did_you_mean_case(value, ENUMS[t]))
-            raise SlimError.single("E210", f"`{p.name}` of `{kind.name}` must be {bad}, got {describe(value)}", span,
-                                   notes)
+        check_type(kind, p, value, span, notes)
 
     # ----------------------------------------------------------- defaults --
     def apply_defaults_spec(self, spec, defaults: Defaults, env: dict, frame: Frame | None = None) -> Defaults:
@@ -939,6 +913,46 @@ class Evaluator:
             else:
                 raise SlimError.single("E207", f"`{fn.node.name}` needs its argument `{p.name}`", node.span)
         return self.eval(fn.node.value, frame)
+
+
+def check_type(kind: LayerKind, p, value, span, notes=()):
+    """E210 when `value` is not of parameter `p`'s type (the checker uses it on literals too)."""
+    t = p.type
+    bad = None
+    if value is None:
+        return
+    if t == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
+        bad = "an integer"
+    elif t == "float" and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        bad = "a number"
+    elif t == "bool" and not isinstance(value, bool):
+        bad = "true or false"
+    elif t == "size2" and not (isinstance(value, int) and not isinstance(value, bool) or
+                               isinstance(value, (list, tuple)) and len(value) == 2
+                               and all(isinstance(v, int) for v in value)):
+        bad = "an integer or a pair like 3x3"
+    elif t == "padding" and value not in ("SAME", "VALID"):
+        bad = "SAME or VALID"
+    elif t in ("activation", "normalizer") and not (isinstance(value, Op) and value.kind == t):
+        bad = f"an {t} such as {'relu' if t == 'activation' else 'batch_norm'} (or none)"
+    elif t in ("initializer", "regularizer") and not (isinstance(value, Op) and value.kind == t):
+        bad = f"an {t} such as {'zeros or truncated_normal(stddev=0.01)' if t == 'initializer' else 'l2(0.0005)'}"
+    elif t == "tensor" and not isinstance(value, Tensor):
+        bad = "a tensor name"
+    elif t == "tensor_or_number" and not (isinstance(value, (Tensor, int, float)) and not isinstance(value, bool)):
+        bad = "a tensor name or a number"
+    elif t == "tensors" and not (isinstance(value, (list, tuple)) and all(isinstance(v, Tensor) for v in value)):
+        bad = "a list of tensor names like [branch_0, branch_1]"
+    elif t == "dict" and not isinstance(value, dict):
+        bad = "dict(...)"
+    elif t == "ints" and not isinstance(value, (list, tuple, int)):
+        bad = "a list of integers"
+    if bad:
+        notes = list(notes)
+        if isinstance(value, str) and t in ENUMS:
+            notes.append(did_you_mean_case(value, ENUMS[t]))
+        raise SlimError.single("E210", f"`{p.name}` of `{kind.name}` must be {bad}, got {describe(value)}", span,
+                               notes)
 
 
 def too_deep(span) -> SlimError:

@@ -40,6 +40,11 @@ class P:
         """What is wrong with `value` under this parameter's constraint, or None."""
         return check_value(self.check, value) if self.check else None
 
+    def hint(self, value) -> str:
+        """A did-you-mean note for a value the constraint refused (a word of an enumerated
+        parameter spelled another way), or ""."""
+        return check_hint(self.check, value) if self.check else ""
+
     @property
     def py_name(self) -> str:
         return self.py or self.name
@@ -195,6 +200,9 @@ CHECKS: dict[str, Callable] = {
     "dtype": lambda v: None if v in DTYPES else f"must be one of {', '.join(DTYPES)}, got {_show(v)}",
     "given": lambda v: "must be given: `none` applies nothing (write `if fn { activation fn }`)" if v is None else None,
     "slice_size": _slice_size,
+    # tf.pad upper-cases its mode; tf.image.resize compares its method as written
+    "pad_mode": lambda v: _one_of(v, ENUMS["pad_mode"], ignore_case=True),
+    "resize_method": lambda v: _one_of(v, ENUMS["resize_method"]),
 }
 
 # How docs/language.md words each constraint (after the parameter's type).
@@ -203,6 +211,7 @@ CHECK_WORDS: dict[str, str] = {
     "unit": "in [0, 1]", "dims": "positive sizes", "dims_or_none": "positive sizes or none",
     "reshape_dims": "positive sizes, -1 once", "paddings": "non-negative pairs", "axes": "integers",
     "slice_begin": "non-negative", "slice_size": "positive or -1", "dtype": "a type name", "given": "not none",
+    "pad_mode": "any case", "resize_method": "as listed",
 }
 
 # The element types a variable may have (TensorFlow's names, as tf.as_dtype reads them).
@@ -210,11 +219,32 @@ DTYPES = ("float32", "float16", "bfloat16", "float64", "int8", "int16", "int32",
 
 # Parameters whose values are a few words (SAME, VALID): a value that matches one but for case
 # gets a did-you-mean with the right spelling.
-ENUMS: dict[str, tuple] = {"padding": ("SAME", "VALID")}
+# Keyed by the parameter's type (padding) or its check (pad_mode, resize_method).
+ENUMS: dict[str, tuple] = {"padding": ("SAME", "VALID"), "pad_mode": ("CONSTANT", "REFLECT", "SYMMETRIC"),
+                           "resize_method": ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5",
+                                             "gaussian", "mitchellcubic")}
+
+
+def _one_of(v, words, ignore_case=False):
+    if isinstance(v, str) and (v.upper() if ignore_case else v) in words:
+        return None
+    return f"must be one of {', '.join(repr(w) for w in words)}, got {_show(v)}"
 
 
 def check_value(check: str, value) -> str | None:
     return CHECKS[check](value)
+
+
+def check_hint(check: str, value) -> str:
+    """`help: did you mean 'nearest'?` for a string close to a word of an enumerated check."""
+    import difflib
+
+    words = ENUMS.get(check)
+    if not words or not isinstance(value, str):
+        return ""
+    lower = {w.lower(): w for w in words}
+    close = difflib.get_close_matches(value.lower(), list(lower), 1, 0.6)
+    return f"help: did you mean {lower[close[0]]!r}?" if close else ""
 
 
 # ------------------------------------------------------------ shape rules ---
@@ -549,6 +579,25 @@ def _ln_count(shapes, a, ctx):
     return _trainable(c * (int(bool(a["center"])) + int(bool(a["scale"]))), a)
 
 
+def _layer_norm_shape(shapes, a):
+    """slim.layer_norm normalizes over axes begin_norm_axis.. and makes its parameters of the shape
+    of axes begin_params_axis..; both name an axis of the input (negative from the end)."""
+    (shape,) = shapes
+    for name in ("begin_norm_axis", "begin_params_axis"):
+        axis = a[name]
+        if not -len(shape) <= axis < len(shape):
+            raise ShapeError(f"layer_norm {name} {axis} is out of range for shape {fmt_shape(shape)} "
+                             f"(axes run from {-len(shape)} to {len(shape) - 1})")
+    return shape
+
+
+def _layer_norm_count(shapes, a, ctx):
+    axis = a["begin_params_axis"]
+    params = shapes[0][axis:]
+    n = 0 if any(d is None for d in params) else math.prod(params)
+    return _trainable(n * (int(bool(a["center"])) + int(bool(a["scale"]))), a)
+
+
 def _variable_count(shapes, a, ctx):
     return _trainable(math.prod(a["shape"]) if a["shape"] else 1, a)
 
@@ -656,7 +705,8 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
                P("begin_norm_axis", "int", 1, None, "first axis normalized over"),
                P("begin_params_axis", "int", -1, None, "first axis of the parameters' shape"),
                _TRAINABLE, _REUSE),
-              _same, _ln_count, default_scope="LayerNorm", repeat_name="layer_norm", creates_variables=True,
+              _layer_norm_shape, _layer_norm_count, default_scope="LayerNorm", repeat_name="layer_norm",
+              creates_variables=True,
               aliases=("LayerNormalization",),
               doc="layer normalization (slim.layer_norm)"),
     LayerKind("softmax", "slim.softmax", (), _same, default_scope="softmax", repeat_name="softmax",
@@ -670,7 +720,7 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               doc="average over axes (tf.reduce_mean): `mean [1, 2] keepdims=true as pool5` is global pooling"),
     LayerKind("pad", "tf.pad",
               (P("paddings", "ints", REQUIRED, None, "[[before, after], ...] for each axis", check="paddings"),
-               P("mode", "str", "CONSTANT", None, "CONSTANT, REFLECT or SYMMETRIC"),
+               P("mode", "str", "CONSTANT", None, "CONSTANT, REFLECT or SYMMETRIC", check="pad_mode"),
                P("constant_values", "float", 0, None, "fill value for CONSTANT")),
               _pad, positional=("paddings",), scope_kw="name", default_scope="Pad", repeat_name="pad",
               doc="pad a tensor (tf.pad)"),
@@ -725,7 +775,7 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
     LayerKind("resize", "tf.image.resize",
               (P("size", "size2", REQUIRED, None, "the new [height, width]", check="positive"),
                P("method", "str", "bilinear", None, "bilinear, nearest, bicubic, area, lanczos3, lanczos5, "
-                 "gaussian or mitchellcubic"),
+                 "gaussian or mitchellcubic", check="resize_method"),
                P("preserve_aspect_ratio", "bool", False, None, "fit inside size, keeping the aspect ratio"),
                P("antialias", "bool", False, None, "filter when downsampling")),
               _resize, positional=("size",), scope_kw="name", default_scope="resize", repeat_name="resize",

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from . import limits
 from .diagnostics import SlimError, Span
 from .evaluate import Evaluator, LayerCall
-from .layers import ShapeError, fmt_shape
+from .layers import LAYERS, ShapeError, fmt_shape
+from .values import Op
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,18 @@ class ShapeBackend:
         self._next_free: dict[str, int] = {}
         # full scope name -> the call of the layer that holds it, for layers whose scope TF cannot
         # share: an explicit `as` name, or a layer that creates variables.
-        self._owner: dict[str, LayerCall] = {}
+        self._owner: dict[str, tuple] = {}  # full scope name -> (LayerCall, block calls it was made in)
+        # The spans of the block calls being elaborated, outermost first (the evaluator keeps it).
+        self.block_calls: list = []
+        # TensorFlow's variable scopes, where variables are made (the owners above are keyed by
+        # them).  They are named as the scopes above are, but a scope that is left forgets the
+        # default names used inside it (VariableScopeStore.close_variable_subscopes): `scope a
+        # { conv }` twice makes a/Conv/weights twice, which TensorFlow refuses, where the names
+        # above (name scopes, which TF never reuses) say a/Conv and a/Conv_1.
+        self._vstack: list[str] = []
+        self._vcounts: dict[str, int] = {}
+        self._vlog: list[str] = []  # every key of _vcounts counted, in order (to forget a scope's)
+        self._vnext: dict[str, int] = {}  # as _next_free, until the scope holding the name is left
         self.parameters = 0  # so far, against limits.MAX_PARAMETERS
         # Set when a layer refused the model's input and would take it with one leading (batch)
         # dimension more or fewer: see InputRankError.
@@ -89,10 +101,36 @@ class ShapeBackend:
         full = self._full(base)
         self.counts[full] = self.counts.get(full, 0) + 1
         self.stack.append(full)
+        self._vstack.append(self._var_scope(name, default_name))
+        mark = len(self._vlog)
         try:
             yield full
         finally:
             self.stack.pop()
+            self._vstack.pop()
+            vcounts, vnext = self._vcounts, self._vnext
+            for key in self._vlog[mark:]:
+                vcounts[key] = 0
+                vnext.pop(key, None)
+            del self._vlog[mark:]
+
+    def _var_scope(self, name, default: str) -> str:
+        """The full name of the variable scope TF opens for `name` (or a unique `default`), counted."""
+        prefix = self._vstack[-1] if self._vstack else ""
+        if name is not None:
+            full = f"{prefix}/{name}" if prefix else name
+        else:
+            base = f"{prefix}/{default}" if prefix else default
+            full = base
+            if self._vcounts.get(base, 0):
+                i = self._vnext.get(base, 1)
+                while self._vcounts.get(f"{base}_{i}", 0):
+                    i += 1
+                self._vnext[base] = i
+                full = f"{base}_{i}"
+        self._vcounts[full] = self._vcounts.get(full, 0) + 1
+        self._vlog.append(full)
+        return full
 
     def scope_name(self) -> str:
         return self._prefix()
@@ -139,11 +177,25 @@ class ShapeBackend:
             full = self._full(call.scope)
         else:
             full = self._unique_full(kind.default_scope)[1]
+        # A slim layer opens a variable scope (plain TF ops a name scope only); the variables of a
+        # layer that makes them are there.
+        where = full
+        if kind.scope_kw == "scope" or kind.creates_variables:
+            where = self._var_scope(call.scope, kind.default_scope)
         if call.scope is not None or kind.creates_variables:
-            first = self._owner.get(full)
+            first = self._owner.get(where)
             if first is not None and not call.full.get("reuse"):
-                raise _duplicate_scope(full, call, first)
-            self._owner[full] = call
+                raise _duplicate_scope(where, call, *first[:2], tuple(self.block_calls), *first[2:])
+            self._owner[where] = (call, tuple(self.block_calls))
+        norm = call.full.get("normalizer")
+        if isinstance(norm, Op) and norm.name in LAYERS:
+            # The normalizer opens its own scope inside the layer's (Conv/BatchNorm) and makes its
+            # variables there: a later `batch_norm as BatchNorm` in that scope would collide with it.
+            inner = f"{where}/{LAYERS[norm.name].default_scope}"
+            first = self._owner.get(inner)
+            if first is not None and not call.full.get("reuse"):
+                raise duplicate_scope(inner, call.kind, call.span, first[0].kind, first[0].span)
+            self._owner[inner] = (call, tuple(self.block_calls), f" (its `{norm.name}` normalizer)")
         counts = self.counts
         counts[full] = counts.get(full, 0) + 1
         rows = self.rows
@@ -151,22 +203,43 @@ class ShapeBackend:
         return ShapeTensor(out, full, len(rows) - 1)
 
 
-def _duplicate_scope(full: str, call: LayerCall, first: LayerCall) -> SlimError:
+def _duplicate_scope(full: str, call: LayerCall, first: LayerCall, first_calls: tuple, calls: tuple,
+                     via: str = "") -> SlimError:
     """Two layers under one scope name: TF-Slim would fail ("Variable .../weights already exists")
-    when they create variables, or silently rename the second (`stem_1`) when they do not."""
-    makes = call.kind.creates_variables and first.kind.creates_variables
-    consequence = ("both would create their variables there, which TensorFlow refuses" if makes else
-                   "TensorFlow would silently rename the second one")
-    base = full.rsplit("/", 1)[-1]
+    when they create variables, or silently rename the second (`stem_1`) when they do not.
+    `first_calls` and `calls` are the block calls each was made in (spans, outermost first)."""
+    # A default name that collides was chosen again in a scope entered a second time by name.
+    reopened = ("help: a scope entered again starts its default names again, as TensorFlow's variable scopes do: "
+                "give the layers `as` names, or enter the scope under another name") if call.scope is None else ""
     if first.span == call.span:
-        return SlimError.single("E235", f"scope `{full}` is used by two layers: {consequence}", call.span,
-                                ["note: first used by this same statement, in an earlier call of its block or "
-                                 "pass of its loop",
-                                 "help: give each call its own `as` name, or leave `as` out so each gets a "
-                                 "unique default name"])
-    return SlimError.single("E235", f"scope `{full}` is used by two layers: {consequence}", call.span,
-                            [f"note: first used by the `{first.kind.name}` at {first.span.location()}",
-                             f"help: give one of them another name, e.g. `as {base}_2`, or pass `reuse=true` "
+        # One statement twice: two calls of its block under one `as` name, or two passes of a loop.
+        earlier = next((a for a, b in zip(first_calls, calls) if a != b), None)
+        where = (f"in the call of its block at {earlier.location()}" if earlier is not None
+                 else "in an earlier pass of its loop")
+        return SlimError.single("E235", f"scope `{full}` is used by two layers: {_consequence(call.kind, first.kind)}",
+                                call.span,
+                                [f"note: first used by this same statement, {where}",
+                                 reopened or "help: give each call its own `as` name, or leave `as` out so each "
+                                 "gets a unique default name"])
+    return duplicate_scope(full, call.kind, call.span, first.kind, first.span, via, reopened)
+
+
+def _consequence(kind, first_kind) -> str:
+    return ("both would create their variables there, which TensorFlow refuses"
+            if kind.creates_variables and first_kind.creates_variables
+            else "TensorFlow would silently rename the second one")
+
+
+def duplicate_scope(full: str, kind, span: Span, first_kind, first_span: Span, via: str = "",
+                    help: str = "") -> SlimError:
+    """E235 at the layer `kind` at `span` whose scope `full` the `first_kind` at `first_span` holds
+    (`via` its normalizer, say); the shape backend's check, and the checker's for models it does
+    not elaborate."""
+    base = full.rsplit("/", 1)[-1]
+    makes = kind.creates_variables and first_kind.creates_variables
+    return SlimError.single("E235", f"scope `{full}` is used by two layers: {_consequence(kind, first_kind)}", span,
+                            [f"note: first used by the `{first_kind.name}`{via} at {first_span.location()}",
+                             help or f"help: give one of them another name, e.g. `as {base}_2`, or pass `reuse=true` "
                              "to share the first one's variables" if makes else
                              f"help: give one of them another name, e.g. `as {base}_2`"])
 
