@@ -63,7 +63,10 @@ this module is first imported:
   "Could not find cuda drivers" notices; each shared library prints its own
   copy), are held back during ``import tensorflow`` and the ones below
   ``TF_CPP_MIN_LOG_LEVEL`` dropped; everything else written then is passed on
-  unchanged, also when the import fails;
+  unchanged, also when the import fails.  (``TF_CPP_MIN_LOG_LEVEL`` alone,
+  even 3, does not hide them: measured on TensorFlow 2.21, six lines.)  The
+  first look for GPUs is made then too, and on a machine without CUDA drivers
+  its "failed call to cuInit" error, which says the same again, is dropped;
 - the deprecation notices TF1 graph building through tf_slim triggers inside
   TensorFlow (``layer.apply``, ``tf.layers.flatten`` ... "is deprecated", as
   Python warnings and as TensorFlow log records) are filtered by their
@@ -106,6 +109,11 @@ VERBOSE = verbose()
 _CPP_LOG_LINE = re.compile(rb"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]\s]+:\d+\] ")
 _ABSL_PRE_INIT = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 _SEVERITY = {b"I": 0, b"W": 1, b"E": 2, b"F": 3}
+# Without CUDA drivers TensorFlow says so while it loads (an info line), and the
+# first look for GPUs then logs "failed call to cuInit ... UNKNOWN ERROR (303)"
+# as an error: the same fact, not a problem of a CPU-only machine.
+_NO_CUDA_DRIVER = b"Could not find cuda drivers"
+_CUINIT_FAILED = b"failed call to cuInit"
 
 
 def _min_log_level() -> int:
@@ -117,15 +125,20 @@ def _min_log_level() -> int:
 
 def _startup_lines_kept(data: bytes, min_level: int) -> bytes:
     """What of `data` (standard error written while TensorFlow loaded) to pass on:
-    every line but C++ log lines below `min_level` and abseil's pre-init notice."""
+    every line but C++ log lines below `min_level`, abseil's pre-init notice and,
+    on a machine without CUDA drivers (TensorFlow said so in `data`), the error
+    CUDA's first probe logs for the same reason."""
     if min_level <= 0:
         return data
+    no_driver = _NO_CUDA_DRIVER in data
     kept = []
     for line in data.splitlines(keepends=True):
         m = _CPP_LOG_LINE.match(line)
         if m and _SEVERITY[m.group(1)] < min_level:
             continue
         if line.rstrip(b"\r\n") == _ABSL_PRE_INIT:
+            continue
+        if m and no_driver and _CUINIT_FAILED in line:
             continue
         kept.append(line)
     return b"".join(kept)
@@ -204,8 +217,14 @@ if not VERBOSE:
     # a caller's explicit setting wins.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-with _startup_notices_held("tensorflow" not in sys.modules and not VERBOSE):
+_HOLD = "tensorflow" not in sys.modules and not VERBOSE
+with _startup_notices_held(_HOLD):
     import tensorflow as tf
+
+    if _HOLD:
+        # CUDA's first probe (0.5 ms; it would otherwise come with the first session),
+        # made while standard error is held so that _startup_lines_kept sees it.
+        tf.config.list_physical_devices("GPU")
 
 if not VERBOSE:
     _quiet_python_notices()

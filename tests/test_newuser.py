@@ -53,6 +53,8 @@ from slimlang.tfcompat import graph_mode, tf
 module = slimlang.load({path!r})
 with graph_mode():
     net, end_points = module.digits_net(tf.compat.v1.placeholder(tf.float32, [2, 8, 8, 1]))
+    with tf.compat.v1.Session() as sess:  # the first session probes for GPUs
+        sess.run(tf.compat.v1.global_variables_initializer())
 print(net.shape)
 import warnings
 import slimlang.training._tf  # noqa: F401  (the train stage's own import)
@@ -103,6 +105,12 @@ def test_a_set_log_level_is_honoured_for_the_startup_lines(capfd):
     assert tfcompat._startup_lines_kept(lines, 2) == (b"E0000 00:00:1796479526.803339   12232 x.cc:2] a real error\n"
                                                      b"Traceback (most recent call last): something else\n")
     assert tfcompat._startup_lines_kept(lines, 1).count(b"\n") == 3
+    # CUDA's first probe on a machine without drivers: dropped only when TensorFlow said it has none
+    cuinit = b"E0000 00:00:1796696935.735442   32292 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
+    assert tfcompat._startup_lines_kept(lines + cuinit, 2) == tfcompat._startup_lines_kept(lines, 2)
+    with_driver = lines.replace(b"Could not find cuda drivers", b"a notice")
+    assert tfcompat._startup_lines_kept(with_driver + cuinit, 2).endswith(cuinit)
+    assert tfcompat._startup_lines_kept(lines + cuinit, 3).count(b"\n") == 1  # the traceback line
 
 
 def test_output_while_tensorflow_loads_is_passed_on_except_the_notices(capfd, monkeypatch):
