@@ -195,24 +195,30 @@ def _resolve_partials(partials, prog: Program, c: Collector):
     other parameter defaults, under the target's default scope name (functools.partial keeps the
     function, so its scope too).  A partial may name another partial, defined before or after it."""
     pending = {p.name: p for p in partials}
-    resolving: list = []
+    state: dict = {}  # name -> "doing" | "done"
+    stack: list = []
 
     def resolve(p: ast.Partial):
+        state[p.name] = "doing"
+        stack.append(p.name)
+        try:
+            derive(p)
+        finally:
+            stack.pop()
+            state[p.name] = "done"
+
+    def derive(p: ast.Partial):
         what = "block" if p.is_block else "model"
         table, other = (prog.blocks, prog.models) if p.is_block else (prog.models, prog.blocks)
         target = p.target
         if target.name in pending and target.name not in table:
-            if target.name in resolving or target.name == p.name:
-                loop = resolving[resolving.index(target.name):] if target.name in resolving else [p.name]
-                c.error("E125", f"partial {what}s defined by each other in a cycle: "
-                        + " -> ".join([*loop, target.name]), target.span,
-                        ["help: one of them must name a model or block written out in full"])
+            if state.get(target.name) == "doing":
+                loop = stack[stack.index(target.name):] + [target.name]
+                c.error("E125", f"partial {what}s defined by each other in a cycle: " + " -> ".join(loop),
+                        target.span, ["help: one of them must name a model or block written out in full"])
                 return
-            resolving.append(p.name)
-            try:
+            if target.name not in state:
                 resolve(pending[target.name])
-            finally:
-                resolving.pop()
         node = table.get(target.name)
         if node is None:
             if target.name in pending:
@@ -252,7 +258,7 @@ def _resolve_partials(partials, prog: Program, c: Collector):
                                     default_scope=node.default_scope or node.name)
 
     for p in partials:
-        if p.name not in prog.blocks and p.name not in prog.models:
+        if p.name not in state and p.name not in prog.blocks and p.name not in prog.models:
             resolve(p)
 
 

@@ -51,7 +51,7 @@ from .values import BUILTINS, HELPERS, STRING_CONSTANTS, py_literal
 RESERVED = frozenset({
     "tf", "slim", "math", "net", "end_points", "end_points_collection", "sc", "arg_sc", "scope",
     "outputs_collections", "end_point", "final_endpoint_value", "list", "ValueError", "collect_normalizers",
-    "model_end_points",
+    "model_end_points", "stack_i", "stack_item",
 }) | frozenset(HELPERS)
 _AMBIGUOUS = frozenset({"l", "I", "O"})  # pycodestyle E741
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -739,6 +739,23 @@ class Emitter:
                     and self.facts.any_until):
                 raise _err("E509", "a repeated or stacked block that records end points cannot stop at the "
                            "model's `until` end point in Python; write the calls out", s.span)
+            if stack and not isinstance(s.args[0], ast.ListExpr) and kind is not None and any(
+                    (kind.name, n) in self.touched for n in names):
+                # A list value whose items may give an argument `defaults` also set: slim.stack would pass
+                # it twice (positionally, and by keyword from arg_scope).  The items are bound to their
+                # names, as the graph lowering binds them, in the loop slim.stack would run.
+                keys = ", ".join(py_str(kw_name(n)) for n in names)
+                base = scope if scope is not None else py_str(kind.repeat_name)
+                item = "stack_item if isinstance(stack_item, (list, tuple)) else (stack_item,)"
+                call = (f"{fname}({out_var}, **dict(zip(({keys},), {item})), "
+                        + "".join(f"{a}, " for a in kw_src) + f"scope={base} + '_' + str(stack_i))")
+                body = [Stmt(f"for stack_i, stack_item in enumerate({self.expr(s.args[0], fn, fr, arg=True)}, 1)",
+                             [Stmt(f"{out_var} = {call}")])]
+                if out_var != inp:
+                    lines.append(Stmt(f"{out_var} = {inp}"))
+                lines.append(Stmt(f"with tf.compat.v1.variable_scope({scope if scope is not None else 'None'}, "
+                                  f"'Stack', [{out_var}])", body, self.at(s.span)))
+                return self.after_call(s, fn, fr, target, out_var, scope, block, lines)
             if stack and not isinstance(s.args[0], ast.ListExpr):
                 # a list value (`let sizes = [32, 64]` ... `fc sizes`): slim.stack takes it as it is
                 args = [inp, fname, self.expr(s.args[0], fn, fr, arg=True)] + kw_src
