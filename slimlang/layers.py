@@ -186,7 +186,15 @@ def _slice_size(v):
     return None
 
 
+def _not_kernel(v):
+    """An initializer of a vector (biases): `center_identity` makes kernels only."""
+    if isinstance(v, Op) and v.name == "center_identity":
+        return "cannot be `center_identity`, which makes kernels (rank 2 or more): biases are a vector"
+    return None
+
+
 CHECKS: dict[str, Callable] = {
+    "vector_initializer": _not_kernel,
     "positive": _positive,  # ints or pairs, every part >= 1, none not allowed
     "positive_or_none": _positive_or_none,
     "probability": _probability,  # (0, 1]
@@ -207,6 +215,7 @@ CHECKS: dict[str, Callable] = {
 
 # How docs/language.md words each constraint (after the parameter's type).
 CHECK_WORDS: dict[str, str] = {
+    "vector_initializer": "not center_identity",
     "positive": "positive", "positive_or_none": "positive or none", "probability": "in (0, 1]",
     "unit": "in [0, 1]", "dims": "positive sizes", "dims_or_none": "positive sizes or none",
     "reshape_dims": "positive sizes, -1 once", "paddings": "non-negative pairs", "axes": "integers",
@@ -497,6 +506,10 @@ def _reshape(shapes, a):
 
 
 def _variable_shape(shapes, a):
+    init = a.get("initializer")
+    if isinstance(init, Op) and init.name == "center_identity" and (isinstance(a["shape"], int) or len(a["shape"]) < 2):
+        raise ShapeError(f"`center_identity` makes kernels (rank 2 or more); this variable's shape is "
+                         f"{_show(a['shape'])}")
     return tuple(a["shape"])
 
 
@@ -609,7 +622,8 @@ _NORM = P("normalizer", "normalizer", None, "normalizer_fn", "normalizer instead
 _NORM_P = P("normalizer_params", "dict", None, None, "arguments for the normalizer, e.g. dict(decay=0.997)")
 _W_INIT = P("weights_initializer", "initializer", Op("xavier"), None, "initializer of the weights")
 _W_REG = P("weights_regularizer", "regularizer", None, None, "regularizer of the weights, e.g. l2(0.0005)")
-_B_INIT = P("biases_initializer", "initializer", Op("zeros"), None, "initializer of the biases; `none` for no biases")
+_B_INIT = P("biases_initializer", "initializer", Op("zeros"), None, "initializer of the biases; `none` for no biases",
+            check="vector_initializer")
 _B_REG = P("biases_regularizer", "regularizer", None, None, "regularizer of the biases")
 _TRAINABLE = P("trainable", "bool", True, None, "add the variables to TRAINABLE_VARIABLES")
 _REUSE = P("reuse", "bool", None, None, "reuse the layer's variables")

@@ -45,6 +45,19 @@ _HARD_SIGMOID = '''def hard_sigmoid(x, name=None):
         return tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
 '''
 
+# I3D's and S3D-G's temporal convolutions start as the identity (i3d_utils.center_initializer); TensorFlow's
+# own identity initializer is for matrices only.
+_CENTER_IDENTITY = '''def center_identity_initializer():
+    """Kernels that pass input channel i to output channel i at the window's center."""
+
+    def initializer(shape, dtype=None, partition_info=None):
+        *window, channels_in, channels_out = [int(d) for d in shape]
+        eye = tf.eye(channels_in, channels_out, batch_shape=[1] * len(window), dtype=dtype or tf.float32)
+        return tf.pad(eye, [[k // 2, k - 1 - k // 2] for k in window] + [[0, 0], [0, 0]])
+
+    return initializer
+'''
+
 BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     # activations (also usable as layers of the same name)
     Builtin("relu", "activation", "tf.nn.relu", doc="max(x, 0)"),
@@ -67,6 +80,10 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     # initializers
     Builtin("zeros", "initializer", "tf.compat.v1.zeros_initializer", doc="all zeros"),
     Builtin("ones", "initializer", "tf.compat.v1.ones_initializer", doc="all ones"),
+    Builtin("center_identity", "initializer", "center_identity_initializer",
+            doc="a kernel that starts as the identity: 1 at the window's center (index k // 2 of each axis) from "
+                "input channel i to output channel i (I3D's and S3D-G's temporal convolutions)",
+            source=_CENTER_IDENTITY),
     Builtin("constant", "initializer", "tf.compat.v1.constant_initializer", (("value", 0.0),), True, "a constant value"),
     Builtin("truncated_normal", "initializer", "tf.compat.v1.truncated_normal_initializer",
             (("mean", 0.0), ("stddev", 1.0), ("seed", None)), True, "normal, cut at two standard deviations"),

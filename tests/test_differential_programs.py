@@ -440,7 +440,8 @@ class Gen:
         if name == "weights_initializer":
             return self.pick(["xavier()", "truncated_normal(stddev=0.1)", "variance_scaling()", "xavier",
                               "random_normal(stddev=0.2)", "random_uniform(minval=-0.2, maxval=0.2)",
-                              "constant(0.1)", 'variance_scaling(factor=2.0, mode="FAN_IN")']), UNKNOWN
+                              "constant(0.1)", 'variance_scaling(factor=2.0, mode="FAN_IN")',
+                              "center_identity"]), UNKNOWN
         if name == "biases_initializer":
             t = self.pick(["zeros", "none", "constant(0.1)", "ones"])
             return t, VALUES.get(t, UNKNOWN)

@@ -251,6 +251,14 @@ CASES = [
      [2, 32, 32, 3], {}, True),
     ("i3d", "nets.i3d", "i3d", "i3d_arg_scope", {}, [1, 16, 64, 64, 3], {"is_training": False}, True),
     ("s3dg", "nets.s3dg", "s3dg", "s3dg_arg_scope", {}, [1, 16, 64, 64, 3], {"is_training": False}, True),
+    # the temporal kernels and self-gating starting later, a narrower net stopped early; and I3D's
+    # separable variant (a spatial then a temporal convolution) with batch renormalization
+    ("s3dg-startat", "nets.s3dg", "s3dg", "s3dg_arg_scope", {}, [1, 8, 32, 32, 3],
+     {"first_temporal_kernel_size": 5, "temporal_conv_startat": "Mixed_3b", "gating_startat": "Mixed_3c",
+      "final_endpoint": "Mixed_4b", "depth_multiplier": 0.5, "min_depth": 24, "num_classes": 10,
+      "spatial_squeeze": False, "is_training": False}, True),
+    ("i3d_base-separable", "nets.i3d", "i3d_base", "i3d_arg_scope", {"separable_conv3d": True, "use_renorm": True},
+     [1, 8, 32, 32, 3], {"final_endpoint": "Mixed_3c"}, True),
 ]
 
 CASE_FIELDS = ("id", "module", "function", "arg_scope", "arg_scope_kwargs", "input_shape", "kwargs",
