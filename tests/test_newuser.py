@@ -24,8 +24,11 @@ DIGITS = ROOT / "examples" / "digits.slim"
 NOISE = (
     "All log messages before absl::InitializeLog()",
     "Could not find cuda drivers",
+    "failed call to cuInit",
     "oneDNN custom operations are on",
     "is deprecated",
+    "closed FileWriter",
+    "XNNPACK",
 )
 
 
