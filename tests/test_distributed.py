@@ -163,8 +163,10 @@ def test_local_cluster_spec():
 def test_sync_replicas_needs_a_cluster():
     spec = build_spec([setting("data", "npz", "x.npz"), setting("loss", "softmax_cross_entropy"),
                        setting("steps", 10)], {"m": lambda x: x})
-    with pytest.raises(UsageError, match="need a cluster"):
+    with pytest.raises(UsageError, match="--sync-replicas needs a cluster"):
         distributed.deploy_for(spec, sync=True, env={})
+    with pytest.raises(UsageError, match="--peer-timeout needs a cluster"):  # it was ignored
+        distributed.deploy_for(spec, peer_timeout=5.0, env={})
     with pytest.raises(UsageError, match="more than the cluster's 2 training tasks"):
         distributed.deploy_for(spec, sync=True, replicas_to_aggregate=3, env=env({"type": "worker", "index": 1}))
 
