@@ -183,6 +183,7 @@ def resolve(args):
     if args.handler in (cmd_eval, cmd_export, cmd_predict) and not getattr(args, "watch", False):
         from .checkpoints import find_checkpoint
 
+        _weights(args)  # --best with --checkpoint: the usage error comes first, as it always has
         find_checkpoint(None if args.checkpoint else logdir, args.checkpoint, spec.span, best=args.best,
                         tf_free=True)
     check_data_fits(spec, getattr(models[model_name], "_program", None), model_name)
