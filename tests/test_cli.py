@@ -215,6 +215,9 @@ DIGITS = str(ROOT / "examples" / "digits.slim")
     (["build", VGG, "--emit", "py", "--set", "num_classes=3", "--input-shape", "1,8,8,3"],
      "--input-shape, --set: --emit py compiles every model of the file"),
     (["eval", DIGITS, "--timeout", "5"], "--timeout goes with --watch"),
+    (["eval", DIGITS, "--watch", "--best"], "--watch evaluates the logdir's checkpoints as they appear; give --watch "
+                                            "or --best, not both"),
+    (["eval", DIGITS, "--watch", "--raw-weights"], "--raw-weights is not available with --watch"),
     (["eval", DIGITS, "--best", "--checkpoint", "x"], "give --best or --checkpoint, not both"),
     (["export", DIGITS, "--best", "--checkpoint", "x", "--out", "o"], "give --best or --checkpoint, not both"),
 ])

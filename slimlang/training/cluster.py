@@ -148,9 +148,14 @@ def run_other_role(deploy, spec, model_fn, logdir, stream, model_name, result_ty
 
 
 def eval_watch(args, spec, model_fn, name, logdir) -> int:
-    if args.checkpoint:
-        raise UsageError("--watch evaluates the logdir's checkpoints as they appear; give --watch or --checkpoint, "
-                         "not both")
+    for flag, given in (("--checkpoint", args.checkpoint), ("--best", args.best)):
+        if given:
+            raise UsageError(f"--watch evaluates the logdir's checkpoints as they appear; give --watch or {flag}, "
+                             "not both")
+    if args.raw_weights:
+        # the watch evaluates what a checkpoint holds as eval does by default; it was silently ignored
+        raise UsageError("--raw-weights is not available with --watch; evaluate one checkpoint with "
+                         "--raw-weights --checkpoint PATH instead")
     from .build import need_data
     from .data import count_records, open_data
     from .distributed import watch
