@@ -163,3 +163,17 @@ class _null:
 
     def __exit__(self, *a):
         return False
+
+
+@pytest.mark.slow
+def test_a_logdir_with_only_an_earlier_runs_events_says_it_starts_at_step_0(tmp_path, capsys):
+    """Issue 18: a rerun after a kill before the first checkpoint once started over without a word."""
+    f = write(tmp_path, TRAIN)
+    logdir = tmp_path / "L"
+    logdir.mkdir()
+    (logdir / "events.out.tfevents.1796000000.host").write_bytes(b"")  # the killed run's TensorBoard file
+    assert main(["train", f, "--logdir", str(logdir), "--steps", "2", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert f"no checkpoint in {logdir}; starting at step 0\n" in err, err
+    assert "trained steps 0..2" in err
+    assert (logdir / "events.out.tfevents.1796000000.host").is_file()  # what the command did not create is kept
