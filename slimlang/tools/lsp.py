@@ -33,11 +33,11 @@ from .. import ast
 from ..diagnostics import Diagnostic, SlimError
 from ..layers import LAYERS
 
-KEYWORDS = ("model", "block", "inline", "defaults", "uses", "until", "use", "scope", "as", "from", "endpoint",
+KEYWORDS = ("model", "block", "inline", "defaults", "uses", "until", "use", "scope", "as", "from", "import", "endpoint",
             "collect", "if", "else", "for", "in", "let", "return", "fail", "train", "and", "or", "not",
             "true", "false", "none")
 STATEMENT_KEYWORDS = ("scope", "defaults", "collect", "if", "for", "let", "endpoint", "return", "fail")
-TOP_KEYWORDS = ("model", "block", "inline block", "defaults", "train", "let")
+TOP_KEYWORDS = ("model", "block", "inline block", "defaults", "train", "let", "import", "from")
 
 
 def uri_to_path(uri: str) -> str:

@@ -55,7 +55,7 @@ class SlimLexer(RegexLexer):
              bygroups(Keyword.Declaration, Whitespace, Name.Function)),
             (r"(as)(\s+)([A-Za-z_]\w*(?:/[A-Za-z_]\w*)*)", bygroups(Keyword, Whitespace, Name.Namespace)),
             (r"(scope)(\s+)([A-Za-z_]\w*(?:/[A-Za-z_]\w*)*)", bygroups(Keyword, Whitespace, Name.Namespace)),
-            (words(("uses", "until", "use", "scope", "as", "from", "endpoint", "collect", "if", "else", "for",
+            (words(("uses", "until", "use", "scope", "as", "from", "import", "endpoint", "collect", "if", "else", "for",
                     "in", "let", "return", "fail", "and", "or", "not"), suffix=r"\b"), Keyword),
             (words(("true", "false", "none", "SAME", "VALID", "UPDATE_OPS"), suffix=r"\b"), Keyword.Constant),
             (r"[0-9]+x[0-9]+(?![A-Za-z0-9_])", Number.Integer),  # 3x3
