@@ -46,6 +46,8 @@ from ..diagnostics import SlimError, UsageError
 
 #: TensorFlow's task types, in the order TF_CONFIG documents them.
 JOBS = ("chief", "worker", "ps", "evaluator")
+#: Seconds a parameter server keeps serving after the last trainer's token (see run_ps).
+PS_LINGER_SECONDS = 2.0
 #: Seconds a process waits for its peers (connections, the chief's
 #: initialisation, a sync step) before giving up with E371/E373.
 DEFAULT_PEER_TIMEOUT = 60.0
@@ -295,11 +297,9 @@ def deploy_for(spec, *, clones=None, clone_on_cpu=False, sync=False, replicas_to
     n = clones or getattr(spec, "clones", 1) or 1
     role = role_from_env(env)
     span = spec.span_of("clones")
-    if role is None and (sync or replicas_to_aggregate or peer_timeout):
-        given = [flag for flag, value in (("--sync-replicas", sync), ("--replicas-to-aggregate", replicas_to_aggregate),
-                                          ("--peer-timeout", peer_timeout)) if value]
-        raise UsageError(f"{' and '.join(given)} need{'s' if len(given) == 1 else ''} a cluster: set TF_CONFIG on "
-                         "every task, or use --local-cluster workers=2,ps=1")
+    if role is None and (sync or replicas_to_aggregate):
+        raise UsageError("--sync-replicas and --replicas-to-aggregate need a cluster: set TF_CONFIG on every "
+                         "task, or use --local-cluster workers=2,ps=1")
     if role is not None and role.is_trainer and replicas_to_aggregate and replicas_to_aggregate > role.replicas:
         raise UsageError(f"--replicas-to-aggregate {replicas_to_aggregate} is more than the cluster's "
                          f"{role.replicas} training tasks: no update could ever be applied")
@@ -508,6 +508,10 @@ def run_ps(deploy: Deploy, stream, config) -> int:
     with tf1.Session(deploy.server.target, graph=graph, config=cfg) as sess:
         while len(seen) < role.replicas:
             seen.add(int(sess.run(take)))
+    # A trainer leaves its token just before it closes its session, and closing a cluster session
+    # talks to every ps: serving a moment longer lets the last ones close cleanly (otherwise a
+    # finished worker could wait out its close timeout and exit with an error).
+    time.sleep(PS_LINGER_SECONDS)
     print(f"{role.name}: every training task finished; exiting", file=stream, flush=True)
     return 0
 
