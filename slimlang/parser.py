@@ -381,7 +381,7 @@ def _syntax_error(e: UnexpectedInput, source: Source) -> SlimError:
 
 _SIZES_AND_REPEATS = "sizes and repeat counts are written with a lowercase `x` and no spaces, as in `3x3` and `x2`"
 _TIMES_SIGNS = "\u00d7\u2715\u2716\u2a2f"  # x-like multiplication signs
-_TOP_LEVEL_KEYWORDS = frozenset(("MODEL", "BLOCK", "INLINE", "TRAIN"))
+_TOP_LEVEL_KEYWORDS = frozenset(("MODEL", "BLOCK", "INLINE", "TRAIN", "IMPORT"))
 
 
 def size_hint(name: str, span: Span | None) -> str:
