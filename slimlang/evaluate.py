@@ -640,7 +640,8 @@ class Evaluator:
         env[model.params[0].name] = x
         env["inputs"] = x
         run = ModelRun(end_points={})
-        inner = Frame(env, x, frame.defaults, frozenset(), run)
+        # (the caller's `collect` reaches it, as an arg_scope's outputs_collections reaches a function)
+        inner = Frame(env, x, frame.defaults, frame.collect, run)
         if model.until is not None:
             run.until = self.eval(model.until, inner)
         if scope is None and "scope" in names:
