@@ -297,9 +297,11 @@ def deploy_for(spec, *, clones=None, clone_on_cpu=False, sync=False, replicas_to
     n = clones or getattr(spec, "clones", 1) or 1
     role = role_from_env(env)
     span = spec.span_of("clones")
-    if role is None and (sync or replicas_to_aggregate):
-        raise UsageError("--sync-replicas and --replicas-to-aggregate need a cluster: set TF_CONFIG on every "
-                         "task, or use --local-cluster workers=2,ps=1")
+    if role is None and (sync or replicas_to_aggregate or peer_timeout):
+        given = [flag for flag, value in (("--sync-replicas", sync), ("--replicas-to-aggregate", replicas_to_aggregate),
+                                          ("--peer-timeout", peer_timeout)) if value]
+        raise UsageError(f"{' and '.join(given)} need{'s' if len(given) == 1 else ''} a cluster: set TF_CONFIG on "
+                         "every task, or use --local-cluster workers=2,ps=1")
     if role is not None and role.is_trainer and replicas_to_aggregate and replicas_to_aggregate > role.replicas:
         raise UsageError(f"--replicas-to-aggregate {replicas_to_aggregate} is more than the cluster's "
                          f"{role.replicas} training tasks: no update could ever be applied")
