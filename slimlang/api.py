@@ -36,7 +36,9 @@ class Model:
         self._gradients = gradients
         self.__name__ = node.name
         self.__qualname__ = node.name
-        self.__doc__ = f"Model `{node.name}` of {program.source_name} (line {node.span.line})."
+        # (an imported model's line is in the file that defines it)
+        where = node.span.filename if node.span.source is not None else program.source_name
+        self.__doc__ = f"Model `{node.name}` of {where} (line {node.span.line})."
         shape = program.input_shape(node.name)
         if shape and len(shape) >= 2:
             self.default_image_size = shape[0]
@@ -166,7 +168,8 @@ class SlimModule:
             return DefaultsValue(node.name, Evaluator(program, None).apply_named_defaults(node, given, Defaults()))
 
         make.__name__ = node.name
-        make.__doc__ = f"Defaults `{node.name}` of {program.source_name} (line {node.span.line})."
+        where = node.span.filename if node.span.source is not None else program.source_name
+        make.__doc__ = f"Defaults `{node.name}` of {where} (line {node.span.line})."
         return make
 
     def __getattr__(self, name):
