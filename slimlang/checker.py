@@ -854,40 +854,91 @@ def _check_scopes(prog: Program, c: Collector, elaborate: bool):
             prefix = default.value
         elif model.inline:
             prefix = ""
-        _scopes_in(model.body, prefix, {}, c)
+        _scopes_in(model.body, prefix, {}, c, prog.blocks)
 
 
-def _scopes_in(body, prefix: str, owners: dict, c: Collector):
+class _Opened:
+    """The variable scopes opened so far in one entry of a scope, as TensorFlow counts them to
+    choose default names (`Conv`, `Conv_1`); it forgets them when the scope is left, so a `scope`
+    entered again starts at `Conv` again."""
+
+    def __init__(self):
+        self.counts: dict = {}
+        self.next: dict = {}  # name -> the first suffix that may be free (counts only grow here)
+
+    def unique(self, base: str) -> str:
+        counts = self.counts
+        if not counts.get(base):
+            return base
+        i = self.next.get(base, 1)
+        while counts.get(f"{base}_{i}"):
+            i += 1
+        self.next[base] = i
+        return f"{base}_{i}"
+
+    def open(self, name: str) -> str:
+        self.counts[name] = self.counts.get(name, 0) + 1
+        return name
+
+
+def _scopes_in(body, prefix: str, owners: dict, c: Collector, blocks: dict, opened: _Opened | None = None):
     from .shapes import duplicate_scope
 
+    opened = _Opened() if opened is None else opened
     for s in body:
         if isinstance(s, ast.Assign):
             s = s.stmt
         if isinstance(s, ast.Layer):
             kind = LAYERS.get(s.kind)
-            if kind is None or kind.scope_kw is None or not isinstance(s.as_name, ast.ScopePath):
+            literal = s.as_name.path if isinstance(s.as_name, ast.ScopePath) else None
+            if kind is None:  # a block call opens its variable scope (an inline block none)
+                block = blocks.get(s.kind)
+                if block is not None and not block.inline and s.as_name is None:
+                    opened.open(opened.unique(block.default_scope or block.name))
+                elif block is not None and literal is not None and not block.inline:
+                    opened.open(literal)
+                continue
+            if kind.scope_kw is None or s.as_name is not None and literal is None:
+                continue  # no scope of its own, or a name only elaboration knows
+            slim = kind.scope_kw == "scope"  # a slim layer opens a variable scope; a plain op a name scope
+            several = s.repeat or (len(s.args) == 1 and isinstance(s.args[0], ast.ListExpr)
+                                   and bind.list_makes_stack(kind, None))
+            if literal is not None:
+                path = opened.open(literal) if slim else literal
+                if several:
+                    path = f"{path}/{path.rsplit('/', 1)[-1]}_1"  # slim.repeat / slim.stack's first layer
+            elif slim:
+                if several:
+                    path = f"{opened.open(opened.unique('Repeat' if s.repeat else 'Stack'))}/{kind.repeat_name}_1"
+                else:
+                    path = opened.open(opened.unique(kind.default_scope))
+                if not kind.creates_variables:
+                    continue  # a default name TF makes unique itself
+            else:
                 continue
             if any(bind.keyword(kind, kw.name) == "reuse" for kw in s.kwargs):
                 continue  # sharing the first one's variables, or a value only elaboration knows
-            path = s.as_name.path
-            if s.repeat or len(s.args) == 1 and isinstance(s.args[0], ast.ListExpr) and bind.list_makes_stack(kind, None):
-                path = f"{path}/{path.rsplit('/', 1)[-1]}_1"  # slim.repeat / slim.stack's first layer
             full = f"{prefix}/{path}" if prefix else path
             first = owners.get(full)
             if first is not None:
-                c.extend(duplicate_scope(full, kind, s.span, LAYERS[first.kind], first.span))
+                help = ("help: a scope entered again starts its default names again, as TensorFlow's variable "
+                        "scopes do: give the layers `as` names, or enter the scope under another name"
+                        if literal is None else "")
+                c.extend(duplicate_scope(full, kind, s.span, LAYERS[first.kind], first.span, help=help))
             else:
                 owners[full] = s
         elif isinstance(s, ast.Scope):
             if isinstance(s.name, ast.ScopePath):
-                _scopes_in(s.body, f"{prefix}/{s.name.path}" if prefix else s.name.path, owners, c)
+                opened.open(s.name.path)
+                _scopes_in(s.body, f"{prefix}/{s.name.path}" if prefix else s.name.path, owners, c, blocks)
         elif isinstance(s, ast.DefaultsStmt):
-            _scopes_in(s.body, prefix, owners, c)
+            _scopes_in(s.body, prefix, owners, c, blocks, opened)
         elif isinstance(s, ast.If):
-            _scopes_in(s.body, prefix, {}, c)
-            _scopes_in(s.orelse, prefix, {}, c)
+            # (each branch on its own: whether it runs, and so which names come after it, is unknown)
+            _scopes_in(s.body, prefix, {}, c, blocks)
+            _scopes_in(s.orelse, prefix, {}, c, blocks)
         elif isinstance(s, ast.For):
-            _scopes_in(s.body, prefix, {}, c)
+            _scopes_in(s.body, prefix, {}, c, blocks)
 
 
 def _check_trains(prog: Program, c: Collector):

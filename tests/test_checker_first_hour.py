@@ -47,6 +47,15 @@ model m(inputs{shape}) {{
   scope b {{ pool 3 stride=1 padding=SAME }}
   conv 8 3x3 normalizer=batch_norm as n
   scope n {{ conv 8 3x3 }}
+  conv 8 3x3 as Conv_3
+  conv 8 3x3
+  conv 8 3x3 x2
+  conv 8 3x3 x2
+  fc [8, 8]
+  fc [8, 8]
+  if true {{ conv 8 3x3 }} else {{ conv 8 3x3 }}
+  for i in range(3) {{ conv 8 3x3 }}
+  conv 8 3x3 as Conv_9
 }}
 """
 
@@ -85,15 +94,23 @@ def test_a_block_called_twice_under_one_name_points_at_both_calls():
     assert d.notes[-1] == "note: in block `unit` called at t.slim:7:3"
 
 
-def test_a_scope_entered_again_starts_its_default_names_again():
+@pytest.mark.parametrize("shape", ["", ": [8, 8, 1]"], ids=["undeclared", "declared"])
+def test_a_scope_entered_again_starts_its_default_names_again(shape):
     """TensorFlow's variable scopes forget the default names used inside them when left: `scope a
     { conv }` twice makes a/Conv/weights twice ("already exists"), though name scopes say a_1."""
-    (d,) = _errors("model m(inputs: [8, 8, 1]) {\n  scope a { conv 8 3x3 }\n  scope a { conv 8 3x3 }\n}\n")
+    (d,) = _errors(f"model m(inputs{shape}) {{\n  scope a {{ conv 8 3x3 }}\n  scope a {{ conv 8 3x3 }}\n}}\n")
     assert d.message.startswith("scope `m/a/Conv` is used by two layers") and d.span.line == 3
     assert d.notes[1].startswith("help: a scope entered again starts its default names again")
-    (d,) = _errors("block unit() {\n  conv 8 3x3\n}\n\nmodel m(inputs: [8, 8, 1]) {\n  scope a { unit }\n"
-                   "  scope a { unit }\n}\n")
-    assert d.message.startswith("scope `m/a/unit/Conv` is used by two layers")
+    if shape:  # (inside a block: elaboration only)
+        (d,) = _errors("block unit() {\n  conv 8 3x3\n}\n\nmodel m(inputs: [8, 8, 1]) {\n  scope a { unit }\n"
+                       "  scope a { unit }\n}\n")
+        assert d.message.startswith("scope `m/a/unit/Conv` is used by two layers")
+
+
+@pytest.mark.parametrize("shape", ["", ": [8, 8, 1]"], ids=["undeclared", "declared"])
+def test_an_as_name_that_a_default_name_took_first_is_a_duplicate(shape):
+    (d,) = _errors(f"model m(inputs{shape}) {{\n  conv 8 3x3\n  conv 8 3x3 as Conv\n}}\n")
+    assert d.message.startswith("scope `m/Conv` is used by two layers") and d.span.line == 3
 
 
 @pytest.mark.parametrize("body", ["conv 8 3x3 normalizer=batch_norm as a\n  scope a { batch_norm }",
