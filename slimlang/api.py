@@ -126,7 +126,7 @@ class DefaultsValue:
         ops = {}
         for kind_name, args in self.as_dict().items():
             kind = LAYERS.get(kind_name)
-            if kind is None or not kind.fn.startswith("slim."):
+            if kind is None or not (kind.fn.startswith("slim.") or kind.arg_scope):
                 continue
             kwargs = {kind.param(k).py_name: to_tf(v) for k, v in args.items()}
             ops[slim.arg_scope_func_key(_resolve(kind.fn))] = kwargs

@@ -532,7 +532,7 @@ class _Static:
                 self.c.error("E103", f"unknown layer `{k}` in defaults", span,
                              [layer_did_you_mean(k, self.prog.blocks)])
                 continue
-            if kind is not None and not kind.fn.startswith("slim."):
+            if kind is not None and not kind.fn.startswith("slim.") and not kind.arg_scope:
                 # `defaults` is slim.arg_scope; plain TensorFlow ops have no arg scope (no TF-Slim spelling).
                 self.c.error("E115", f"`{k}` ({kind.fn}) is a plain TensorFlow op with no arg_scope: `defaults` "
                              "cannot set its arguments", span, ["help: set them on the layer itself"])

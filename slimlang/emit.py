@@ -1134,7 +1134,7 @@ def emit_module(program, train: bool = False) -> str:
     # builtins TensorFlow has no function for (hard_swish) are defined in the module, once
     view.helpers = [Code(source) for name, source in HELPERS.items() if name in used]
     view.import_tf = "tf" in used or bool(view.helpers)
-    view.import_slim = "slim" in used
+    view.import_slim = "slim" in used or any("slim." in h for h in view.helpers)
     view.imports_math = "math" in used
     stdlib = ("contextlib", "logging", "math", "os", "re", "sys", "time", "warnings")
     # (a model's own code needs at most math, and contextlib for an `inline model`)

@@ -70,6 +70,8 @@ class LayerKind:
     aliases: tuple = ()
     # The function called is this parameter's value (an activation held in a parameter), not `fn`.
     call_param: str = ""
+    # `fn` is not slim's but is decorated with slim.add_arg_scope (drop_path), so `defaults` may set it.
+    arg_scope: bool = False
     param_map: dict = field(default_factory=dict)
     # Derived once from `params` (the evaluator's per-layer hot path reads these instead of looping):
     param_names: tuple = field(default=(), init=False, repr=False, compare=False)
@@ -208,6 +210,7 @@ CHECKS: dict[str, Callable] = {
     "dtype": lambda v: None if v in DTYPES else f"must be one of {', '.join(DTYPES)}, got {_show(v)}",
     "given": lambda v: "must be given: `none` applies nothing (write `if fn { activation fn }`)" if v is None else None,
     "slice_size": _slice_size,
+    "non_negative": lambda v: f"must not be negative, got {_show(v)}" if _num(v) and v < 0 else None,
     # tf.pad upper-cases its mode; tf.image.resize compares its method as written
     "pad_mode": lambda v: _one_of(v, ENUMS["pad_mode"], ignore_case=True),
     "resize_method": lambda v: _one_of(v, ENUMS["resize_method"]),
@@ -220,6 +223,7 @@ CHECK_WORDS: dict[str, str] = {
     "unit": "in [0, 1]", "dims": "positive sizes", "dims_or_none": "positive sizes or none",
     "reshape_dims": "positive sizes, -1 once", "paddings": "non-negative pairs", "axes": "integers",
     "slice_begin": "non-negative", "slice_size": "positive or -1", "dtype": "a type name", "given": "not none",
+    "non_negative": "non-negative",
     "pad_mode": "any case", "resize_method": "as listed",
 }
 
@@ -820,6 +824,15 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               _pool3d_shape, positional=("kernel_size",), default_scope="AvgPool3D", repeat_name="avg_pool3d",
               aliases=("AveragePooling3D",),
               doc="3-D average pooling of a rank-5 tensor (slim.avg_pool3d)"),
+    LayerKind("drop_path", "drop_path",
+              (P("keep_prob", "float", REQUIRED, None, "probability of keeping an example", check="probability"),
+               P("burn_in_steps", "int", 0, None, "global steps over which the drop probability ramps in "
+                 "(0: from the start)", check="non_negative"),
+               P("is_training", "bool", True, None, "drop only while training")),
+              _same, positional=("keep_prob",), default_scope="DropPath", repeat_name="drop_path", arg_scope=True,
+              aliases=("DropPath", "stochastic_depth"),
+              doc="drop path (NASNet): keep each example whole with probability keep_prob, scaled by 1 / "
+                  "keep_prob, or zero it: `drop_path 0.7 burn_in_steps=250000`; the identity when not training"),
     LayerKind("activation", "tf.nn.<activation>", (P("fn", "activation", REQUIRED, None,
                                              "the activation: `relu`, or a parameter holding one", check="given"),),
               # (no `name=`: not every activation takes one, tf.nn.swish does not; `as` names the end point)

@@ -45,7 +45,7 @@ def _resolve(path: str):
 
         return layer_function(rest[0])
     if path in HELPERS:  # a builtin with its own Python source (hard_swish)
-        return helper_function(path, tf)
+        return helper_function(path, tf, slim)
     obj = {"tf": tf, "slim": slim}[root]
     for part in rest:
         obj = getattr(obj, part)

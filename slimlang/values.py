@@ -152,21 +152,43 @@ class Op:
         return f"{b.py}({', '.join(f'{k}={py_literal(v)}' for k, v in self.args)})"
 
 
-# Builtins defined by their own Python source (`Builtin.source`), by the name they define.
-HELPERS: dict[str, str] = {b.py: b.source for b in BUILTINS.values() if b.source}
+# NASNet's drop path (the `drop_path` layer): neither tf nor tf_slim has it.  The global step is
+# read before the name scope opens, so it is made where the reference makes it (in the variable
+# scope of the first layer that drops).  Decorated for slim.arg_scope, as the reference's is.
+_DROP_PATH = '''@slim.add_arg_scope
+def drop_path(inputs, keep_prob, is_training=True, burn_in_steps=0, scope=None):
+    """Keep each example whole with probability keep_prob (scaled by 1 / keep_prob), else zero it.
+
+    With burn_in_steps, the drop probability 1 - keep_prob ramps in linearly over that many global
+    steps.  The identity when not training or when keep_prob is 1.
+    """
+    if not is_training or keep_prob >= 1.0:
+        return inputs
+    if burn_in_steps:
+        step = tf.cast(tf.compat.v1.train.get_or_create_global_step(), tf.float32)
+        keep_prob = 1.0 - tf.minimum(1.0, step / burn_in_steps) * (1.0 - keep_prob)
+    with tf.compat.v1.name_scope(scope, "DropPath", [inputs]):
+        noise_shape = [tf.shape(inputs)[0]] + [1] * (inputs.shape.rank - 1)
+        kept = tf.floor(keep_prob + tf.random.uniform(noise_shape, dtype=tf.float32))
+        return inputs * tf.cast(1.0 / keep_prob, inputs.dtype) * tf.cast(kept, inputs.dtype)
+'''
+
+# Functions defined by their own Python source, by the name they define: builtins
+# (`Builtin.source`) and layer kinds TensorFlow has no function for.
+HELPERS: dict[str, str] = {**{b.py: b.source for b in BUILTINS.values() if b.source}, "drop_path": _DROP_PATH}
 
 
 @functools.lru_cache(maxsize=None)
-def helper_function(name: str, tf):
-    """The function HELPERS[name] defines, built against `tf` (the graph lowering's TensorFlow)."""
-    namespace = {"tf": tf}
+def helper_function(name: str, tf, slim=None):
+    """The function HELPERS[name] defines, built against `tf` and `slim` (the graph lowering's)."""
+    namespace = {"tf": tf, "slim": slim}
     exec(compile(HELPERS[name], f"<slimlang builtin {name}>", "exec"), namespace)  # our own source
     return namespace[name]
 
 
 def _resolve(path: str, tf, slim):
     if path in HELPERS:
-        return helper_function(path, tf)
+        return helper_function(path, tf, slim)
     root, *rest = path.split(".")
     obj = {"tf": tf, "slim": slim}[root]
     for part in rest:

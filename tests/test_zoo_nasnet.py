@@ -4,12 +4,12 @@ import pytest
 import zoo
 
 CASES = zoo.params(
-    zoo.case("nasnet_cifar", slow=True, pending="nasnet.slim not written yet"),
-    zoo.case("nasnet_cifar-train", slow=True, lowerings=["load"], pending="nasnet.slim not written yet"),
-    zoo.case("nasnet_mobile", slow=True, pending="nasnet.slim not written yet"),
-    zoo.case("nasnet_large", slow=True, lowerings=["load"], pending="nasnet.slim not written yet"),
-    zoo.case("pnasnet_mobile", slow=True, pending="pnasnet.slim not written yet"),
-    zoo.case("pnasnet_large", slow=True, lowerings=["load"], pending="pnasnet.slim not written yet"),
+    zoo.case("nasnet_cifar", slow=True),
+    zoo.case("nasnet_cifar-train", slow=True, lowerings=["load"]),
+    zoo.case("nasnet_mobile", slow=True),
+    zoo.case("nasnet_large", slow=True, lowerings=["load"]),
+    zoo.case("pnasnet_mobile", slow=True),
+    zoo.case("pnasnet_large", slow=True, lowerings=["load"]),
 )
 
 
