@@ -11,7 +11,10 @@ defaults for blocks, per-layer overrides, TF-Slim spellings such as
 `concat`, residual `add`, `for` loops, `if` / `else if` chains on parameters
 and static shapes (`depth_in`, `shape(net)`), `let` values (also rebound) and
 functions (top level and in bodies), end points (`endpoint`, `collect`,
-`as NAME endpoint`, `until`) and `return` at every nesting.
+`as NAME endpoint`, `until`) and `return` at every nesting, models that call
+models (the generated model used as a layer of another, under its `as` name
+or its default scope, its end points joining the caller's) and partial models
+(`model m = inner(final_endpoint="...")`).
 
 Programs are valid by construction: the generator tracks the current tensor's
 static shape (concretely in the model body; inside block and loop bodies, which
@@ -217,7 +220,7 @@ class Program:
 
 ALL = frozenset({
     "layers", "forms", "defaults", "named_defaults", "scopes", "named", "branches", "residual", "lets",
-    "functions", "blocks", "inline", "loops", "ifs", "endpoints", "collect", "returns", "until",
+    "functions", "blocks", "inline", "loops", "ifs", "endpoints", "collect", "returns", "until", "models",
     # cases known to disagree (issue 14 and the search for this file), each switchable so that a
     # search can look past them
     "pool_list_kernel", "let_stack", "return_nested", "add_keyword", "collect_normalizer", "concat_no_axis",
@@ -563,7 +566,25 @@ class Gen:
         if self.on("inline") and self.maybe(50):
             lines += self.block_def(inline=True)
         lines += self.model()
+        if self.on("models") and self.maybe(40):
+            lines += self.model_user(lines)
         return Program("\n".join(lines) + "\n")
+
+    def model_user(self, lines):
+        """The model becomes `inner`, used by `m`: a partial model of it, or a model that calls it as
+        a layer (under the same `uses`, so that it builds as it does on its own)."""
+        i = max(j for j, line in enumerate(lines) if line.startswith("model m("))
+        lines[i] = "model inner(" + lines[i][len("model m("):]
+        first, uses, keys = self.model_sig
+        args = ["is_training=false"] if self.maybe(50) else []
+        if keys and self.maybe(70):
+            args.append(f'final_endpoint="{self.pick(keys)}"')
+        if self.maybe(40):
+            return [f"model m = inner({', '.join(args)})"]
+        body = [" ".join(["inner", *args]) + self.pick(["", " as sub"])]
+        if self.on("endpoints") and self.maybe(40):
+            body.append('endpoint "after"')
+        return [f"model m({first}){uses} {{"] + _indent(body) + ["}"]
 
     def top_lets(self):
         out = []
@@ -691,6 +712,7 @@ class Gen:
             until = " until final_endpoint"
         if self.maybe(10):
             params.append('scope = "Net"')
+        self.model_sig = (params[0], uses, list(ctx.until_keys) if until else [])
         return [f"model m({', '.join(params)}){uses}{until} {{"] + _indent(body) + ["}"]
 
     # ================================================================ bodies ==
@@ -1702,6 +1724,40 @@ def test_top_level_let_function_in_a_model():
     text = "let wide(x, k = 2) = x * k + 1\nmodel m(inputs: [6, 6, 2]) {\n  conv wide(2) 1x1 as c\n}\n"
     for built in _agreeing(text):
         assert built.facts["output shape"] == (2, 6, 6, 5)
+
+
+def test_a_model_called_as_a_layer_and_a_partial_model():
+    """A model used in another opens its own scope inside the caller's (`as NAME`, else its default),
+    runs under the caller's defaults and `collect`, stops at its own `until`, and its end points
+    join the caller's; a partial model keeps its target's scope and takes the new defaults."""
+    inner = ('defaults d(w = 0.1) { conv: padding=VALID, weights_regularizer=l2(w) }\n'
+             'model inner(inputs: [6, 6, 2], n = 3, final_endpoint = "b", scope = "Inner") until final_endpoint {\n'
+             '  conv n 3x3 as a endpoint\n  conv n 1x1 as b endpoint\n  conv 5 1x1 as c endpoint\n}\n')
+    caller = ('model m(inputs: [6, 6, 2]) uses d(w = 0.2) {\n  collect conv\n  inner n=4 as sub\n'
+              '  conv 2 1x1 as head\n  endpoint "head"\n}\n')
+    for built in _agreeing(inner + caller):
+        facts = built.facts
+        assert facts["output shape"] == (2, 4, 4, 2)
+        assert sorted(v for v in facts["global variables"] if v[0].endswith("weights")) == [
+            ("m/head/weights", (1, 1, 4, 2)), ("m/sub/a/weights", (3, 3, 2, 4)), ("m/sub/b/weights", (1, 1, 4, 4))]
+        # (the caller's `collect conv` reaches the called model's convolutions too)
+        assert sorted(built.end_points) == ["a", "b", "head", "m/head", "m/sub/a", "m/sub/b"]
+        assert facts["regularization losses"] == 3  # the caller's defaults reach the called model
+    for built in _agreeing(inner + 'model m = inner(n=2, final_endpoint="c")\n'):
+        assert built.facts["output shape"] == (2, 6, 6, 5)  # (inner has no `uses`: SAME padding)
+        assert sorted(v for v, _ in built.facts["global variables"] if v.endswith("weights")) == [
+            "Inner/a/weights", "Inner/b/weights", "Inner/c/weights"]
+
+
+def test_let_bound_stack_whose_items_give_an_argument_defaults_set():
+    """`let sizes = [(4, [2, 2], 2)]` then `conv_t sizes` under `defaults conv_t: stride=1`: each item
+    binds stride itself (slim.stack would pass it twice, positionally and from the arg_scope)."""
+    text = ("let sizes = [(4, [2, 2], 2), (3, 1x1, 1)]\nmodel m(inputs: [3, 3, 2]) {\n"
+            "  defaults conv_t: stride=1 {\n    conv_t sizes padding=SAME as up\n  }\n}\n")
+    for built in _agreeing(text):
+        assert built.facts["output shape"] == (2, 6, 6, 3)
+        assert sorted(v for v, _ in built.facts["global variables"] if v.endswith("weights")) == [
+            "m/up/up_1/weights", "m/up/up_2/weights"]
 
 
 def test_add_other_by_keyword():
