@@ -157,10 +157,11 @@ class Op:
 # scope of the first layer that drops).  Decorated for slim.arg_scope, as the reference's is.
 _DROP_PATH = '''@slim.add_arg_scope
 def drop_path(inputs, keep_prob, is_training=True, burn_in_steps=0, scope=None):
-    """Keep each example whole with probability keep_prob (scaled by 1 / keep_prob), else zero it.
+    """NASNet's drop path: keep each example with probability keep_prob, else zero it.
 
-    With burn_in_steps, the drop probability 1 - keep_prob ramps in linearly over that many global
-    steps.  The identity when not training or when keep_prob is 1.
+    Kept examples are scaled by 1 / keep_prob.  With burn_in_steps, the drop
+    probability 1 - keep_prob ramps in linearly over that many global steps.
+    The identity when not training or when keep_prob is 1.
     """
     if not is_training or keep_prob >= 1.0:
         return inputs
