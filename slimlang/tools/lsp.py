@@ -106,10 +106,10 @@ def _analyses(program) -> list:
     from .analysis import analyze
 
     out = []
-    for name in program.models:
+    for name, model in program.models.items():
         shape = program.input_shape(name)
-        if shape is None:
-            continue
+        if shape is None or model.span.source is not None and model.span.source.name != program.source_name:
+            continue  # (hover shows this file's layers: an imported model's are in another file)
         try:
             out.append(analyze(program, name, (1,) + tuple(shape), span=program.models[name].name_span))
         except SlimError:  # the checker passed it; an analysis that runs out of time only loses hover
