@@ -100,6 +100,9 @@ def expand(module: ast.Module, filename: str, c: Collector, ctx: Context | None)
     order: list = []
     for imp in imports:
         where = imp.path_span
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in imp.path):
+            c.error("E123", f"cannot import {imp.path!r}: a path holds no control characters", where)
+            continue
         if not imp.path.endswith(".slim") or os.path.basename(imp.path) == ".slim":
             c.error("E123", f"cannot import {imp.path!r}: an import names a .slim file", where,
                     ['help: e.g. `import "nets/vgg.slim"`, relative to this file'])
@@ -113,7 +116,7 @@ def expand(module: ast.Module, filename: str, c: Collector, ctx: Context | None)
         display = _display(base, imp.path)
         try:
             resolved = (here / imp.path).resolve()
-        except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+        except (OSError, RuntimeError, ValueError):  # a symlink loop (RuntimeError before Python 3.13)
             c.error("E900", f"cannot import {imp.path!r}: {display} is a symbolic link that leads back to "
                     "itself", where)
             continue

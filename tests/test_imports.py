@@ -183,3 +183,10 @@ def test_the_training_example_imports_lenet_and_trains(tmp_path):
     names = {name for name, _ in tf.train.list_variables(str(logdir))}
     assert {"LeNet/conv1/weights", "LeNet/conv2/weights", "LeNet/fc3/weights", "LeNet/fc4/weights"} <= names
     assert not any(n.startswith("lenet_digits/") for n in names)
+
+
+@pytest.mark.parametrize("path", ["a\\0b.slim", "~/nets.slim", ".slim", "x" * 300 + ".slim"])
+def test_odd_import_paths_are_located_errors(tmp_path, path):
+    (tmp_path / "t.slim").write_text(f'import "{path}"\n')
+    d = _error(tmp_path / "t.slim").first
+    assert d.code in ("E123", "E900") and (d.span.line, d.span.col) == (1, 8)
