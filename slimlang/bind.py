@@ -102,14 +102,7 @@ def arguments(what: str, names, pos, kwargs: dict, span, kw_spans, arg_nodes=())
 
     Positional arguments come first in the result, in order, then keyword ones."""
     if len(pos) > len(names):
-        if len(arg_nodes) == len(pos):
-            first, last = arg_nodes[len(names)].span, arg_nodes[-1].span
-            span = replace(first, end_line=last.end_line, end_col=last.end_col)
-        if not names:
-            raise SlimError.single("E203", f"{what} takes no arguments, got {len(pos)}", span)
-        n = len(names)
-        raise SlimError.single("E203", f"{what} takes at most {n} positional argument{'s' if n > 1 else ''} "
-                               f"({', '.join(names)}), got {len(pos)}", span)
+        raise too_many(what, names, len(pos), span, arg_nodes)
     bound = dict(zip(names, pos))
     for k, v in kwargs.items():
         if k in bound:
@@ -117,6 +110,19 @@ def arguments(what: str, names, pos, kwargs: dict, span, kw_spans, arg_nodes=())
                                    kw_spans.get(k, span))
         bound[k] = v
     return bound
+
+
+def too_many(what: str, names, given: int, span, arg_nodes=()) -> SlimError:
+    """E203 for `given` positional arguments to `what`, which takes `names`: at the ones too many
+    when `arg_nodes` are the call's argument expressions, else at `span`."""
+    if len(arg_nodes) == given:
+        first, last = arg_nodes[len(names)].span, arg_nodes[-1].span
+        span = replace(first, end_line=last.end_line, end_col=last.end_col)
+    if not names:
+        return SlimError.single("E203", f"{what} takes no arguments, got {given}", span)
+    n = len(names)
+    return SlimError.single("E203", f"{what} takes at most {n} positional argument{'s' if n > 1 else ''} "
+                            f"({', '.join(names)}), got {given}", span)
 
 
 def describe(kind, block) -> str:

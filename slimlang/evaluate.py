@@ -708,7 +708,7 @@ class Evaluator:
         args = [self.eval(a, frame) for a in spec.args]
         names = [p.name for p in d.params]
         if len(args) > len(names):
-            raise SlimError.single("E203", f"defaults `{d.name}` takes {len(names)} arguments, got {len(args)}", spec.span)
+            raise bind.too_many(f"defaults `{d.name}`", names, len(args), spec.span, spec.args)
         given.update(zip(names, args))
         for kw in spec.kwargs:
             if kw.name not in names:
@@ -902,7 +902,7 @@ class Evaluator:
         env = dict(fn.env)
         names = [p.name for p in params]
         if len(args) > len(names):
-            raise SlimError.single("E203", f"`{fn.node.name}` takes {len(names)} arguments, got {len(args)}", node.span)
+            raise bind.too_many(f"`{fn.node.name}`", names, len(args), node.span, node.args)
         bound = dict(zip(names, args))
         bound.update(kwargs)
         frame = Frame(env, None, Defaults(), frozenset(), ModelRun({}))

@@ -247,7 +247,8 @@ def make_op(name: str, args: tuple, kwargs: dict) -> Op:
         raise TypeError(f"`{name}` is not called: write `{name}` without parentheses")
     names = [p for p, _ in b.params]
     if len(args) > len(names):
-        raise TypeError(f"`{name}` takes at most {len(names)} arguments ({', '.join(names)}), {len(args)} given")
+        n = len(names)
+        raise TypeError(f"`{name}` takes at most {n} argument{'s' if n > 1 else ''} ({', '.join(names)}), got {len(args)}")
     bound = dict(zip(names, args))
     for k, v in kwargs.items():
         if k not in names:

@@ -200,6 +200,20 @@ def test_too_many_arguments_are_found_in_models_check_does_not_elaborate():
     assert (d.span.col, d.span.end_col) == (7, 10)
 
 
+@pytest.mark.parametrize("text, message, col", [
+    ("let f() = 3\nmodel m(inputs: [8, 8, 1]) {\n  conv f(1) 3x3\n}\n", "`f` takes no arguments, got 1", 10),
+    ("let f(a) = a\nmodel m(inputs: [8, 8, 1]) {\n  conv f(1, 2) 3x3\n}\n",
+     "`f` takes at most 1 positional argument (a), got 2", 13),
+    ("defaults d() {\n  conv: stride=1\n}\nmodel m(inputs: [8, 8, 1]) uses d(1) {\n  conv 8 3x3\n}\n",
+     "defaults `d` takes no arguments, got 1", 35),
+    ("model m(inputs: [8, 8, 1]) {\n  conv 8 3x3 weights_regularizer=l2(0.1, 0.2)\n}\n",
+     "`l2` takes at most 1 argument (scale), got 2", 34),
+])
+def test_too_many_arguments_to_functions_and_defaults_are_phrased_like_layers(text, message, col):
+    (d,) = _errors(text)
+    assert d.message == message and d.span.col == col, d.render()
+
+
 def test_a_number_gets_no_tensor_or_builtin_suggested():
     (d,) = _errors("model m(inputs: [8, 8, 1]) {\n  later = conv 8 3x3\n  conv lter 3x3\n}\n")
     assert d.notes == ()
