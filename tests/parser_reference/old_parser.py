@@ -214,6 +214,19 @@ class _ToAst(Transformer):
     def inline_kw(self, meta, items):
         return True
 
+    def partial_def(self, meta, items):
+        kw, name, _eq, target = items
+        return ast.Partial(str(name), target, str(kw) == "block", self._span(meta), self._tok_span(name))
+
+    def import_all(self, meta, items):
+        (path,) = items
+        return ast.Import(_str_value(str(path)), None, self._span(meta), self._tok_span(path))
+
+    def import_names(self, meta, items):
+        path, names = items
+        return ast.Import(_str_value(str(path)), tuple(str(t) for t in names), self._span(meta),
+                          self._tok_span(path), tuple(self._tok_span(t) for t in names))
+
     def default_scope(self, meta, items):
         return ("as", str(items[0]))
 
