@@ -51,7 +51,7 @@ from .values import BUILTINS, HELPERS, STRING_CONSTANTS, py_literal
 RESERVED = frozenset({
     "tf", "slim", "math", "net", "end_points", "end_points_collection", "sc", "arg_sc", "scope",
     "outputs_collections", "end_point", "final_endpoint_value", "list", "ValueError", "collect_normalizers",
-    "model_end_points", "stack_i", "stack_item",
+    "model_end_points", "stack_i", "stack_item", "stack_input",
 }) | frozenset(HELPERS)
 _AMBIGUOUS = frozenset({"l", "I", "O"})  # pycodestyle E741
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -690,12 +690,12 @@ class Emitter:
                 bind.arguments(what, names, item_args, given, s.span, kw_spans)
         bound = bind.arguments(what, names, () if stack else s.args, given, s.span, kw_spans)
 
-        def spelled(bound, n_positional):
+        def spelled(bound, n_positional, frame=fr):
             """Positionally while the arguments follow the function's own positional parameters and no
             `defaults` set them (arg_scope passes those by keyword), then by keyword."""
             pos, kws = [], {}
             for j, (n, e) in enumerate(bound.items()):
-                src = self.expr(e, fn, fr, arg=True)
+                src = self.expr(e, fn, frame, arg=True)
                 if not kws and j < n_positional and self.positional_ok(s.kind, n, j, py_positional):
                     pos.append(src)
                 else:
@@ -747,10 +747,17 @@ class Emitter:
                 keys = ", ".join(py_str(kw_name(n)) for n in names)
                 base = scope if scope is not None else py_str(kind.repeat_name)
                 item = "stack_item if isinstance(stack_item, (list, tuple)) else (stack_item,)"
+                # The keyword arguments are values of the statement's input, read before the loop
+                # replaces the current tensor (as slim.stack evaluates them once).
+                sfr = _Frame("stack_input", fr.write, fr.depth, fr.control, fr.collected)
+                in_kws = {**kws, **spelled(bound, 0, sfr)[1]}
+                in_src = [f"{k}={v}" for k, v in in_kws.items()] + sinks
                 call = (f"{fname}({out_var}, **dict(zip(({keys},), {item})), "
-                        + "".join(f"{a}, " for a in kw_src) + f"scope={base} + '_' + str(stack_i))")
+                        + "".join(f"{a}, " for a in in_src) + f"scope={base} + '_' + str(stack_i))")
                 body = [Stmt(f"for stack_i, stack_item in enumerate({self.expr(s.args[0], fn, fr, arg=True)}, 1)",
                              [Stmt(f"{out_var} = {call}")])]
+                if "stack_input" in call:
+                    lines.append(Stmt(f"stack_input = {inp}"))
                 if out_var != inp:
                     lines.append(Stmt(f"{out_var} = {inp}"))
                 lines.append(Stmt(f"with tf.compat.v1.variable_scope({scope if scope is not None else 'None'}, "
@@ -764,19 +771,27 @@ class Emitter:
                 # slim.stack passes each item positionally, which would give an argument twice where
                 # `defaults` (arg_scope) also set it: the layers are written out under the scope
                 # slim.stack opens, with the names it gives them.
+                # Every item's arguments are values of the statement's input (`depth_in`, `net`), as
+                # slim.stack evaluates its list once: written out, they read a copy made before the
+                # first layer replaces the current tensor.
                 body = []
+                sfr = _Frame("stack_input", fr.write, fr.depth, fr.control, fr.collected)
+                kws.update(spelled(bound, 0, sfr)[1])
+                extra_kws = kws
                 for i, item in enumerate(s.args[0].items, 1):
                     item_args = item.items if isinstance(item, (ast.ListExpr, ast.TupleExpr)) else (item,)
                     ipos, ikws = spelled(bind.arguments(what, names, item_args, given, s.span, kw_spans),
-                                         len(item_args))
+                                         len(item_args), sfr)
                     if scope is None:
                         iscope = py_str(f"{block.name if block else kind.repeat_name}_{i}")
                     elif isinstance(s.as_name, ast.ScopePath):
                         iscope = py_str(f"{s.as_name.path}_{i}")
                     else:
                         iscope = f"{scope} + {py_str(f'_{i}')}"
-                    extra = [f"{k}={v}" for k, v in kws.items() if k not in ikws] + sinks
+                    extra = [f"{k}={v}" for k, v in extra_kws.items() if k not in ikws] + sinks
                     body.append(Stmt(f"{out_var} = {fname}({', '.join([out_var] + ipos + [f'{k}={v}' for k, v in ikws.items()] + extra + [f'scope={iscope}'])})"))
+                if any("stack_input" in b.text for b in body):
+                    lines.append(Stmt(f"stack_input = {inp}"))
                 if out_var != inp:
                     lines.append(Stmt(f"{out_var} = {inp}"))
                 lines.append(Stmt(f"with tf.compat.v1.variable_scope({scope if scope is not None else 'None'}, "

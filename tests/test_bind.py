@@ -32,6 +32,13 @@ CASES = {
     "function_reads_a_name_rebound_in_a_scope": ("model m(inputs: [8, 8, 2]) {\n  let k = 2\n  let f(x) = x * k\n"
                                                  "  scope s {\n    let k = 3\n    conv f(1) 1x1\n  }\n"
                                                  "  conv f(2) 1x1\n}\n"),
+    # written out (the stride is keyword-only in slim.stack's call), the second item read `depth_in` of the
+    # first item's output
+    "stack_written_out_reads_its_input": ("model m(inputs: [7, 7, 4]) {\n  conv 3 1x1\n"
+                                          "  conv [(1, 3x3, 2), (depth_in, 2)] padding=SAME as L7\n}\n"),
+    "stack_of_a_list_value_under_defaults_reads_its_input": (
+        "model m(inputs: [7, 7, 4]) {\n  let items = [(1, 1x1), (2, 1x1)]\n  defaults conv: stride=1 {\n"
+        "    conv 3 1x1\n    conv items rate=depth_in - 2 as s\n  }\n}\n"),
     "local_let_shadows_a_constant": ("let N = 3\nmodel m(inputs: [8, 8, 2]) {\n  let v = N\n  let N = N + 1\n"
                                      "  conv v 1x1\n  conv N 1x1\n}\n"),
 }
