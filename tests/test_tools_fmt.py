@@ -277,6 +277,16 @@ def test_a_long_top_level_let_is_wrapped_like_one_in_a_body():
     assert normalize(parse(out)) == normalize(parse(src)) and format_text(out, "x.slim") == out
 
 
+def test_a_long_conditional_let_breaks_inside_its_else_list():
+    """`let f(...) = a if test else [...]`: the else list breaks inside its brackets (it was one
+    line of 267 characters)."""
+    items = ", ".join(f"min(shape[{i}], kernel_size[{i - 1}])" for i in (1, 2, 3))
+    src = f"let reduced(shape, kernel_size) = kernel_size if shape[1] == none or shape[2] == none else [{items}]\n"
+    out = format_text(src, "x.slim")
+    assert len(out.splitlines()) > 2 and max(len(line) for line in out.splitlines()) <= 100, out
+    assert normalize(parse(out)) == normalize(parse(src)) and format_text(out, "x.slim") == out
+
+
 def test_long_layers_continue_on_indented_lines_without_backslashes():
     """A layer's arguments continue on lines indented past its kind (docs/language.md); `\\` joins
     are still read.  A continuation line starts with what only an argument can start with, so a

@@ -307,8 +307,11 @@ def piece(prefix: str, e):
     if isinstance(e, ast.CondExpr) and _level(e.body) >= _LEVEL_OR:
         # broken: `(body` ... on the lines it needs, then `if test else orelse)`
         # aligned under the body (the parentheses let the lines continue)
-        rest = f"if {expr(e.test, _LEVEL_OR)} else {expr(e.orelse, _LEVEL_COND)}"
-        return Group(prefix + "(", (piece("", e.body), rest), ")", sep="", one_line=prefix + expr(e))
+        # (a long `else [...]` breaks inside its brackets too)
+        test = f"if {expr(e.test, _LEVEL_OR)}"
+        bracketed = isinstance(e.orelse, (ast.Call, ast.ListExpr, ast.TupleExpr))
+        orelse = piece("else ", e.orelse) if bracketed else f"else {expr(e.orelse, _LEVEL_COND)}"
+        return Group(prefix + "(", (piece("", e.body), test, orelse), ")", sep="", one_line=prefix + expr(e))
     return prefix + expr(e)
 
 
