@@ -21,7 +21,7 @@ from .diagnostics import Collector, SlimError, Span, did_you_mean
 from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, _type_ok, builtin_names, did_you_mean_case
 from .layers import ENUMS, LAYERS, canonical_arg
 from .parser import parse, size_hint
-from .values import BUILTINS, STRING_CONSTANTS
+from .values import BUILTINS, STRING_CONSTANTS, show
 
 # Words that are values, never layers: `x = none` is a layer argument that lost its line.
 _VALUE_WORDS = frozenset(BUILTINS) | frozenset(STRING_CONSTANTS) | {"none", "true", "false"}
@@ -271,6 +271,8 @@ class _Static:
         self.known_globals = set(prog.globals) | builtin_names()
         self.tensors: set = set()
         self.own: set = set()
+        self.defaults_of: dict = {}  # model parameter -> its literal default (see _literal_defaults)
+        self.guarded = 0  # how many `if` and `for` bodies the statement checked is in
 
     def params(self, params, what: str):
         """A parameter declared twice (`model m(inputs, k = 1, k = 2)`): the last would silently win."""
@@ -318,6 +320,7 @@ class _Static:
         self.tensors = {"inputs", "net"}  # names bound to tensors so far in this item (for suggestions)
         # names the user bound (a parameter `depth` is the user's, though a builtin has that name)
         self.own = set(self.prog.globals) | {p.name for p in getattr(item, "params", ())}
+        self.defaults_of = _literal_defaults(item)
         if isinstance(item, ast.Model):
             if not item.is_block:
                 self.input_shape(item)
@@ -390,13 +393,17 @@ class _Static:
                                  "cannot gather it", span, ["help: record it with `endpoint` instead"])
         elif isinstance(s, ast.If):
             self.expr(s.test, scope)
+            self.guarded += 1  # (`if num_classes > 0 { fc num_classes }` may never run at its default)
             self.body(s.body, scope)
             self.body(s.orelse, scope)
+            self.guarded -= 1
         elif isinstance(s, ast.For):
             self.expr(s.iter, scope)
             scope.update(s.targets)
             self.own.update(s.targets)
+            self.guarded += 1
             self.body(s.body, scope)
+            self.guarded -= 1
         elif isinstance(s, ast.Let):
             self.expr(s.value, scope)
             scope.add(s.name)
@@ -498,12 +505,17 @@ class _Static:
             p = kind.param(name)
             if p is None or not p.check:
                 continue
-            value = _literal(e)
+            value, notes = _literal(e), []
+            if value is _NOT_LITERAL and isinstance(e, ast.Name) and e.id in self.defaults_of and not self.guarded:
+                # `fc num_classes` in `model m(inputs, num_classes = 0)`: the cause is the default
+                param = self.defaults_of[e.id]
+                value = _literal(param.default)
+                notes = [f"note: `{e.id}` is {show(value)} by default, declared at {param.span.location()}"]
             if value is _NOT_LITERAL or value is None or not _type_ok(p.type, value):
                 continue
             problem = p.problem(value)
             if problem:
-                self.c.error("E233", f"`{p.name}` of `{kind.name}` {problem}", span, [p.hint(value)])
+                self.c.error("E233", f"`{p.name}` of `{kind.name}` {problem}", span, [*notes, p.hint(value)])
 
     def kernel_product(self, kind, s: ast.Layer):
         """`conv 16 3*3` is a 9x9 kernel (3*3 is the number 9); almost always `3x3` was meant."""
@@ -744,6 +756,23 @@ _NOT_LITERAL = object()
 
 # The language's keyword literals: Python's None/True/False written in .slim are these.
 _LITERALS = ("none", "true", "false")
+
+
+def _literal_defaults(item) -> dict:
+    """A model's parameters with literal defaults that its body never binds again (`let`, `for`,
+    a named tensor): name -> ast.Param.  A model is built with its defaults by `check`, `summary`
+    and `train`, so a default no layer takes is an error wherever the model is elaborated; a
+    block's defaults are left to elaboration, since its callers may always pass their own."""
+    if not isinstance(item, ast.Model) or item.is_block:
+        return {}
+    out = {p.name: p for p in item.params[1:] if p.default is not None and _literal(p.default) is not _NOT_LITERAL}
+    if out:
+        for s in ast.statements(item.body):
+            bound = (s.name,) if isinstance(s, (ast.Let, ast.LetFunction)) else s.targets if isinstance(s, ast.For) \
+                else (s.target,) if isinstance(s, ast.Assign) else ()
+            for name in bound:
+                out.pop(name, None)
+    return out
 
 
 def _first_layer(kind: str, bodies):

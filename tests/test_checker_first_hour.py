@@ -161,8 +161,12 @@ def test_pad_mode_is_any_case_as_tf_pad_reads_it():
     check_text('model m(inputs: [8, 8, 1]) {\n  pad [[0, 0], [1, 1], [1, 1], [0, 0]] mode="reflect"\n}\n', "t.slim")
 
 
-def test_a_resize_method_from_a_parameter_is_checked_when_elaborated():
+def test_a_resize_method_from_a_parameter_is_checked():
     (d,) = _errors('model m(inputs: [8, 8, 1], how = "cubic") {\n  resize [4, 4] method=how\n}\n')
+    assert d.code == "E233" and d.notes == ("note: `how` is 'cubic' by default, declared at t.slim:1:28",
+                                            "help: did you mean 'bicubic'?")
+    # (a value computed from it is checked where the model is elaborated)
+    (d,) = _errors('model m(inputs: [8, 8, 1], how = "cubic") {\n  resize [4, 4] method=how + "x"\n}\n')
     assert d.code == "E233" and d.notes == ("help: did you mean 'bicubic'?",)
 
 
@@ -175,6 +179,26 @@ def test_layer_norm_parameters_have_the_shape_of_the_axes_from_begin_params_axis
                       "  layer_norm begin_norm_axis=-1\n}\n", "t.slim")
     rows = summarize_model(prog, "m", (1, 8, 8, 2)).rows
     assert [r.params for r in rows] == [2 * 8 * 8 * 2, 2 * 2]
+
+
+@pytest.mark.parametrize("shape", ["", ": [8, 8, 1]"], ids=["undeclared", "declared"])
+def test_a_model_parameters_default_that_no_layer_takes_is_named_as_the_cause(shape):
+    (d,) = _errors(f"model m(inputs{shape}, num_classes = 0) {{\n  flatten\n  fc num_classes\n}}\n")
+    assert d.code == "E233" and d.span.line == 3
+    assert d.notes == ("note: `num_classes` is 0 by default, declared at t.slim:1:" + str(17 + len(shape)),)
+
+
+@pytest.mark.parametrize("body", [
+    "if num_classes > 0 { fc num_classes }",  # a guard: at its default the layer is left out
+    "let num_classes = 3\n  fc num_classes",  # bound again
+    "for num_classes in [2, 3] { fc num_classes }",
+])
+def test_a_parameters_default_is_not_judged_where_the_layer_may_not_take_it(body):
+    check_text(f"model m(inputs: [8, 8, 1], num_classes = 0) {{\n  flatten\n  {body}\n}}\n", "t.slim")
+
+
+def test_a_blocks_defaults_are_left_to_its_callers():
+    check_text("block b(k = 0) {\n  conv k 3x3\n}\n\nmodel m(inputs: [8, 8, 1]) {\n  b 3\n}\n", "t.slim")
 
 
 # ------------------------------------------------------- did-you-mean ---
