@@ -20,7 +20,7 @@ from . import ast, bind
 from .diagnostics import Collector, SlimError, Span, did_you_mean
 from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, _type_ok, builtin_names, did_you_mean_case
 from .layers import ENUMS, LAYERS, canonical_arg
-from .parser import parse, size_hint
+from .parser import parse, size_hint, size_slip
 from .values import BUILTINS, STRING_CONSTANTS, show
 
 # Words that are values, never layers: `x = none` is a layer argument that lost its line.
@@ -667,6 +667,10 @@ class _Static:
 
     def name(self, name: str, span: Span, scope: set, candidates=None):
         if name not in scope:
+            slip = size_slip(name, span)
+            if slip is not None:
+                self.c.error("E201", *slip)
+                return
             hint = did_you_mean_case(name, _LITERALS) or size_hint(name, span) or _hint(name, scope, candidates)
             self.c.error("E201", f"undefined name `{name}`", span, [hint])
 

@@ -787,8 +787,11 @@ class Evaluator:
             return Op(name)
         if name in PURE_FUNCTIONS or name in TENSOR_FUNCTIONS:
             return ("__function__", name)
-        from .parser import size_hint
+        from .parser import size_hint, size_slip
 
+        slip = size_slip(name, node.span)
+        if slip is not None:
+            raise SlimError.single("E201", *slip)
         raise SlimError.single("E201", f"undefined name `{name}`", node.span,
                                [size_hint(name, node.span) or did_you_mean(name, list(frame.env) + list(builtin_names()))])
 

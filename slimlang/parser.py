@@ -328,10 +328,17 @@ def _syntax_error(e: UnexpectedInput, source: Source) -> SlimError:
         if ch == "{" or ch == "}":
             notes.append("help: braces open and close the bodies of models, blocks, scopes and defaults")
         elif ch in _TIMES_SIGNS:
-            a = re.search(r"(?<![A-Za-z0-9_.])([0-9]+)\s*$", source.text[:e.pos_in_stream])
-            b = re.match(r"\s*([0-9]+)", source.text[e.pos_in_stream + 1:])
-            notes.append(_did_you_mean_size(f"{a.group(1) if a else ''}x{b.group(1)}") if b
-                         else f"help: {_SIZES_AND_REPEATS}")
+            a = re.search(r"(?<![A-Za-z0-9_.])([0-9]+)[ \t]*$", source.text[:e.pos_in_stream])
+            b = re.match(r"[ \t]*([0-9]+)", source.text[e.pos_in_stream + 1:])
+            notes.append(f"help: {_SIZES_AND_REPEATS}")
+            if b:
+                # the whole size (or repeat count) as written, and what to write instead
+                start = col - (len(a.group(0)) if a else 0)
+                span = Span(source, line, start, line, col + 1 + b.end())
+                write = f"{a.group(1) if a else ''}x{b.group(1)}"
+                written = source.line(line)[start - 1:col + b.end()]
+                msg = (f"unexpected character {ch!r}: `{written}` is not a {'size' if a else 'repeat count'}: "
+                       f"write `{write}`")
         return SlimError(Diagnostic("E001", msg, span, tuple(notes)))
     if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
         unclosed = _unclosed_block(source)
@@ -384,46 +391,64 @@ _TIMES_SIGNS = "\u00d7\u2715\u2716\u2a2f"  # x-like multiplication signs
 _TOP_LEVEL_KEYWORDS = frozenset(("MODEL", "BLOCK", "INLINE", "TRAIN", "IMPORT"))
 
 
-def size_hint(name: str, span: Span | None) -> str:
-    """A `help:` note for an undefined name that is a size or repeat count
-    written another way (`3 x 3`, `3X3`, `x 2`, `X2`), else ''.
+_SLIP_NAME = re.compile(r"[xX][0-9]*|x[0-9]+(x[0-9]+)+")
 
-    The lexer reads `3x3` and `x2` only as written; anything else splits
-    into numbers and a name `x` / `X3`, which the checker then cannot find.
+
+def size_slip(name: str, span: Span | None) -> tuple[str, Span, list[str]] | None:
+    """(message, span, notes) of E201 for an undefined name that is part of a size or repeat count
+    written another way (`3 x 3`, `3X3`, `3x 3`, `x 2`, `X2`, `3x3x3`): the message quotes the whole
+    text as written and says what to write, the span covers that text.  None for other names.
+
+    The lexer reads `3x3` and `x2` only as written; anything else splits into numbers and a name
+    `x` / `X3` / `x3x3`, which the checker then cannot find.
     """
-    if span is None or span.source is None or not re.fullmatch(r"[xX][0-9]*|x[0-9]+(x[0-9]+)+", name):
+    if span is None or span.source is None or span.end_line != span.line or not _SLIP_NAME.fullmatch(name):
+        return None
+    line = span.source.line(span.line)
+    before, after = line[:span.col - 1], line[span.end_col - 1:]
+    glued = re.search(r"(?<![A-Za-z0-9_.])([0-9]+)$", before)
+    spaced = glued or re.search(r"(?<![A-Za-z0-9_.])([0-9]+)\s+$", before)
+
+    def slip(start: int, end: int, what: str, write: str, note: str = f"help: {_SIZES_AND_REPEATS}"):
+        return (f"`{line[start - 1:end - 1]}` is not a {what}: write `{write}`",
+                Span(span.source, span.line, start, span.line, end), [note])
+
+    if name.count("x") > 1:  # `3x3x3`: the size `3x3`, then a name `x3x3`
+        if not glued:
+            return None
+        dims = [glued.group(1), *name.split("x")[1:]]
+        return slip(span.col - len(glued.group(0)), span.end_col, "size", f"[{', '.join(dims)}]",
+                    f"help: a size written with `x` has two numbers, as in `3x3`; a size of {len(dims)} "
+                    "numbers is a list")
+    n = name[1:]
+    if not n:
+        m = re.match(r"\s*([0-9]+)(?![A-Za-z0-9_.])", after)
+        if m is None:
+            return None
+        if spaced:
+            return slip(span.col - len(spaced.group(0)), span.end_col + m.end(), "size",
+                        f"{spaced.group(1)}x{m.group(1)}")
+        return slip(span.col, span.end_col + m.end(), "repeat count", f"x{m.group(1)}")
+    if name[0] == "x":  # `x2` itself is read as a repeat count only after a layer's arguments
+        return None
+    if glued:
+        return slip(span.col - len(glued.group(0)), span.end_col, "size", f"{glued.group(1)}x{n}")
+    return slip(span.col, span.end_col, "repeat count", f"x{n}")
+
+
+def size_hint(name: str, span: Span | None) -> str:
+    """A `help:` note for an undefined name `x` that size_slip does not cover but that reads like
+    a slip in a size or repeat count (`x-1`, `3 x` with nothing after), else ''."""
+    if span is None or span.source is None or name != "x" or span.end_line != span.line:
         return ""
     line = span.source.line(span.line)
-    before, after = line[:span.col - 1], line[span.end_col - 1:] if span.end_line == span.line else ""
-    glued = re.search(r"(?<![A-Za-z0-9_.])([0-9]+)$", before)
-    if name.count("x") > 1:
-        # `3x3x3` reads as the size `3x3` followed by a name `x3x3`
-        if not glued:
-            return ""
-        dims = [glued.group(1), *name.split("x")[1:]]
-        return (f"help: a size written with `x` has two numbers, as in `3x3`; write a size of {len(dims)} "
-                f"numbers as a list: `[{', '.join(dims)}]`")
-    spaced = glued or re.search(r"(?<![A-Za-z0-9_.])([0-9]+)\s+$", before)
-    n = name[1:]
-    if not n and re.match(r"-\s*[0-9]", after):
+    before, after = line[:span.col - 1], line[span.end_col - 1:]
+    if re.match(r"-\s*[0-9]", after):
         return "help: a repeat count is a whole number of at least 1 written right after `x` (`x2`); " \
                "`x-1` reads as a name `x` minus 1"
-    if not n:
-        m = re.match(r"\s*([0-9]+)", after)
-        if spaced and m:
-            return _did_you_mean_size(f"{spaced.group(1)}x{m.group(1)}")
-        if m:
-            return _did_you_mean_size(f"x{m.group(1)}")
-        return f"help: {_SIZES_AND_REPEATS}" if spaced else ""
-    if name[0] == "x":  # `x2` itself is read as a repeat count only after a layer's arguments
-        return ""
-    if glued:
-        return _did_you_mean_size(f"{glued.group(1)}x{n}")
-    return _did_you_mean_size(f"x{n}")
-
-
-def _did_you_mean_size(text: str) -> str:
-    return f"help: did you mean `{text}`? {_SIZES_AND_REPEATS[0].upper()}{_SIZES_AND_REPEATS[1:]}"
+    if re.search(r"(?<![A-Za-z0-9_.])[0-9]+\s*$", before) and not re.match(r"\s*[0-9]", after):
+        return f"help: {_SIZES_AND_REPEATS}"
+    return ""
 
 
 def _tokens(text: str) -> list:
