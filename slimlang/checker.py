@@ -453,7 +453,8 @@ class _Static:
             if (kind or block or model) and kw.name not in names:
                 what = f"`{s.kind}`" if kind else f"block `{s.kind}`" if block else f"model `{s.kind}`"
                 self.c.error("E202", f"{what} has no argument `{kw.name}`", kw.span,
-                             [did_you_mean(kw.name, names) if names else f"note: {what} takes no arguments"])
+                             [did_you_mean(kw.name, names) if names else f"note: {what} takes no arguments",
+                              _kin_with(s.kind, kw.name) if kind else ""])
         if isinstance(s.as_name, ast.ScopeExpr):
             self.expr(s.as_name.expr, scope)
         if s.from_name:
@@ -760,6 +761,16 @@ _NOT_LITERAL = object()
 
 # The language's keyword literals: Python's None/True/False written in .slim are these.
 _LITERALS = ("none", "true", "false")
+
+
+def _kin_with(kind: str, arg: str) -> str:
+    """A help naming a kin layer (its name contains this one's) that has the argument, or "":
+    `strided_slice` for `slice ... strides=`."""
+    kin = [k for k in LAYERS.values() if kind in k.name and k.name != kind and k.param(arg) is not None]
+    if not kin:
+        return ""
+    k = kin[0]
+    return f"help: `{k.name}` takes `{arg}`: {k.doc}"
 
 
 def _literal_defaults(item) -> dict:

@@ -188,6 +188,23 @@ def _slice_size(v):
     return None
 
 
+def _slice_bounds(v):
+    items = [v] if v is None or isinstance(v, int) else list(v) if isinstance(v, (list, tuple)) else None
+    if items is None or any(not (x is None or isinstance(x, int) and not isinstance(x, bool)) for x in items):
+        return (f"must list an index per axis (negative counts from the end, `none` for the whole axis), "
+                f"got {_show(v)}")
+    return None
+
+
+def _strides(v):
+    if v is None:
+        return None
+    items = _int_list(v)
+    if items is None or 0 in items:
+        return f"must list a non-zero step per axis (negative steps go backwards), got {_show(v)}"
+    return None
+
+
 def _not_kernel(v):
     """An initializer of a vector (biases): `center_identity` makes kernels only."""
     if isinstance(v, Op) and v.name == "center_identity":
@@ -210,6 +227,8 @@ CHECKS: dict[str, Callable] = {
     "dtype": lambda v: None if v in DTYPES else f"must be one of {', '.join(DTYPES)}, got {_show(v)}",
     "given": lambda v: "must be given: `none` applies nothing (write `if fn { activation fn }`)" if v is None else None,
     "slice_size": _slice_size,
+    "slice_bounds": _slice_bounds,
+    "strides": _strides,
     "non_negative": lambda v: f"must not be negative, got {_show(v)}" if _num(v) and v < 0 else None,
     # tf.pad upper-cases its mode; tf.image.resize compares its method as written
     "pad_mode": lambda v: _one_of(v, ENUMS["pad_mode"], ignore_case=True),
@@ -222,7 +241,8 @@ CHECK_WORDS: dict[str, str] = {
     "positive": "positive", "positive_or_none": "positive or none", "probability": "in (0, 1]",
     "unit": "in [0, 1]", "dims": "positive sizes", "dims_or_none": "positive sizes or none",
     "reshape_dims": "positive sizes, -1 once", "paddings": "non-negative pairs", "axes": "integers",
-    "slice_begin": "non-negative", "slice_size": "positive or -1", "dtype": "a type name", "given": "not none",
+    "slice_begin": "non-negative", "slice_size": "positive or -1",
+    "slice_bounds": "integers or none", "strides": "non-zero", "dtype": "a type name", "given": "not none",
     "non_negative": "non-negative",
     "pad_mode": "any case", "resize_method": "as listed",
 }
@@ -478,6 +498,33 @@ def _slice(shapes, a):
             raise ShapeError(f"slice of axis {i} from {b} to {end} is outside its size {d} in {fmt_shape(shape)}")
         out.append(None if n == -1 and d is None else d - b if n == -1 else n)
     return tuple(out)
+
+
+def _strided_slice(shapes, a):
+    """Python's slicing, which tf.strided_slice follows: bounds clamp to the axis, negative ones count
+    from its end, `none` is an omitted bound; axes after the lists' are kept whole."""
+    (shape,) = shapes
+    begin, end = list(a["begin"]), list(a["end"])
+    strides = [1] * len(begin) if a["strides"] is None else list(a["strides"])
+    if not len(begin) == len(end) == len(strides):
+        raise ShapeError(f"strided_slice needs as many ends and strides as begins (one per axis sliced): got "
+                         f"{len(begin)} begins, {len(end)} ends and {len(strides)} strides")
+    if len(begin) > len(shape):
+        raise ShapeError(f"strided_slice of {len(begin)} axes, but the input {fmt_shape(shape)} has rank {len(shape)}")
+    out = []
+    for d, b, e, s in zip(shape, begin, end, strides):
+        out.append(None if d is None else len(range(d)[slice(b, e, s)]))
+    out.extend(shape[len(begin):])
+    if any(n == 0 for n in out[:len(begin)]):
+        i = out.index(0)
+        raise ShapeError(f"strided_slice keeps nothing of axis {i} (size {shape[i]}): "
+                         f"{_slice_text(begin[i], end[i], strides[i])} is empty")
+    return tuple(out)
+
+
+def _slice_text(b, e, s) -> str:
+    text = f"{'' if b is None else b}:{'' if e is None else e}"
+    return text if s == 1 else f"{text}:{s}"
 
 
 def _resize(shapes, a):
@@ -803,8 +850,20 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               (P("begin", "ints", REQUIRED, None, "first index kept on each axis", check="slice_begin"),
                P("size", "ints", REQUIRED, None, "how many kept on each axis; -1 for the rest", check="slice_size")),
               _slice, positional=("begin", "size"), scope_kw="name", default_scope="Slice", repeat_name="slice",
-              aliases=("crop", "strided_slice", "Cropping2D"),
+              aliases=("crop", "Cropping2D"),
               doc="a slice (tf.slice): `slice [0, 1, 1, 0] [-1, -1, -1, -1]` is `net[:, 1:, 1:, :]`"),
+    LayerKind("strided_slice", "strided_slice",
+              (P("begin", "ints", REQUIRED, None, "first index on each axis sliced; `none` from the axis' start "
+                 "(its end for a negative step)", check="slice_bounds"),
+               P("end", "ints", REQUIRED, None, "index past the last on each axis; `none` to the axis' end "
+                 "(its start for a negative step)", check="slice_bounds"),
+               P("strides", "ints", None, None, "step on each axis (1 for each when not given); negative "
+                 "goes backwards", check="strides")),
+              _strided_slice, positional=("begin", "end", "strides"), scope_kw="name",
+              default_scope="strided_slice", repeat_name="strided_slice",
+              aliases=("StridedSlice", "getitem"),
+              doc="Python's slicing (tf.strided_slice): `strided_slice [none, none, 1] [none, none, none] "
+                  "[1, 2, 1]` is `net[:, ::2, 1:]`"),
     LayerKind("conv3d", "slim.conv3d",
               (_OUT, P("kernel_size", "ints", REQUIRED, None, "kernel size: [depth, height, width] or an int",
                        check="positive"),

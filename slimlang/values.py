@@ -174,9 +174,22 @@ def drop_path(inputs, keep_prob, is_training=True, burn_in_steps=0, scope=None):
         return inputs * tf.cast(1.0 / keep_prob, inputs.dtype) * tf.cast(kept, inputs.dtype)
 '''
 
+# The `strided_slice` layer: Python's `net[b:e:s, ...]`, whose omitted bounds tf.strided_slice spells as
+# mask bits; `none` in the .slim lists is the omitted bound, so a graph equals the one `net[:, 1:, 1:, :]`
+# builds (NASNet's) without the user counting bits.
+_STRIDED_SLICE = '''def strided_slice(input_, begin, end, strides=None, name=None):
+    """input_[begin[0]:end[0]:strides[0], ...]; a bound that is None is omitted, as in Python."""
+    begin_mask = sum(1 << i for i, b in enumerate(begin) if b is None)
+    end_mask = sum(1 << i for i, e in enumerate(end) if e is None)
+    return tf.strided_slice(input_, [0 if b is None else b for b in begin], [0 if e is None else e for e in end],
+                            [1] * len(begin) if strides is None else strides, begin_mask=begin_mask,
+                            end_mask=end_mask, name=name)
+'''
+
 # Functions defined by their own Python source, by the name they define: builtins
 # (`Builtin.source`) and layer kinds TensorFlow has no function for.
-HELPERS: dict[str, str] = {**{b.py: b.source for b in BUILTINS.values() if b.source}, "drop_path": _DROP_PATH}
+HELPERS: dict[str, str] = {**{b.py: b.source for b in BUILTINS.values() if b.source}, "drop_path": _DROP_PATH,
+                           "strided_slice": _STRIDED_SLICE}
 
 
 @functools.lru_cache(maxsize=None)
