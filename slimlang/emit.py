@@ -663,6 +663,10 @@ class Emitter:
         block = self.prog.blocks.get(s.kind)
         if kind is None and block is None and s.kind in self.prog.models:
             return self.model_call(s, self.prog.models[s.kind], fn, fr, target)
+        if kind is not None and kind.outputs == "list" and (target is None or s.repeat or s.endpoint):
+            from .evaluate import _unnamed_parts
+
+            raise _unnamed_parts(s)
         inp = fn.names[s.from_name] if s.from_name else fr.read
         scope = None
         if s.as_name is not None:

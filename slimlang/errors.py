@@ -70,6 +70,7 @@ CODES: dict[str, str] = {
     "E235": "two layers under one scope name",
     "E236": "an input size that is not a positive integer",
     "E237": "a kernel written as a product (`3*3`)",
+    "E238": "a list of tensors (a `split`'s parts) used as one tensor: unnamed, repeated or an end point",
     "E301": "a shape rule that fails (checked before TensorFlow runs)",
     "E400": "`fail` reached",
     "E402": "unknown final end point",

@@ -339,7 +339,10 @@ class Evaluator:
                 budget.look(stmt.span)
             t = type(stmt)
             if t is Layer:
-                frame.net = yield from self.layer(stmt, frame)
+                out = yield from self.layer(stmt, frame)
+                if type(out) is list:  # a split's parts: there is no one tensor to go on with
+                    raise _unnamed_parts(stmt)
+                frame.net = out
                 continue
             if t is If:
                 if self.truth(self.eval(stmt.test, frame), stmt.test):
@@ -462,6 +465,8 @@ class Evaluator:
         form = bind.form_of(kind, block, len(args), bool(args) and isinstance(args[0], list), stmt.repeat)
         bind.record(self.forms, stmt, form)
         stack_args = [i if isinstance(i, (list, tuple)) else (i,) for i in args[0]] if form == bind.STACK else None
+        if kind is not None and kind.outputs == "list" and (form != bind.SINGLE or stmt.endpoint):
+            raise _unnamed_parts(stmt)
         if form != bind.SINGLE:
             what = "Stack" if stack_args is not None else "Repeat"
             base = scope if scope is not None else (block.name if block else kind.repeat_name)
@@ -571,6 +576,8 @@ class Evaluator:
                 notes = [f"note: {label} {fmt_shape(self.backend.shape(t))} {made_at(t)}"
                          for label, t in zip(labels, inputs)]
             raise SlimError.single("E301", f"{e}", stmt.span, notes) from None
+        if kind.outputs == "list":
+            return [Tensor(o) for o in out]
         out = Tensor(out)
         if kind.name in frame.collect:
             frame.model.end_points[self.backend.alias(out.obj)] = out
@@ -737,7 +744,10 @@ class Evaluator:
     def tensor_named(self, name: str, frame: Frame, span: Span):
         value = frame.env.get(name)
         if not isinstance(value, Tensor):
-            raise SlimError.single("E224", f"`{name}` is not a tensor", span)
+            notes = []
+            if isinstance(value, list) and value and all(isinstance(v, Tensor) for v in value):
+                notes = [f"help: `{name}` is a list of {len(value)} tensors: pick one, `let first = {name}[0]`"]
+            raise SlimError.single("E224", f"`{name}` is not a tensor", span, notes)
         return value
 
     def truth(self, value, node):
@@ -957,6 +967,14 @@ def check_type(kind: LayerKind, p, value, span, notes=()):
             notes.append(did_you_mean_case(value, ENUMS[t]))
         raise SlimError.single("E210", f"`{p.name}` of `{kind.name}` must be {bad}, got {describe(value)}", span,
                                notes)
+
+
+def _unnamed_parts(stmt) -> SlimError:
+    """E238: a layer that makes a list of tensors (split) used where one tensor must come out."""
+    return SlimError.single(
+        "E238", f"`{stmt.kind}` makes a list of tensors, not one: name it and pick a part", stmt.span,
+        [f"help: `parts = {stmt.kind} ...`, then `let first = parts[0]` and `conv ... from first`, or "
+         f"`concat parts`; `endpoint \"name\" from first` records a part"])
 
 
 def too_deep(span) -> SlimError:

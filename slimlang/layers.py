@@ -59,6 +59,7 @@ class LayerKind:
     count: Callable = lambda shapes, args, ctx: (0, 0)  # -> (trainable, non-trainable)
     positional: tuple = ()  # DSL params passed positionally to `fn`, in order
     inputs: str = "one"  # one: the current tensor; list: a `tensors` argument; none: no input
+    outputs: str = "one"  # one: a tensor; list: a list of tensors (split), to be named: `parts = split 2`
     scope_kw: str | None = "scope"  # keyword that takes `as NAME`; "name" for plain TF ops
     default_scope: str = ""  # slim's scope name when `as` is omitted (Conv, fully_connected, ...)
     repeat_name: str = ""  # what slim.repeat / slim.stack call it when no scope is given
@@ -205,6 +206,18 @@ def _strides(v):
     return None
 
 
+def _split_parts(v):
+    """tf.split's num_or_size_splits: a number of equal parts, or the parts' sizes (-1 once, for the rest)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return None if v >= 1 else f"must be a positive number of parts or a list of sizes, got {_show(v)}"
+    items = _int_list(v)
+    if not items or any(x == 0 or x < -1 for x in items):
+        return f"must be a positive number of parts or a list of positive sizes (-1 once for the rest), got {_show(v)}"
+    if items.count(-1) > 1:
+        return f"may contain -1 only once (the one size to infer), got {_show(v)}"
+    return None
+
+
 def _not_kernel(v):
     """An initializer of a vector (biases): `center_identity` makes kernels only."""
     if isinstance(v, Op) and v.name == "center_identity":
@@ -229,6 +242,7 @@ CHECKS: dict[str, Callable] = {
     "slice_size": _slice_size,
     "slice_bounds": _slice_bounds,
     "strides": _strides,
+    "split_parts": _split_parts,
     "non_negative": lambda v: f"must not be negative, got {_show(v)}" if _num(v) and v < 0 else None,
     # tf.pad upper-cases its mode; tf.image.resize compares its method as written
     "pad_mode": lambda v: _one_of(v, ENUMS["pad_mode"], ignore_case=True),
@@ -242,7 +256,8 @@ CHECK_WORDS: dict[str, str] = {
     "unit": "in [0, 1]", "dims": "positive sizes", "dims_or_none": "positive sizes or none",
     "reshape_dims": "positive sizes, -1 once", "paddings": "non-negative pairs", "axes": "integers",
     "slice_begin": "non-negative", "slice_size": "positive or -1",
-    "slice_bounds": "integers or none", "strides": "non-zero", "dtype": "a type name", "given": "not none",
+    "slice_bounds": "integers or none", "strides": "non-zero",
+    "split_parts": "positive, or sizes with -1 once", "dtype": "a type name", "given": "not none",
     "non_negative": "non-negative",
     "pad_mode": "any case", "resize_method": "as listed",
 }
@@ -525,6 +540,49 @@ def _strided_slice(shapes, a):
 def _slice_text(b, e, s) -> str:
     text = f"{'' if b is None else b}:{'' if e is None else e}"
     return text if s == 1 else f"{text}:{s}"
+
+
+def _split(shapes, a):
+    """The parts' shapes, one per tensor tf.split returns."""
+    (shape,) = shapes
+    axis = a["axis"] + len(shape) if a["axis"] < 0 else a["axis"]
+    if not 0 <= axis < len(shape):
+        raise ShapeError(f"split axis {a['axis']} is out of range for shape {fmt_shape(shape)} "
+                         f"(axes run from {-len(shape)} to {len(shape) - 1})")
+    d = shape[axis]
+    parts = a["num_or_size_splits"]
+    if isinstance(parts, int):
+        if axis == 0 and d is not None and d % parts:
+            # the batch: `check` elaborates with a batch of 1, the graph is built with the real one
+            d = None
+        if d is not None and d % parts:
+            fits = sorted(sorted((n for n in range(2, d + 1) if d % n == 0), key=lambda n: abs(n - parts))[:3])
+            even = [d // parts + (i < d % parts) for i in range(parts)]
+            raise ShapeError(f"split of axis {axis} (size {d}) into {parts} equal parts: {d} is not a multiple of "
+                             f"{parts}" + (f"; it splits into {_words(fits)} equal parts" if fits else "")
+                             + (f", or give the sizes, e.g. `split {even}`" if parts <= d else ""))
+        sizes = [None if d is None else d // parts] * parts
+    else:
+        sizes = list(parts)
+        known = sum(x for x in sizes if x != -1)
+        if axis == 0 and d is not None and (known > d if -1 in sizes else known != d):
+            d = None  # the batch, as above
+        if d is not None:
+            if -1 in sizes:
+                if known > d:
+                    raise ShapeError(f"split sizes {sizes} add up to more than axis {axis}'s size {d}")
+                sizes[sizes.index(-1)] = d - known
+            elif known != d:
+                raise ShapeError(f"split sizes {sizes} add up to {known}, not axis {axis}'s size {d} "
+                                 f"in {fmt_shape(shape)}")
+        else:
+            sizes = [None if x == -1 else x for x in sizes]
+    return [shape[:axis] + (n,) + shape[axis + 1:] for n in sizes]
+
+
+def _words(items) -> str:
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _resize(shapes, a):
@@ -864,6 +922,14 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
               aliases=("StridedSlice", "getitem"),
               doc="Python's slicing (tf.strided_slice): `strided_slice [none, none, 1] [none, none, none] "
                   "[1, 2, 1]` is `net[:, ::2, 1:]`"),
+    LayerKind("split", "tf.split",
+              (P("num_or_size_splits", "ints", REQUIRED, None, "a number of equal parts, or the parts' sizes "
+                 "(-1 once for the rest)", check="split_parts"),
+               P("axis", "int", 3, None, "axis to split (3: channels, as concat joins)", always=True)),
+              _split, positional=("num_or_size_splits", "axis"), scope_kw="name", default_scope="split",
+              repeat_name="split", outputs="list", aliases=("Split", "tf_split", "chunk"),
+              doc="split a tensor into a list of parts along an axis (tf.split): `parts = split 2` halves the "
+                  "channels, `parts[0]` is the first"),
     LayerKind("conv3d", "slim.conv3d",
               (_OUT, P("kernel_size", "ints", REQUIRED, None, "kernel size: [depth, height, width] or an int",
                        check="positive"),

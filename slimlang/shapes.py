@@ -160,7 +160,8 @@ class ShapeBackend:
         inputs = call.inputs
         shapes = [t.shape for t in inputs]
         try:
-            out = tuple(kind.shape(shapes, call.full))
+            out = kind.shape(shapes, call.full)
+            out = [tuple(o) for o in out] if kind.outputs == "list" else tuple(out)
         except ShapeError as e:
             if "rank" in str(e):  # "conv expects a rank-4 input", "fc expects an input of rank 2 or more"
                 self.rank_mismatch = _input_rank_mismatch(call, shapes)
@@ -199,7 +200,15 @@ class ShapeBackend:
         counts = self.counts
         counts[full] = counts.get(full, 0) + 1
         rows = self.rows
-        rows.append(Row(full, kind.name, out, trainable, non_trainable, tuple([t.node for t in inputs]), call))
+        sources = tuple([t.node for t in inputs])
+        if kind.outputs == "list":  # a row per part, named as TensorFlow names the op's outputs: split:0, split:1
+            parts = []
+            for i, shape in enumerate(out):
+                rows.append(Row(f"{full}:{i}", kind.name, shape, trainable if i == 0 else 0,
+                                non_trainable if i == 0 else 0, sources, call))
+                parts.append(ShapeTensor(shape, f"{full}:{i}", len(rows) - 1))
+            return parts
+        rows.append(Row(full, kind.name, out, trainable, non_trainable, sources, call))
         return ShapeTensor(out, full, len(rows) - 1)
 
 

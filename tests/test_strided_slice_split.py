@@ -95,3 +95,83 @@ def test_strided_slice_located_errors(body, code, words):
     d = e.value.diagnostics[0]
     assert d.code == code and words in d.message, d.message
     assert d.span.line == 2
+
+
+SPLIT = (
+    "model m(inputs: [6, 6, 8]) {\n"
+    "  parts = split 2 as halves\n"
+    "  let a = parts[0]\n"
+    "  let b = parts[-1]\n"
+    "  x = conv 4 1x1 from a as left endpoint\n"
+    "  y = conv 4 3x3 from b as right endpoint\n"
+    "  three = split [2, -1, 3] axis=2 from inputs\n"
+    "  let wide = three[2]\n"
+    "  endpoint \"wide\" from wide\n"
+    "  let narrow = three[1]\n"
+    "  endpoint \"narrow\" from narrow\n"
+    "  four = split 4 axis=-1 from x\n"
+    "  for i, part in enumerate(four) {\n"
+    "    endpoint \"quarter_\" + str(i) from part\n"
+    "  }\n"
+    "  concat [x, y] as joined endpoint\n"
+    "  concat parts as rejoined endpoint\n"
+    "}\n")
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    return _both(SPLIT, tmp_path_factory.mktemp("split"))
+
+
+def test_split_both_lowerings_values_and_summary(split):
+    prog, (g, x, _, ep), values = split
+    from slimlang.tfcompat import tf
+
+    rng = np.random.RandomState(2)
+    batch = rng.uniform(-1, 1, size=(2, 6, 6, 8)).astype(np.float32)
+    with g.as_default(), tf.compat.v1.Session(graph=g) as s:
+        s.run(tf.compat.v1.global_variables_initializer())
+        got = s.run(ep, {x: batch})
+        ops = {op.name: op.type for op in g.get_operations()}
+    np.testing.assert_array_equal(got["rejoined"], batch)
+    np.testing.assert_array_equal(got["wide"], batch[:, :, 3:])
+    np.testing.assert_array_equal(got["narrow"], batch[:, :, 2:3])
+    for i in range(4):
+        np.testing.assert_array_equal(got[f"quarter_{i}"], got["left"][..., i:i + 1])
+    assert ops["m/halves"] == "Split" and ops["m/split"] == "SplitV"
+    summary = summarize_model(prog, "m", tuple(x.shape.as_list()))
+    for key, shape in summary.end_points.items():
+        assert tuple(ep[key].shape.as_list()) == shape, key
+    assert [r.name for r in summary.rows[:2]] == ["m/halves:0", "m/halves:1"]
+    assert values["narrow"].shape == (2, 6, 1, 8)
+
+
+@pytest.mark.parametrize("body,code,words", [
+    ("parts = split 4", "E301", "6 is not a multiple of 4; it splits into 2, 3 or 6 equal parts"),
+    ("parts = split [2, 2] axis=1", "E301", "add up to 4, not axis 1's size 6"),
+    ("parts = split [7, -1] axis=1", "E301", "add up to more than"),
+    ("parts = split [2, -1, -1]", "E233", "-1 only once"),
+    ("parts = split 0", "E233", "positive number of parts"),
+    ("parts = split 2 axis=4", "E301", "axes run from -4 to 3"),
+    ("split 2", "E238", "makes a list of tensors"),
+    ("parts = split 2 as p endpoint", "E238", "makes a list of tensors"),
+    ("parts = split 2\n  conv 3 1x1 from parts", "E224", "is not a tensor"),
+])
+def test_split_located_errors(body, code, words):
+    text = f"model m(inputs: [6, 6, 6]) {{\n  {body}\n}}\n"
+    with pytest.raises(SlimError) as e:
+        _summary(text)
+    d = e.value.diagnostics[0]
+    assert d.code == code and words in d.message + "".join(d.notes), d.message
+    assert d.span.line >= 2
+
+
+def test_split_of_an_unknown_size_and_emit_refuses_an_unnamed_split():
+    s = summarize_model(_prog("model m(inputs: [6, 6, 6]) {\n  parts = split 3 axis=0\n  let a = parts[2]\n"
+                              "  conv 2 1x1 from a\n}\n"), "m", (None, 6, 6, 6))
+    assert [r.shape for r in s.rows[:3]] == [(None, 6, 6, 6)] * 3
+    from slimlang.emit import emit_module
+
+    with pytest.raises(SlimError) as e:
+        emit_module(_prog("model m(inputs) {\n  split 2\n}\n"))
+    assert e.value.diagnostics[0].code == "E238"

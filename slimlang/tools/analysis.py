@@ -42,11 +42,11 @@ class RecordingBackend(ShapeBackend):
             yield full
 
     def layer(self, call):
+        first = len(self.rows)
         out = super().layer(call)
-        index = len(self.rows) - 1
         for s in self.stack:
             if s in self.scopes:
-                self.scopes[s].rows.append(index)
+                self.scopes[s].rows.extend(range(first, len(self.rows)))  # a split adds a row per part
         return out
 
 
