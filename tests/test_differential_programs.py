@@ -736,6 +736,7 @@ class Gen:
         options += ["function"] if self.on("functions") and not ctx.control else []
         options += ["branches"] if self.on("branches") and rank4 and shallow and ctx.naming != "none" else []
         options += ["residual"] if self.on("residual") else []
+        options += ["split"] if self.on("layers") and rank4 and not ctx.symbolic and ctx.naming == "unique" else []
         # (blocks are written to be called: twice the weight of other statements)
         weight = 2
         options += ["block"] * weight if self.on("blocks") and rank4 and \
@@ -815,6 +816,7 @@ class Gen:
             if not (ctx.symbolic or preserve):
                 out += ["pad", "mean", "flatten", "reshape", "resize"] + (["squeeze"] if shape.h == shape.w == 1 else [])
                 out += ["slice"] if shape.h > 1 and shape.w > 1 else []
+                out[1:1] = ["strided_slice"]  # (early in the list: the strategy favours the first items)
         return out
 
     # geometry: stride / padding / rate, written or from the defaults in force
@@ -1110,6 +1112,62 @@ class Gen:
                     Shape(shape.h - a, shape.w - b, shape.c))
         h, w = shape.h - a - 1 if shape.h - a > 1 else 1, 1
         return self.suffix(ctx, f"slice [0, {a}, {b}, 0] [-1, {h}, {w}, {shape.c}]", kind), Shape(h, w, shape.c)
+
+    def l_strided_slice(self, ctx, shape, kind):
+        """Python's slicing of the batch and the first 1-3 other axes: omitted bounds, negative indices
+        and steps, bounds past the axis."""
+        n = self.num(2, 4)
+        begins, ends, steps, sizes = ["none"], ["none"], [1], []
+        for size in (shape.h, shape.w, shape.c)[:n - 1]:
+            for _ in range(3):
+                b = self.pick([None, 0, 1, -1, -2, size + 1])
+                e = self.pick([None, None, size, -1, 1, size + 3])
+                st = self.pick([1, 1, 2, -1, -2, 3])
+                if len(range(size)[slice(b, e, st)]):
+                    break
+            else:
+                b, e, st = None, None, 1
+            begins.append("none" if b is None else str(b))
+            ends.append("none" if e is None else str(e))
+            steps.append(st)
+            sizes.append(len(range(size)[slice(b, e, st)]))
+        out = sizes + [shape.h, shape.w, shape.c][len(sizes):]
+        text = f"strided_slice [{', '.join(begins)}] [{', '.join(ends)}]"
+        if any(st != 1 for st in steps) or self.maybe(30):
+            text += f" [{', '.join(map(str, steps))}]" if self.maybe(70) else f" strides={steps}"
+        return self.suffix(ctx, text, kind), Shape(*out)
+
+    def s_split(self, ctx):
+        """`parts = split 2` (or sizes, along any axis but the batch), a part picked by index and built on,
+        or the parts joined again by `concat`."""
+        shape = ctx.shape
+        dims = {1: shape.h, 2: shape.w, 3: shape.c}
+        axis = self.pick([a for a, d in dims.items() if d > 1] or [3])
+        d = dims[axis]
+        if self.maybe(50):
+            n = self.pick([k for k in range(1, d + 1) if d % k == 0])
+            sizes, arg = [d // n] * n, str(n)
+        else:
+            cut = self.num(1, d - 1) if d > 1 else 1
+            sizes = [cut, d - cut] if d > 1 else [1]
+            arg = str([cut, -1] if d > 1 and self.maybe(50) else sizes)
+        kw = "" if axis == 3 and self.maybe(50) else f" axis={self.pick([axis, axis - 4])}"
+        parts, part = self.fresh("parts"), self.fresh("part")
+        self.layers += 1
+        self.charge(1)
+        out = [f"{parts} = split {arg}{kw}" + self.as_name(ctx)]
+        ctx.env[parts] = UNKNOWN
+        i = self.num(0, len(sizes) - 1)
+        part_shape = [shape.h, shape.w, shape.c]
+        part_shape[axis - 1] = sizes[i]
+        if self.maybe(30):
+            out.append(f"concat {parts} axis={axis}" + self.as_name(ctx))
+            return out
+        out.append(f"let {part} = {parts}[{i - len(sizes) if self.maybe(30) else i}]")
+        ctx.env[part] = UNKNOWN
+        text, ctx.shape = self.layer(ctx, Shape(*part_shape))
+        *pre, last = text.split("\n")
+        return out + pre + [f"{last} from {part}"]
 
     def l_flatten(self, ctx, shape, kind):
         return self.suffix(ctx, "flatten", kind), Shape(None, None, shape.h * shape.w * shape.c)
@@ -1782,3 +1840,17 @@ def test_concat_without_axis_joins_channels():
     text = ("model m(inputs: [6, 6, 2]) {\n  a = conv 2 1x1 as a\n  b = conv 3 1x1 as b\n  concat [a, b]\n}\n")
     for built in _agreeing(text):
         assert built.facts["output shape"] == (2, 6, 6, 5)
+
+
+def test_strided_slice_and_split_agree():
+    """Issue 12: Python's slicing and tf.split, each part picked by index, through both lowerings."""
+    text = ("model m(inputs: [7, 6, 4]) {\n"
+            "  strided_slice [none, -1, 1] [none, none, 100] [1, -2, 2] as s endpoint\n"
+            "  parts = split [1, -1] axis=-2 as sp\n"
+            "  let p = parts[-1]\n"
+            "  conv 3 1x1 from p as c endpoint\n"
+            "  halves = split 2 from inputs\n"
+            "  concat halves axis=3 as joined\n"
+            "}\n")
+    for built in _agreeing(text):
+        assert built.facts["output shape"] == (2, 7, 6, 4)
