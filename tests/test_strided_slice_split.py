@@ -175,3 +175,18 @@ def test_split_of_an_unknown_size_and_emit_refuses_an_unnamed_split():
     with pytest.raises(SlimError) as e:
         emit_module(_prog("model m(inputs) {\n  split 2\n}\n"))
     assert e.value.diagnostics[0].code == "E238"
+
+
+def test_docs_examples_build():
+    """docs/language.md's Slicing and Splitting examples mean what their comments say."""
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parent.parent.joinpath("docs", "language.md").read_text()
+    start = doc.index("model shuffle_unit(")
+    s = _summary(doc[start:doc.index("\n}\n", start) + 3])
+    assert [r.shape for r in s.rows[:2]] == [(1, 28, 28, 58)] * 2
+    assert s.end_points == {"rows_0": (1, 3, 28, 116), "rows_1": (1, 25, 28, 116)}
+    block = doc[doc.index("strided_slice [none, none, 1] [none, none, none] [1, 2, 1] as every_other"):]
+    lines = [line.split("#")[0].strip() for line in block[:block.index("```")].splitlines()]
+    shapes = [_summary(f"model m(inputs: [9, 8, 3]) {{\n  {line}\n}}\n").output_shape for line in lines]
+    assert shapes == [(1, 5, 7, 3), (1, 8, 7, 3), (1, 4, 8, 3), (1, 9, 8, 3)]
