@@ -919,7 +919,7 @@ LAYERS: dict[str, LayerKind] = {k.name: k for k in [
                  "goes backwards", check="strides")),
               _strided_slice, positional=("begin", "end", "strides"), scope_kw="name",
               default_scope="strided_slice", repeat_name="strided_slice",
-              aliases=("StridedSlice", "getitem"),
+              aliases=("StridedSlice",),
               doc="Python's slicing (tf.strided_slice): `strided_slice [none, none, 1] [none, none, none] "
                   "[1, 2, 1]` is `net[:, ::2, 1:]`"),
     LayerKind("split", "tf.split",
