@@ -161,6 +161,13 @@ def _defaults_touched(prog) -> set:
     return out
 
 
+def _texts(stmt):
+    """The code of a statement and of every statement in its body."""
+    yield stmt.text
+    for b in stmt.body or ():
+        yield from _texts(b)
+
+
 # ---------------------------------------------------------------- frames ---
 
 
@@ -760,12 +767,7 @@ class Emitter:
                         + "".join(f"{a}, " for a in in_src) + f"scope={base} + '_' + str(stack_i))")
                 body = [Stmt(f"for stack_i, stack_item in enumerate({self.expr(s.args[0], fn, fr, arg=True)}, 1)",
                              [Stmt(f"{out_var} = {call}")])]
-                if "stack_input" in call:
-                    lines.append(Stmt(f"stack_input = {inp}"))
-                if out_var != inp:
-                    lines.append(Stmt(f"{out_var} = {inp}"))
-                lines.append(Stmt(f"with tf.compat.v1.variable_scope({scope if scope is not None else 'None'}, "
-                                  f"'Stack', [{out_var}])", body, self.at(s.span)))
+                lines += self.stack_scope(body, inp, out_var, scope, s.span)
                 return self.after_call(s, fn, fr, target, out_var, scope, block, lines)
             if stack and not isinstance(s.args[0], ast.ListExpr):
                 # a list value (`let sizes = [32, 64]` ... `fc sizes`): slim.stack takes it as it is
@@ -794,12 +796,7 @@ class Emitter:
                         iscope = f"{scope} + {py_str(f'_{i}')}"
                     extra = [f"{k}={v}" for k, v in extra_kws.items() if k not in ikws] + sinks
                     body.append(Stmt(f"{out_var} = {fname}({', '.join([out_var] + ipos + [f'{k}={v}' for k, v in ikws.items()] + extra + [f'scope={iscope}'])})"))
-                if any("stack_input" in b.text for b in body):
-                    lines.append(Stmt(f"stack_input = {inp}"))
-                if out_var != inp:
-                    lines.append(Stmt(f"{out_var} = {inp}"))
-                lines.append(Stmt(f"with tf.compat.v1.variable_scope({scope if scope is not None else 'None'}, "
-                                  f"'Stack', [{out_var}])", body, self.at(s.span)))
+                lines += self.stack_scope(body, inp, out_var, scope, s.span)
                 return self.after_call(s, fn, fr, target, out_var, scope, block, lines)
             elif stack:
                 items = []
@@ -855,6 +852,18 @@ class Emitter:
             stop = self.returns(fn, value) if fn.kind == "model" else [Stmt(f"return {value}")]
             lines.append(Stmt(f"if {fn.until} in model_end_points", stop))
         return self.after_call(s, fn, fr, target, out_var, scope, None, lines)
+
+    def stack_scope(self, body: list, inp: str, out_var: str, scope, span) -> list:
+        """A stack's layers written out (`body`) under the variable scope slim.stack opens; the
+        statement's input is kept as `stack_input` when the items' arguments read it."""
+        lines = []
+        if any("stack_input" in line for b in body for line in _texts(b)):
+            lines.append(Stmt(f"stack_input = {inp}"))
+        if out_var != inp:
+            lines.append(Stmt(f"{out_var} = {inp}"))
+        lines.append(Stmt(f"with tf.compat.v1.variable_scope({scope if scope is not None else 'None'}, "
+                          f"'Stack', [{out_var}])", body, self.at(span)))
+        return lines
 
     def positional_ok(self, kind_name: str, name: str, j: int, py_positional) -> bool:
         """Whether the argument for parameter `name`, j-th in a call, can be passed positionally."""
