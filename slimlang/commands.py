@@ -17,6 +17,7 @@ def add_arguments(sub):
                        description="Parse and check .slim files: syntax, names, defaults, shapes. "
                                    "Prints nothing and exits 0 when every file is correct.")
     p.add_argument("files", nargs="+", metavar="FILE")
+    plugin_argument(p)
     p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser("summary", help="layer table with output shapes and parameter counts",
@@ -24,6 +25,7 @@ def add_arguments(sub):
                                    "and the totals, like Keras's model.summary().")
     p.add_argument("file", metavar="FILE")
     model_arguments(p)
+    plugin_argument(p)
     p.set_defaults(handler=cmd_summary)
 
     p = sub.add_parser("build", help="compile a .slim file: --emit py | summary | pbtxt",
@@ -34,12 +36,30 @@ def add_arguments(sub):
     p.add_argument("-o", "--output", metavar="OUT", help="write here instead of standard output")
     model_arguments(p, model_help="the model for summary / pbtxt (default: the only one, or the last one)")
     p.add_argument("--train", action="store_true", help="with --emit py: also emit the training program")
+    plugin_argument(p)
     p.set_defaults(handler=cmd_build)
+
+
+def plugin_argument(p) -> None:
+    p.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                   help="run this Python file first: it registers layers, losses and metrics (repeatable; "
+                        "it may import TensorFlow, which this command otherwise never does)")
+
+
+def load_plugins(args) -> None:
+    """Run the --plugin files the command line names: a file using their layers then checks."""
+    if args.plugin:
+        import slimlang
+
+        for plugin in args.plugin:
+            slimlang.load_plugin(plugin)
 
 
 def cmd_check(args) -> int:
     errors = []
     from .trainspec import check_data_paths
+
+    load_plugins(args)
 
     for f in args.files:
         try:
@@ -208,6 +228,7 @@ def summarize(program, model: str, shape, sets: dict, input_shape: str | None, s
 
 
 def cmd_summary(args) -> int:
+    load_plugins(args)
     program = check_file(args.file)
     model = pick_model(program, args.model)
     shape = parse_shape(args.input_shape, program, model)
@@ -288,6 +309,7 @@ def cmd_build(args) -> int:
         if given:
             raise UsageError(f"{', '.join(given)}: --emit py compiles every model of the file with its declared "
                              "parameters; these options pick and configure one model for --emit summary or pbtxt")
+    load_plugins(args)
     program = check_file(args.file)
     if args.emit == "summary":
         model = pick_model(program, args.model)

@@ -690,6 +690,11 @@ class Emitter:
             names = [p.name for p in kind.params]
             py_positional = list(kind.positional)
             fname = kind.fn
+            if fname.startswith("plugins."):
+                raise _err("E521", f"`{kind.name}` is a layer a plugin registered: the emitted module has no "
+                           "Python for it", s.span,
+                           ["help: build this model with `slimlang train --plugin FILE.py` or, from Python, "
+                            "slimlang.load_plugin then slimlang.load"])
             kw_name = lambda n: kind.param(n).py_name  # noqa: E731
         stack = self.form(s, kind, block, fn) == bind.STACK
         what = bind.describe(kind, block)

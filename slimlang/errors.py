@@ -88,6 +88,7 @@ CODES: dict[str, str] = {
     "E519": "a data line's `preprocess=` in `--train` output",
     "E518": "a train setting `--train` output cannot reproduce (validation, keep_best, early_stop, plateau)",
     "E520": "a train section with `clones` in `--train` output (model_deploy is not part of tf_slim)",
+    "E521": "a layer registered by a plugin in `--emit py` output",
     "E900": "a file that cannot be read",
     "E901": "a file that is not UTF-8",
     "E903": "an optional package missing",

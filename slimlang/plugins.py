@@ -51,6 +51,9 @@ def load_plugin(path) -> object:
     key = str(p.resolve())
     if key in _LOADED:
         return _LOADED[key]
+    # A plugin registers TensorFlow code and usually imports it: slimlang's set-up (start-up
+    # notices held back, known deprecation warnings filtered) must come first.
+    from . import tfcompat  # noqa: F401
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:

@@ -3,6 +3,7 @@ nothing runs because a .slim file names it; a section using an unregistered loss
 did-you-mean and a hint about --plugin; a plugin that cannot load is a located error."""
 
 import pathlib
+import re
 
 import pytest
 
@@ -161,6 +162,14 @@ train {{
     try:
         assert main(["check", str(f)]) == 1  # without the plugin: an unknown layer
         assert "unknown layer `scaled_dense_plugin`" in capsys.readouterr().err
+        # with it, check and summary know the layer (its shape rule), and --emit py refuses it, located
+        assert main(["check", str(f), "--plugin", str(plugin)]) == 0
+        assert main(["summary", str(f), "--plugin", str(plugin)]) == 0
+        out = capsys.readouterr().out
+        assert re.search(r"^mlp/hidden +scaled_dense_plugin +\(1, 16\) +0$", out, re.M), out
+        assert main(["build", str(f), "--emit", "py", "--plugin", str(plugin)]) == 1
+        err = capsys.readouterr().err
+        assert "l.slim:2:3: error[E521]: `scaled_dense_plugin` is a layer a plugin registered" in err, err
         assert main(["train", str(f), "--plugin", str(plugin), "--logdir", str(tmp_path / "r"), "--no-progress"]) == 0
         import tensorflow as tf
 
