@@ -112,7 +112,7 @@ def check_module(module: ast.Module, filename: str, *, elaborate: bool = True,
     _check_literals(module, c)
     c.raise_if_any()  # an overflowed number would make the errors that follow from it noise
     prog = Program(module, filename, deadline=deadline)
-    prog.imported = expand(module, filename, c, imports)
+    prog.imported = expand(module, filename, c, imports, check_module, read_source)
     c.raise_if_any()  # (names a failed import would have brought would only be reported as undefined)
     _collect_definitions(module, prog, c)
     checker = _Static(prog, c)

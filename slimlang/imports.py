@@ -81,10 +81,10 @@ def _display(base: str, path: str) -> str:
     return os.path.normpath(os.path.join(base, path)) if base else os.path.normpath(path)
 
 
-def expand(module: ast.Module, filename: str, c: Collector, ctx: Context | None) -> tuple:
+def expand(module: ast.Module, filename: str, c: Collector, ctx: Context | None, check_module, read_source) -> tuple:
     """The definitions `module`'s imports bring in, in an order that evaluates (a file's own
-    imports before its definitions).  Errors go to `c`."""
-    from .checker import check_module, read_source
+    imports before its definitions).  Errors go to `c`.  `check_module` and `read_source` are the
+    checker's (passed in: the checker calls this, so importing it here would be a cycle)."""
     from .parser import parse
 
     imports = [i for i in module.items if isinstance(i, ast.Import)]

@@ -295,6 +295,6 @@ def test_emitted_training_program_is_quiet_and_shows_progress(tmp_path):
              if re.search(r"deprecat|warning|FileWriter|cuda|absl", line, re.IGNORECASE)]
     assert noisy == [], r.stderr[-3000:]
     assert r.stderr.strip() == ""
-    progress = re.findall(r"^step (\d+)/20  loss \d+\.\d+  [\d.]+ steps/s$", r.stdout, re.MULTILINE)
+    progress = re.findall(r"^step (\d+)/20  loss \d+\.\d+  [\d.]+ steps/s  \d+ examples/s$", r.stdout, re.MULTILINE)
     assert progress == ["10", "20"], r.stdout
     assert (tmp_path / "run" / "model.ckpt-20.index").is_file()

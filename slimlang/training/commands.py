@@ -180,18 +180,31 @@ def resolve(args):
     # What can be found wrong without TensorFlow is reported now, not after its import
     # (seconds): a missing checkpoint (eval, export, predict: the engine's own check, in
     # the order the engine makes it), a mistyped data path, predict's inputs.
+    # Both a missing checkpoint and a bad data path are reported when both are wrong.
+    found = []
     if args.handler in (cmd_eval, cmd_export, cmd_predict) and not getattr(args, "watch", False):
         from .checkpoints import find_checkpoint
 
         _weights(args)  # --best with --checkpoint: the usage error comes first, as it always has
-        find_checkpoint(None if args.checkpoint else logdir, args.checkpoint, spec.span, best=args.best,
-                        tf_free=True)
-    check_data_fits(spec, getattr(models[model_name], "_program", None), model_name)
+        found += _errors_of(find_checkpoint, None if args.checkpoint else logdir, args.checkpoint, spec.span,
+                            best=args.best, tf_free=True)
+    found += _errors_of(check_data_fits, spec, getattr(models[model_name], "_program", None), model_name)
+    if found:
+        raise SlimError(found)
     if args.handler is cmd_predict:
         from .datapaths import check_inputs
 
         check_inputs(args.inputs)
     return spec, models[model_name], model_name, logdir
+
+
+def _errors_of(check, *args, **kwargs) -> list:
+    """The diagnostics of a check that raises SlimError (a UsageError, exit 2, is not one: it passes)."""
+    try:
+        check(*args, **kwargs)
+    except SlimError as e:
+        return list(e.diagnostics)
+    return []
 
 
 def cmd_train(args) -> int:
