@@ -354,6 +354,8 @@ def test_data_paths_are_checked_by_check_and_before_tensorflow(tmp_path, data, m
         r = run_blocked(tmp_path, *args)
         assert r.returncode == 1, (args, r.stderr)
         assert "m.slim:8:" in r.stderr and want in r.stderr, (args, r.stderr)
+        if args[0] == "eval":  # both wrong: both said, the missing checkpoint and the data path
+            assert "error[E344]: no checkpoint in prev" in r.stderr, r.stderr
         assert "blocked import" not in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "run").exists() and not (tmp_path / "out").exists()
 
