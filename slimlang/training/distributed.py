@@ -571,15 +571,18 @@ def train_replica(deploy: Deploy, graph, loop, *, spec, data, logdir, model_vars
                 "E371", f"the chief ({role.trainers[0][0]} {role.trainers[0][1]}) did not initialise the variables "
                 f"within {deploy.peer_timeout:g} s", ld_span,
                 ["help: check the chief's log; raise --peer-timeout if it restores a large checkpoint"])
+        finished = None
         try:
             graph.finalize()
             with graph.as_default():
-                return _steps(deploy, sess, loop, spec=spec, data=data, logdir=logdir, saver=None, writer=None,
-                              train_op=train_op, summaries=summaries, lr=lr, global_step=global_step,
-                              step_after=step_after, it=it, feed=feed, total=total, stream=stream, done=done,
-                              model_name=model_name)
+                result = _steps(deploy, sess, loop, spec=spec, data=data, logdir=logdir, saver=None, writer=None,
+                                train_op=train_op, summaries=summaries, lr=lr, global_step=global_step,
+                                step_after=step_after, it=it, feed=feed, total=total, stream=stream, done=done,
+                                model_name=model_name)
+            finished = 130 if result.interrupted else 0
+            return result
         finally:
-            _close(sess)
+            _close(sess, finished)
 
     # One chief per logdir: a second one (a mistyped TF_CONFIG) is E352 here.
     model_span = spec.model.span if spec.model.span.source else spec.span
@@ -588,6 +591,7 @@ def train_replica(deploy: Deploy, graph, loop, *, spec, data, logdir, model_vars
         sess = tf1.Session(deploy.target, graph=graph, config=config)
         coord = tf1.train.Coordinator()
         threads = []
+        finished = None
         try:
             with graph.as_default():
                 sess.run(init_op)
@@ -613,17 +617,21 @@ def train_replica(deploy: Deploy, graph, loop, *, spec, data, logdir, model_vars
                                 feed=feed, total=total, stream=stream, done=done, model_name=model_name)
             result.resumed_from = resumed
             result.notes = notes
+            finished = 130 if result.interrupted else 0
             return result
         finally:
             coord.request_stop()
-            _close(sess)  # cancels the queue runner's pending take_grad
+            _close(sess, finished)  # cancels the queue runner's pending take_grad
             coord.join(threads, stop_grace_period_secs=5, ignore_live_threads=True)
 
 
-def _close(sess, secs: float = 10.0) -> None:
+def _close(sess, finished: int | None = None, secs: float = 10.0) -> None:
     """Close a cluster session, bounded: closing one whose parameter server died blocks in
-    gRPC indefinitely.  Then the error being raised (E373) is printed here and the process
-    exits, since TensorFlow's runtime could not shut down either."""
+    gRPC indefinitely.  Then the process exits, since TensorFlow's runtime could not shut down
+    either: with the run's own status when it had finished (`finished`: its steps done, its
+    token left, the chief's last checkpoint written; the parameter servers, told that every
+    trainer is done, may exit before a last close reaches them), else with the error being
+    raised (E373), printed here."""
     import threading
 
     t = threading.Thread(target=sess.close, daemon=True, name="slimlang-session-close")
@@ -632,6 +640,10 @@ def _close(sess, secs: float = 10.0) -> None:
     if not t.is_alive():
         return
     err = sys.exc_info()[1]
+    if finished is not None and err is None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(finished)
     if isinstance(err, SlimError):
         print(err.render(), file=sys.stderr, flush=True)
     else:
