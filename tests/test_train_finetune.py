@@ -114,21 +114,21 @@ def test_pretrain_on_0_to_4_then_fine_tune_on_5_to_9(tmp_path, capsys):
     pre = build_spec([setting("model", "mlp", num_classes=5),
                       setting("data", "npz", DIGITS, classes=[0, 1, 2, 3, 4], validation=0.2),
                       setting("loss", "softmax_cross_entropy"), setting("optimizer", "adam", lr=0.01),
-                      setting("steps", 150)], {"mlp": mlp})
+                      setting("steps", 150), setting("seed", 1)], {"mlp": mlp})
     train(pre, mlp, logdir=str(tmp_path / "pre"), progress=False)
     assert evaluate(pre, mlp, logdir=str(tmp_path / "pre")).metrics["accuracy"] > 0.9
     fine = build_spec([setting("model", "mlp", num_classes=5),
                        setting("data", "npz", DIGITS, classes=[5, 6, 7, 8, 9], validation=0.2),
                        setting("loss", "softmax_cross_entropy"), setting("optimizer", "adam", lr=0.01),
                        setting("init_from", str(tmp_path / "pre"), exclude=["logits"]),
-                       setting("trainable", "logits"), setting("steps", 150)], {"mlp": mlp})
+                       setting("trainable", "logits"), setting("steps", 150), setting("seed", 1)], {"mlp": mlp})
     capsys.readouterr()
     r = train(fine, mlp, logdir=str(tmp_path / "fine"), progress=False)
     assert "initialised 2 variables from" in capsys.readouterr().err and r.step == 150
     # the frozen layer is exactly the pretrained one; the new head was trained
     assert np.array_equal(_var(tmp_path / "pre", "fc1/weights"), _var(tmp_path / "fine", "fc1/weights"))
     acc = evaluate(fine, mlp, logdir=str(tmp_path / "fine")).metrics["accuracy"]
-    assert acc > 0.8
+    assert acc > 0.8, acc  # seeded: 0.888 (unseeded runs went as low as 0.799)
     # resuming the fine-tune run uses its own checkpoints, not init_from again
     again = build_spec([setting("model", "mlp", num_classes=5),
                         setting("data", "npz", DIGITS, classes=[5, 6, 7, 8, 9], validation=0.2),
