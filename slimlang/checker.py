@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from . import ast, bind
 from .diagnostics import Collector, SlimError, Span, did_you_mean
-from .evaluate import PURE_FUNCTIONS, TENSOR_FUNCTIONS, _type_ok, builtin_names, did_you_mean_case
+from .evaluate import (PURE_FUNCTIONS, TENSOR_FUNCTIONS, _type_ok, builtin_names, check_constraint, check_type,
+                       did_you_mean_case)
 from .layers import ENUMS, LAYERS, canonical_arg
 from .parser import parse, size_hint, size_slip
 from .values import BUILTINS, STRING_CONSTANTS, show
@@ -514,9 +515,10 @@ class _Static:
                 notes = [f"note: `{e.id}` is {show(value)} by default, declared at {param.span.location()}"]
             if value is _NOT_LITERAL or value is None or not _type_ok(p.type, value):
                 continue
-            problem = p.problem(value)
-            if problem:
-                self.c.error("E233", f"`{p.name}` of `{kind.name}` {problem}", span, [*notes, p.hint(value)])
+            try:
+                check_constraint(kind, p, value, span, notes)
+            except SlimError as e:
+                self.c.extend(e)
 
     def kernel_product(self, kind, s: ast.Layer):
         """`conv 16 3*3` is a 9x9 kernel (3*3 is the number 9); almost always `3x3` was meant."""
@@ -564,8 +566,6 @@ class _Static:
         """A literal value in a defaults rule meets the types and constraints of the layers it is set
         for (`conv: padding=3`, `dropout: keep_prob=1.5`), whether or not a layer uses it yet: the
         error is at the defaults line, with a note naming the first layer that would get it."""
-        from .evaluate import check_type
-
         for kw in r.kwargs:
             value = _literal(kw.value)
             if value is _NOT_LITERAL or value is None:
@@ -578,10 +578,7 @@ class _Static:
                     continue
                 try:
                     check_type(kind, p, value, kw.span)
-                    problem = p.problem(value) if p.check else None
-                    if problem:
-                        raise SlimError.single("E233", f"`{p.name}` of `{kind.name}` {problem}", kw.span,
-                                               [p.hint(value)])
+                    check_constraint(kind, p, value, kw.span)
                 except SlimError as e:
                     found.append((kind, e))
             if not found:

@@ -535,12 +535,8 @@ class Evaluator:
                     if q.name in args:
                         self.check_type(kind, q, full[q.name], *_arg_where(q.name, kind, pos, stmt, kw_spans,
                                                                            from_defaults))
-            if p.check:
-                problem = p.problem(value)
-                if problem:
-                    span, notes = _arg_where(name, kind, pos, stmt, kw_spans, from_defaults)
-                    raise SlimError.single("E233", f"`{p.name}` of `{kind.name}` {problem}", span,
-                                           [*notes, p.hint(value)])
+            if p.check and p.problem(value):
+                check_constraint(kind, p, value, *_arg_where(name, kind, pos, stmt, kw_spans, from_defaults))
         if kind.inputs == "list":
             values = full["values"]
             inputs = [v.obj for v in values]
@@ -927,6 +923,14 @@ class Evaluator:
             else:
                 raise SlimError.single("E207", f"`{fn.node.name}` needs its argument `{p.name}`", node.span)
         return self.eval(fn.node.value, frame)
+
+
+def check_constraint(kind: LayerKind, p, value, span, notes=()):
+    """E233 when `value` breaks parameter `p`'s constraint in the layer table (`conv 0 3x3`,
+    `dropout keep_prob=1.5`); the checker uses it on literals and `defaults` values too."""
+    problem = p.problem(value) if p.check else None
+    if problem:
+        raise SlimError.single("E233", f"`{p.name}` of `{kind.name}` {problem}", span, [*notes, p.hint(value)])
 
 
 def check_type(kind: LayerKind, p, value, span, notes=()):
