@@ -17,7 +17,7 @@ import importlib
 import os
 import sys
 
-from .diagnostics import SlimError, UsageError, did_you_mean
+from .diagnostics import SlimError, UsageError, closest, did_you_mean
 
 # The module of each stage's sub-commands (front end, training, tools); each
 # registers its parsers through `add_arguments` and imports its heavy
@@ -124,8 +124,8 @@ def _unrecognized(parser: argparse.ArgumentParser, args, argv: list[str], extras
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
     # Compared without their dashes, which every option shares (`--bogus` is not close to `--verbose`).
     options = {o.lstrip("-"): o for action in command._actions for o in action.option_strings}
-    hints = (did_you_mean(e.split("=", 1)[0].lstrip("-"), options) for e in extras if e.startswith("-"))
-    word = next((h.removeprefix("help: did you mean `").removesuffix("`?") for h in hints if h), None)
+    nearest = (closest(e.split("=", 1)[0].lstrip("-"), options) for e in extras if e.startswith("-"))
+    word = next((w for w in nearest if w is not None), None)
     command.error(f"unrecognized arguments: {' '.join(extras)}"
                   + (f" (did you mean `{options[word]}`?)" if word else ""))
 

@@ -155,14 +155,20 @@ class Collector:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A 'help: did you mean ...' note, or '' when nothing is close."""
-    return _did_you_mean(word, tuple(sorted(set(candidates))))
+    near = closest(word, candidates)
+    return f"help: did you mean `{near}`?" if near is not None else ""
+
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `did_you_mean` would suggest, or None."""
+    return _closest(word, tuple(sorted(set(candidates))))
 
 
 @functools.lru_cache(maxsize=4096)
-def _did_you_mean(word: str, candidates: tuple) -> str:
+def _closest(word: str, candidates: tuple) -> str | None:
     # difflib costs ~0.2 ms a call; a file repeating one misspelling thousands of times asks once.
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
-    return f"help: did you mean `{close[0]}`?" if close else ""
+    return close[0] if close else None
 
 
 # Longest first: the UTF-32 little-endian mark begins with the UTF-16 one.
